@@ -1,0 +1,47 @@
+/* The C interface every platform backend implements. Figures are in bytes
+ * (counts for heap_count, fds/handles and threads); a negative value means
+ * "this platform has no such figure". Each call returns NULL on success or a
+ * static message saying why the platform cannot answer. */
+#ifndef NODELEAK_PROBE_H
+#define NODELEAK_PROBE_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct {
+  const char *allocator;
+  double heap_used;
+  double mmap_used;
+  double heap_count;
+} nl_heap_info;
+
+typedef struct {
+  const char *allocator;
+  const char *action;
+  /* 1 released, 0 did not, -1 the allocator does not say */
+  int released;
+  /* bytes given back to the OS, -1 when the allocator does not say */
+  double released_bytes;
+} nl_heap_trim;
+
+typedef struct {
+  double rss;
+  double vms;
+  double uss;
+  double fds;
+  double handles;
+  double threads;
+} nl_process_info;
+
+const char *nl_platform_heap_info(nl_heap_info *out);
+const char *nl_platform_heap_trim(nl_heap_trim *out);
+const char *nl_platform_process_info(nl_process_info *out);
+/* What the backend compiled into this binary supports, for error messages. */
+const char *nl_platform_supported(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
