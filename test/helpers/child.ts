@@ -1,0 +1,73 @@
+import { execFile } from 'node:child_process';
+
+/** Flags for a child whose C heap moves only when the test moves it (see NOTES.md §1):
+ * no V8 background threads, and glibc's per-thread cache off (that is an environment setting, see quietEnv). */
+export const QUIET_NODE_FLAGS = ['--single-threaded', '--expose-gc'];
+
+/** GLIBC_TUNABLES for a quiet child; glibc reads it only at process start. */
+export const QUIET_GLIBC_TUNABLES = 'glibc.malloc.tcache_count=0';
+
+export interface ChildOptions {
+  /** Node flags placed before the script, e.g. QUIET_NODE_FLAGS. */
+  nodeFlags?: string[];
+  /** Added to (or, when undefined, removed from) a copy of this process's environment. */
+  env?: Record<string, string | undefined>;
+  args?: string[];
+  timeoutMs?: number;
+}
+
+export interface ChildResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+function childEnv(overrides: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const [key, value] of Object.entries(overrides)) {
+    if (value === undefined) delete env[key];
+    else env[key] = value;
+  }
+  return env;
+}
+
+/** Runs a .ts or .js script in a fresh node process (TypeScript through tsx) and collects its output. */
+export function runScript(script: string, options: ChildOptions = {}): Promise<ChildResult> {
+  const loader = script.endsWith('.ts') ? ['--require', require.resolve('tsx/cjs')] : [];
+  const argv = [...(options.nodeFlags ?? []), ...loader, script, ...(options.args ?? [])];
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      argv,
+      { env: childEnv(options.env), timeout: options.timeoutMs ?? 30_000, maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        const failure = err as (NodeJS.ErrnoException & { code?: number | string; signal?: NodeJS.Signals }) | null;
+        if (failure && typeof failure.code === 'string') {
+          reject(failure);
+          return;
+        }
+        resolve({
+          code: failure ? ((failure.code as number | undefined) ?? null) : 0,
+          signal: failure?.signal ?? null,
+          stdout,
+          stderr,
+        });
+      },
+    );
+  });
+}
+
+/** Runs a script that prints one JSON document as its last line of output, and returns it parsed. */
+export async function runJsonScript<T>(script: string, options: ChildOptions = {}): Promise<T> {
+  const result = await runScript(script, options);
+  const lastLine = result.stdout.trimEnd().split('\n').pop() ?? '';
+  if (result.code !== 0 || result.signal) {
+    throw new Error(`${script} exited with ${result.signal ?? `code ${result.code}`}:\n${result.stderr}${result.stdout}`);
+  }
+  try {
+    return JSON.parse(lastLine) as T;
+  } catch {
+    throw new Error(`${script} did not end its output with JSON:\n${result.stdout}\n${result.stderr}`);
+  }
+}
