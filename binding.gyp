@@ -11,8 +11,7 @@
           "libraries": ["-ldl", "-lpthread"]
         }],
         ["OS=='freebsd'", {
-          "sources": ["src-native/freebsd.c", "src-native/jemalloc.c"],
-          "libraries": ["-lutil"]
+          "sources": ["src-native/freebsd.c", "src-native/jemalloc.c"]
         }],
         ["OS=='mac'", {
           "sources": ["src-native/darwin.c"],

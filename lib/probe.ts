@@ -7,7 +7,7 @@ export type Allocator = 'glibc' | 'jemalloc' | 'tcmalloc' | 'darwin-zones' | 'wi
 export interface HeapInfo {
   /** Bytes allocated on the C heap and not yet freed (small blocks; large ones too on allocators that do not split them out). */
   heapUsed: number;
-  /** glibc: bytes in blocks mmap'd one by one (128 KiB and up). jemalloc, tcmalloc: bytes the allocator holds mapped. Windows: private read-write memory outside the heaps. */
+  /** glibc: bytes in blocks mmap'd one by one (128 KiB and up). jemalloc, tcmalloc: bytes the allocator holds mapped. Windows: private read-write memory outside the heaps. macOS: always 0, as the zones count large blocks in `heapUsed`. */
   mmapUsed: number;
   /** Windows only: how many heaps the process has. */
   heapCount?: number;

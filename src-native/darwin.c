@@ -1,0 +1,120 @@
+/* macOS: libmalloc's zones, Mach task figures and libproc. */
+#include <libproc.h>
+#include <malloc/malloc.h>
+#include <mach/mach.h>
+#include <mach/mach_vm.h>
+#include <mach/shared_region.h>
+#include <stdlib.h>
+#include <sys/proc_info.h>
+#include <unistd.h>
+#include "probe.h"
+
+const char *nl_platform_heap_info(nl_heap_info *out) {
+  vm_address_t *zones = NULL;
+  unsigned count = 0, i;
+  double in_use = 0;
+  /* With no reader this is libmalloc's own zone list, read in place: it must
+   * not be freed. */
+  if (malloc_get_all_zones(mach_task_self(), NULL, &zones, &count) != KERN_SUCCESS || zones == NULL)
+    return "malloc_get_all_zones() failed";
+  for (i = 0; i < count; i++) {
+    malloc_statistics_t stats = {0};
+    malloc_zone_statistics((malloc_zone_t *)zones[i], &stats);
+    in_use += (double)stats.size_in_use;
+  }
+  out->allocator = "darwin-zones";
+  out->heap_used = in_use;
+  /* A zone's size_in_use already counts its large (VM-allocated) blocks. */
+  out->mmap_used = 0;
+  out->heap_count = -1;
+  return NULL;
+}
+
+const char *nl_platform_heap_trim(nl_heap_trim *out) {
+  size_t released = malloc_zone_pressure_relief(NULL, 0);
+  out->allocator = "darwin-zones";
+  out->action = "malloc_zone_pressure_relief(NULL, 0)";
+  out->released = released > 0;
+  out->released_bytes = (double)released;
+  return NULL;
+}
+
+/* Private resident pages, counted the way top(1) and psutil count them: the
+ * dyld shared cache is skipped unless a region in it is private, and a
+ * copy-on-write region mapped only here counts its shared pages as well. */
+static double private_bytes(void) {
+  mach_vm_address_t addr = 0;
+  mach_vm_size_t size = 0;
+  double pages = 0;
+  for (;; addr += size) {
+    vm_region_top_info_data_t info;
+    mach_msg_type_number_t info_count = VM_REGION_TOP_INFO_COUNT;
+    mach_port_t object_name;
+    kern_return_t kr = mach_vm_region(mach_task_self(), &addr, &size, VM_REGION_TOP_INFO,
+                                      (vm_region_info_t)&info, &info_count, &object_name);
+    if (kr == KERN_INVALID_ADDRESS) break;
+    if (kr != KERN_SUCCESS) return -1;
+#ifdef SHARED_REGION_BASE
+    if (addr >= SHARED_REGION_BASE && addr < SHARED_REGION_BASE + SHARED_REGION_SIZE &&
+        info.share_mode != SM_PRIVATE)
+      continue;
+#endif
+    switch (info.share_mode) {
+#ifdef SM_LARGE_PAGE
+      case SM_LARGE_PAGE:
+#endif
+      case SM_PRIVATE:
+        pages += info.private_pages_resident + (double)info.shared_pages_resident;
+        break;
+      case SM_COW:
+        pages += info.private_pages_resident;
+        if (info.ref_count == 1) pages += info.shared_pages_resident;
+        break;
+      default:
+        break;
+    }
+  }
+  /* The counts are in the kernel's pages, which are larger than vm_page_size
+   * for x86_64 code running under Rosetta 2. */
+  return pages * (double)vm_kernel_page_size;
+}
+
+/* PROC_PIDLISTFDS with no buffer only estimates the size it needs; the count
+ * comes from a call whose buffer was not filled to the end. */
+static double open_fds(void) {
+  int size = proc_pidinfo(getpid(), PROC_PIDLISTFDS, 0, NULL, 0);
+  while (size > 0 && size <= (1 << 26)) {
+    struct proc_fdinfo *fds = malloc((size_t)size);
+    int used;
+    if (!fds) return -1;
+    used = proc_pidinfo(getpid(), PROC_PIDLISTFDS, 0, fds, size);
+    free(fds);
+    if (used <= 0) return -1;
+    if (used + (int)PROC_PIDLISTFD_SIZE <= size) return (double)(used / (int)PROC_PIDLISTFD_SIZE);
+    size *= 2;
+  }
+  return -1;
+}
+
+const char *nl_platform_process_info(nl_process_info *out) {
+  mach_task_basic_info_data_t basic;
+  mach_msg_type_number_t basic_count = MACH_TASK_BASIC_INFO_COUNT;
+  struct proc_taskinfo task;
+  if (task_info(mach_task_self(), MACH_TASK_BASIC_INFO, (task_info_t)&basic, &basic_count) != KERN_SUCCESS)
+    return "task_info(MACH_TASK_BASIC_INFO) failed";
+  if (proc_pidinfo(getpid(), PROC_PIDTASKINFO, 0, &task, sizeof(task)) != (int)sizeof(task))
+    return "proc_pidinfo(PROC_PIDTASKINFO) failed";
+  out->rss = (double)basic.resident_size;
+  out->vms = (double)basic.virtual_size;
+  out->uss = private_bytes();
+  out->fds = open_fds();
+  out->handles = -1;
+  out->threads = task.pti_threadnum;
+  if (out->uss < 0) return "mach_vm_region(VM_REGION_TOP_INFO) failed";
+  if (out->fds < 0) return "proc_pidinfo(PROC_PIDLISTFDS) failed";
+  return NULL;
+}
+
+const char *nl_platform_supported(void) {
+  return "macOS 10.15 or later (libmalloc zones)";
+}
