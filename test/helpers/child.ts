@@ -32,10 +32,9 @@ function childEnv(overrides: Record<string, string | undefined> = {}): NodeJS.Pr
   return env;
 }
 
-/** Runs a .ts or .js script in a fresh node process (TypeScript through tsx) and collects its output. */
-export function runScript(script: string, options: ChildOptions = {}): Promise<ChildResult> {
-  const loader = script.endsWith('.ts') ? ['--require', require.resolve('tsx/cjs')] : [];
-  const argv = [...(options.nodeFlags ?? []), ...loader, script, ...(options.args ?? [])];
+function runNode(entry: string[], typescript: boolean, options: ChildOptions): Promise<ChildResult> {
+  const loader = typescript ? ['--require', require.resolve('tsx/cjs')] : [];
+  const argv = [...(options.nodeFlags ?? []), ...loader, ...entry, ...(options.args ?? [])];
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
@@ -58,6 +57,16 @@ export function runScript(script: string, options: ChildOptions = {}): Promise<C
   });
 }
 
+/** Runs a .ts or .js script in a fresh node process (TypeScript through tsx) and collects its output. */
+export function runScript(script: string, options: ChildOptions = {}): Promise<ChildResult> {
+  return runNode([script], script.endsWith('.ts'), options);
+}
+
+/** Runs a snippet of JavaScript (`node -e`) in a fresh node process; it may require .ts modules (tsx is loaded), by absolute path. */
+export function runCode(code: string, options: ChildOptions = {}): Promise<ChildResult> {
+  return runNode(['-e', code], true, options);
+}
+
 /** Runs a script that prints one JSON document as its last line of output, and returns it parsed. */
 export async function runJsonScript<T>(script: string, options: ChildOptions = {}): Promise<T> {
   const result = await runScript(script, options);
@@ -71,3 +80,4 @@ export async function runJsonScript<T>(script: string, options: ChildOptions = {
     throw new Error(`${script} did not end its output with JSON:\n${result.stdout}\n${result.stderr}`);
   }
 }
+
