@@ -13,6 +13,9 @@
         ["OS=='freebsd'", {
           "sources": ["src-native/freebsd.c", "src-native/jemalloc.c"]
         }],
+        ["OS=='netbsd'", {
+          "sources": ["src-native/netbsd.c", "src-native/jemalloc.c"]
+        }],
         ["OS=='mac'", {
           "sources": ["src-native/darwin.c"],
           "xcode_settings": {"MACOSX_DEPLOYMENT_TARGET": "10.15"}
@@ -21,7 +24,7 @@
           "sources": ["src-native/win32.c"],
           "libraries": ["psapi.lib"]
         }],
-        ["OS!='linux' and OS!='freebsd' and OS!='mac' and OS!='win'", {
+        ["OS!='linux' and OS!='freebsd' and OS!='netbsd' and OS!='mac' and OS!='win'", {
           "sources": ["src-native/unsupported.c"]
         }]
       ]
