@@ -1,5 +1,6 @@
-/* NetBSD: libc's malloc is jemalloc. Only the jemalloc 5 import exports
- * mallctl(), so it is looked up at run time rather than linked. */
+/* NetBSD: libc's malloc is jemalloc. Releases built with jemalloc 5 export
+ * mallctl() and older ones do not, so it is looked up at run time rather
+ * than linked. */
 #include <sys/param.h>
 #include <sys/sysctl.h>
 #include <dlfcn.h>
@@ -8,7 +9,7 @@
 #include "jemalloc.h"
 #include "probe.h"
 
-static const char nl_no_mallctl[] = "this NetBSD libc's malloc has no mallctl() (older jemalloc)";
+static const char nl_no_mallctl[] = "this NetBSD libc's malloc exports no mallctl() (an older libc jemalloc)";
 
 static nl_mallctl_fn find_mallctl(void) {
   return (nl_mallctl_fn)dlsym(RTLD_DEFAULT, "mallctl");
