@@ -74,8 +74,7 @@ static double private_bytes(void) {
         break;
     }
   }
-  /* The counts are in the kernel's pages, which are larger than vm_page_size
-   * for x86_64 code running under Rosetta 2. */
+  /* The counts are of VM object pages, so of the kernel's page size. */
   return pages * (double)vm_kernel_page_size;
 }
 
