@@ -1,3 +1,23 @@
 export { heapInfo, heapTrim, processInfo } from './probe';
 export type { Allocator, HeapInfo, HeapTrimResult, ProcessInfo } from './probe';
 export { NodeleakError, InvalidArgumentError, UnsupportedPlatformError, BindingLoadError } from './errors';
+export { checkLeak, checkLeakThrows } from './check-leak';
+export type { LeakOptions, Tolerance, ErrorClass } from './check-leak';
+export { MemoryLeakTestCase } from './test-case';
+export { Checkers } from './checkers';
+export type { CheckerName } from './checkers';
+export type { LeakReport, LeakReportBase, RoundReport } from './report';
+export type { MetricName } from './decision';
+export {
+  LeakError,
+  MemoryLeakError,
+  UnclosedFdError,
+  UnclosedHandleError,
+  UnclosedNativeThreadError,
+  UnclosedHeapError,
+  UnclosedLibuvResourceError,
+  UnclosedWorkerError,
+  UnexpectedBehaviourError,
+} from './leak-errors';
+export type { MemoryLeakReport } from './leak-errors';
+export { isQuietProcess } from './quiet';

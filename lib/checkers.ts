@@ -1,0 +1,245 @@
+import diagnosticsChannel from 'node:diagnostics_channel';
+import fs from 'node:fs';
+import type { Worker } from 'node:worker_threads';
+import { InvalidArgumentError } from './errors';
+import {
+  LeakError,
+  UnclosedFdError,
+  UnclosedHandleError,
+  UnclosedHeapError,
+  UnclosedLibuvResourceError,
+  UnclosedNativeThreadError,
+  UnclosedWorkerError,
+} from './leak-errors';
+import { heapInfo, processInfo } from './probe';
+
+export type CheckerName = 'fds' | 'handles' | 'threads' | 'heaps' | 'libuv' | 'workers' | 'memory';
+
+export const CHECKER_NAMES: readonly CheckerName[] = ['fds', 'handles', 'threads', 'heaps', 'libuv', 'workers', 'memory'];
+
+function checkNames(method: string, names: readonly unknown[]): CheckerName[] {
+  if (names.length === 0) throw new InvalidArgumentError(`Checkers.${method}() needs at least one checker name`);
+  for (const name of names) {
+    if (!CHECKER_NAMES.includes(name as CheckerName)) {
+      throw new InvalidArgumentError(
+        `Checkers.${method}(): unknown checker ${typeof name === 'string' ? `'${name}'` : String(name)} (known: ${CHECKER_NAMES.join(', ')})`,
+      );
+    }
+  }
+  return names as CheckerName[];
+}
+
+/**
+ * Which checks a leak test runs: 'memory' (growth over many calls) and the resource checks made after one call.
+ * Immutable: only() and exclude() return a new set.
+ */
+export class Checkers {
+  readonly #enabled: ReadonlySet<CheckerName>;
+
+  private constructor(enabled: Iterable<CheckerName>) {
+    this.#enabled = new Set(enabled);
+  }
+
+  static all(): Checkers {
+    return new Checkers(CHECKER_NAMES);
+  }
+
+  /** Checkers.all().only(...names) */
+  static only(...names: CheckerName[]): Checkers {
+    return Checkers.all().only(...names);
+  }
+
+  /** Checkers.all().exclude(...names) */
+  static exclude(...names: CheckerName[]): Checkers {
+    return Checkers.all().exclude(...names);
+  }
+
+  /** Keeps only the named checkers (of those this set has). */
+  only(...names: CheckerName[]): Checkers {
+    const keep = new Set(checkNames('only', names));
+    return new Checkers([...this.#enabled].filter((name) => keep.has(name)));
+  }
+
+  /** Drops the named checkers. */
+  exclude(...names: CheckerName[]): Checkers {
+    const drop = new Set(checkNames('exclude', names));
+    return new Checkers([...this.#enabled].filter((name) => !drop.has(name)));
+  }
+
+  has(name: CheckerName): boolean {
+    return this.#enabled.has(name);
+  }
+
+  get names(): CheckerName[] {
+    return CHECKER_NAMES.filter((name) => this.#enabled.has(name));
+  }
+
+  toString(): string {
+    return `Checkers(${this.names.join(', ')})`;
+  }
+}
+
+// ---- live worker threads, seen through the 'worker_threads' diagnostics channel (published by new Worker()) ----
+
+const liveWorkers = new Set<Worker>();
+let trackingWorkers = false;
+
+function onWorkerCreated(message: unknown): void {
+  const worker = (message as { worker?: Worker }).worker;
+  if (!worker) return;
+  liveWorkers.add(worker);
+  worker.once('exit', () => liveWorkers.delete(worker));
+}
+
+/** Starts counting Worker objects created from now on; harmless to call again. */
+export function trackWorkers(): void {
+  if (trackingWorkers) return;
+  trackingWorkers = true;
+  diagnosticsChannel.subscribe('worker_threads', onWorkerCreated);
+}
+
+// ---- snapshots ----
+
+/** What is open at one moment, for the checkers that apply on this platform. */
+export interface ResourceSnapshot {
+  /** Linux: fd → what /proc/self/fd/N links to. */
+  fdTargets?: Map<number, string>;
+  /** Other POSIX systems: how many fds are open. */
+  fdCount?: number;
+  handles?: number;
+  /** Linux: tid → thread name. */
+  threadNames?: Map<number, string | null>;
+  threadCount?: number;
+  heaps?: number;
+  libuv?: string[];
+  workers?: Set<Worker>;
+}
+
+function readLink(path: string): string | null {
+  try {
+    return fs.readlinkSync(path);
+  } catch {
+    return null;
+  }
+}
+
+function readFdTargets(): Map<number, string> {
+  const targets = new Map<number, string>();
+  for (const entry of fs.readdirSync('/proc/self/fd')) {
+    // The directory's own fd is closed by the time readdirSync returns: its link no longer resolves.
+    const target = readLink(`/proc/self/fd/${entry}`);
+    if (target !== null) targets.set(Number(entry), target);
+  }
+  return targets;
+}
+
+function readThreadNames(): Map<number, string | null> {
+  const names = new Map<number, string | null>();
+  for (const entry of fs.readdirSync('/proc/self/task')) {
+    let name: string | null = null;
+    try {
+      name = fs.readFileSync(`/proc/self/task/${entry}/comm`, 'utf8').trim();
+    } catch {
+      // the thread ended between the listing and the read
+    }
+    names.set(Number(entry), name);
+  }
+  return names;
+}
+
+function hasProcFs(): boolean {
+  return process.platform === 'linux' && fs.existsSync('/proc/self/fd');
+}
+
+function safeProcessInfo(): ReturnType<typeof processInfo> | null {
+  try {
+    return processInfo();
+  } catch {
+    return null; // no probe here: the checks that need it are skipped
+  }
+}
+
+/** Reads what the enabled resource checkers compare. */
+export function snapshotResources(checkers: Checkers): ResourceSnapshot {
+  const snapshot: ResourceSnapshot = {};
+  const procFs = hasProcFs();
+  const needsProbe =
+    (checkers.has('fds') && !procFs) || checkers.has('handles') || (checkers.has('threads') && !procFs);
+  const proc = needsProbe ? safeProcessInfo() : null;
+  if (checkers.has('workers')) {
+    trackWorkers();
+    snapshot.workers = new Set(liveWorkers);
+  }
+  if (checkers.has('libuv') && typeof process.getActiveResourcesInfo === 'function') {
+    snapshot.libuv = process.getActiveResourcesInfo();
+  }
+  if (checkers.has('fds') && process.platform !== 'win32') {
+    if (procFs) snapshot.fdTargets = readFdTargets();
+    else if (proc?.fds !== undefined) snapshot.fdCount = proc.fds;
+  }
+  if (checkers.has('handles') && proc?.handles !== undefined) snapshot.handles = proc.handles;
+  if (checkers.has('threads')) {
+    if (procFs) snapshot.threadNames = readThreadNames();
+    else if (proc) snapshot.threadCount = proc.threads;
+  }
+  if (checkers.has('heaps')) {
+    try {
+      const heapCount = heapInfo().heapCount;
+      if (heapCount !== undefined) snapshot.heaps = heapCount;
+    } catch {
+      // no probe: no heap count
+    }
+  }
+  return snapshot;
+}
+
+/** Names in `after` beyond their count in `before`: ['Timeout', 'Timeout'] vs ['Timeout'] → ['Timeout']. */
+function extraNames(before: readonly string[], after: readonly string[]): string[] {
+  const counts = new Map<string, number>();
+  for (const name of before) counts.set(name, (counts.get(name) ?? 0) + 1);
+  const extra: string[] = [];
+  for (const name of after) {
+    const left = counts.get(name) ?? 0;
+    if (left > 0) counts.set(name, left - 1);
+    else extra.push(name);
+  }
+  return extra;
+}
+
+/**
+ * The first resource left open between two snapshots, as the error to throw, or null. Most specific first:
+ * a Worker also shows as threads, a server also as an fd.
+ */
+export function findUnclosed(before: ResourceSnapshot, after: ResourceSnapshot): LeakError | null {
+  if (before.workers && after.workers) {
+    const left = [...after.workers].filter((worker) => !before.workers?.has(worker));
+    if (left.length > 0) return new UnclosedWorkerError(left.map((worker) => worker.threadId));
+  }
+  if (before.libuv && after.libuv) {
+    const left = extraNames(before.libuv, after.libuv);
+    if (left.length > 0) return new UnclosedLibuvResourceError(left);
+  }
+  if (before.fdTargets && after.fdTargets) {
+    const opened = [...after.fdTargets].filter(([fd, target]) => before.fdTargets?.get(fd) !== target);
+    const count = after.fdTargets.size - before.fdTargets.size;
+    if (count > 0) return new UnclosedFdError(count, opened.map(([fd, target]) => ({ fd, target })));
+  }
+  if (before.fdCount !== undefined && after.fdCount !== undefined && after.fdCount > before.fdCount) {
+    return new UnclosedFdError(after.fdCount - before.fdCount, []);
+  }
+  if (before.handles !== undefined && after.handles !== undefined && after.handles > before.handles) {
+    return new UnclosedHandleError(after.handles - before.handles);
+  }
+  if (before.threadNames && after.threadNames) {
+    const count = after.threadNames.size - before.threadNames.size;
+    const started = [...after.threadNames].filter(([tid]) => !before.threadNames?.has(tid));
+    if (count > 0) return new UnclosedNativeThreadError(count, started.map(([tid, name]) => ({ tid, name })));
+  }
+  if (before.threadCount !== undefined && after.threadCount !== undefined && after.threadCount > before.threadCount) {
+    return new UnclosedNativeThreadError(after.threadCount - before.threadCount, []);
+  }
+  if (before.heaps !== undefined && after.heaps !== undefined && after.heaps > before.heaps) {
+    return new UnclosedHeapError(after.heaps - before.heaps);
+  }
+  return null;
+}

@@ -1,0 +1,157 @@
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import type { MetricName } from './decision';
+import { UnsupportedPlatformError } from './errors';
+import { heapInfo, heapTrim, processInfo } from './probe';
+
+type Figures = Partial<Record<MetricName, number>>;
+
+let collectGarbage: (() => void) | undefined;
+
+/**
+ * V8's full garbage collection, without `--expose-gc` on the command line: turning the flag on makes V8 give the
+ * next new context a `gc` function; it is turned off again so no later context gets one.
+ */
+export function gc(): void {
+  if (!collectGarbage) {
+    const exposed = (globalThis as { gc?: unknown }).gc;
+    if (typeof exposed === 'function') {
+      collectGarbage = exposed as () => void;
+    } else {
+      v8.setFlagsFromString('--expose-gc');
+      collectGarbage = vm.runInNewContext('gc') as () => void;
+      v8.setFlagsFromString('--no-expose-gc');
+    }
+  }
+  collectGarbage();
+}
+
+/** Lets the event loop turn once: N-API finalizers and settled promises run here, not during gc(). */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+let probeWorks: { heap: boolean; process: boolean } | undefined;
+
+function probeAvailability(): { heap: boolean; process: boolean } {
+  if (probeWorks) return probeWorks;
+  const works = (read: () => unknown): boolean => {
+    try {
+      read();
+      return true;
+    } catch {
+      return false; // no binary or no backend for this platform: those metrics are left out
+    }
+  };
+  probeWorks = { heap: works(heapInfo), process: works(processInfo) };
+  return probeWorks;
+}
+
+/**
+ * Metrics judged unless the user names others: rss and uss also move with pages the process touches for the first
+ * time (code of the node binary, thread stacks), which is bounded but slow, so they are shown, not judged.
+ */
+export const DEFAULT_JUDGED: readonly MetricName[] = ['heap', 'mmap', 'vms', 'v8heap', 'external'];
+
+/** Metrics this process can measure, in report order. */
+export function availableMetrics(): MetricName[] {
+  const { heap, process: proc } = probeAvailability();
+  const metrics: MetricName[] = [];
+  if (heap) metrics.push('heap', 'mmap');
+  if (proc) {
+    if (processInfo().uss !== undefined) metrics.push('uss');
+    metrics.push('rss', 'vms');
+  } else {
+    metrics.push('rss'); // process.memoryUsage().rss works everywhere
+  }
+  metrics.push('v8heap', 'external');
+  return metrics;
+}
+
+/**
+ * V8's heap in use, JS objects only: compiled code and bytecode (code and trusted spaces) grow as V8 tiers up hot
+ * functions and shrink when it flushes them, whatever the code under test does.
+ */
+function v8ObjectBytes(): number {
+  let used = 0;
+  for (const space of v8.getHeapSpaceStatistics()) {
+    if (!/code|trusted/.test(space.space_name)) used = used + space.space_used_size;
+  }
+  return used;
+}
+
+/**
+ * Reads the given metrics now, bytes. rss and uss leave out the physical memory of V8's heap, which V8 grows and
+ * shrinks on its own (the v8heap metric covers the objects in it).
+ */
+export function sample(metrics: readonly MetricName[]): Figures {
+  const wanted = new Set(metrics);
+  const figures: Figures = {};
+  if (wanted.has('heap') || wanted.has('mmap')) {
+    const heap = heapInfo();
+    figures.heap = heap.heapUsed;
+    figures.mmap = heap.mmapUsed;
+  }
+  if (wanted.has('uss') || wanted.has('rss') || wanted.has('vms')) {
+    const v8Physical = v8.getHeapStatistics().total_physical_size;
+    if (probeAvailability().process) {
+      const proc = processInfo();
+      if (proc.uss !== undefined) figures.uss = proc.uss - v8Physical;
+      figures.rss = proc.rss - v8Physical;
+      figures.vms = proc.vms;
+    } else {
+      figures.rss = process.memoryUsage.rss() - v8Physical;
+    }
+  }
+  if (wanted.has('v8heap')) figures.v8heap = v8ObjectBytes();
+  if (wanted.has('external')) figures.external = process.memoryUsage().external;
+  const picked: Figures = {};
+  for (const metric of metrics) picked[metric] = figures[metric];
+  return picked;
+}
+
+/** Figures cheap enough to read after every collection while settling. */
+function cheapFigures(): number[] {
+  const heap = probeAvailability().heap ? heapInfo().heapUsed : 0;
+  return [heap, v8ObjectBytes(), process.memoryUsage().external];
+}
+
+const MIN_SETTLE_PASSES = 3;
+const MAX_SETTLE_PASSES = 12;
+/** Growth below this between two passes counts as settled (allocator bookkeeping moves by a few chunks). */
+const SETTLE_SLACK_BYTES = 64;
+
+/**
+ * Collects garbage and lets the event loop turn, repeatedly, until the heap figures stop moving (at least
+ * MIN_SETTLE_PASSES, at most MAX_SETTLE_PASSES passes): finalizers freed on one turn may release more on the next.
+ */
+export async function settle(): Promise<number> {
+  let previous = cheapFigures();
+  for (let pass = 1; pass <= MAX_SETTLE_PASSES; pass++) {
+    gc();
+    await yieldToEventLoop();
+    const now = cheapFigures();
+    const still = now.every((value, index) => Math.abs(value - previous[index]) <= SETTLE_SLACK_BYTES);
+    if (still && pass >= MIN_SETTLE_PASSES) return pass;
+    previous = now;
+  }
+  return MAX_SETTLE_PASSES;
+}
+
+/** The user's trim callback, then the allocator's own trim (returns free memory to the OS, so RSS/USS settle). */
+export async function trim(trimCallback?: () => void | Promise<void>): Promise<void> {
+  if (trimCallback) await trimCallback();
+  if (!probeAvailability().heap) return;
+  try {
+    heapTrim();
+  } catch (err) {
+    if (!(err instanceof UnsupportedPlatformError)) throw err; // an allocator with no trim: nothing to give back
+  }
+}
+
+/** settle → trim → read: the figures one side of a round is measured with. */
+export async function settledSample(metrics: readonly MetricName[], trimCallback?: () => void | Promise<void>): Promise<Figures> {
+  await settle();
+  await trim(trimCallback);
+  return sample(metrics);
+}

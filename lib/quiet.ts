@@ -1,0 +1,80 @@
+import { heapInfo } from './probe';
+
+/** The command that runs mocha in a quiet process. */
+export const QUIET_COMMAND = 'npx nodeleak <your mocha arguments>';
+
+/** The environment setting that turns glibc's per-thread cache off (read only at process start). */
+export const TCACHE_OFF = 'glibc.malloc.tcache_count=0';
+
+export interface Quietness {
+  /** Both sources of noise are off: leak checks can trust small growth. */
+  quiet: boolean;
+  /** V8 runs without background compiler and GC threads (`--single-threaded` on the command line). */
+  singleThreaded: boolean;
+  /** glibc's tcache is off; null when the allocator is not glibc's (nothing to turn off). */
+  tcacheOff: boolean | null;
+}
+
+function flagName(arg: string): string {
+  return arg.split('=')[0].replace(/_/g, '-');
+}
+
+/** `--single-threaded`, or the two flags it implies that matter for noise. */
+function isSingleThreaded(execArgv: readonly string[]): boolean {
+  const flags = new Set(execArgv.map(flagName));
+  if (flags.has('--single-threaded')) return true;
+  return flags.has('--single-threaded-gc') && flags.has('--no-concurrent-recompilation');
+}
+
+/** Whether GLIBC_TUNABLES (colon-separated name=value pairs) sets tcache_count to 0. */
+export function tunablesTurnTcacheOff(tunables: string | undefined): boolean {
+  if (!tunables) return false;
+  const setting = tunables
+    .split(':')
+    .map((pair) => pair.trim().split('='))
+    .filter(([name]) => name === 'glibc.malloc.tcache_count')
+    .pop();
+  return setting !== undefined && Number(setting[1]) === 0;
+}
+
+function allocatorIsGlibc(): boolean {
+  if (process.platform !== 'linux') return false;
+  try {
+    return heapInfo().allocator === 'glibc';
+  } catch {
+    return false; // no probe: no C-heap metric for the tcache to disturb
+  }
+}
+
+let cached: Quietness | undefined;
+
+/** Is this process quiet? Flags cannot change at run time, so the answer is computed once. */
+export function quietness(): Quietness {
+  if (cached) return cached;
+  const singleThreaded = isSingleThreaded(process.execArgv);
+  const tcacheOff = allocatorIsGlibc() ? tunablesTurnTcacheOff(process.env.GLIBC_TUNABLES) : null;
+  cached = { quiet: singleThreaded && tcacheOff !== false, singleThreaded, tcacheOff };
+  return cached;
+}
+
+let warned = false;
+
+/** Says once per process, on stderr, that checks run longer here and which command avoids that. */
+export function warnIfNotQuiet(verbosity: number): void {
+  const state = quietness();
+  if (state.quiet || warned || verbosity === 0) return;
+  warned = true;
+  const missing = [
+    ...(state.singleThreaded ? [] : ['node --single-threaded (V8 background threads allocate at random moments)']),
+    ...(state.tcacheOff === false ? [`GLIBC_TUNABLES=${TCACHE_OFF} (glibc's thread cache hides frees)`] : []),
+  ];
+  process.stderr.write(
+    `nodeleak: this process is not quiet (missing ${missing.join(' and ')}), so leak checks measure longer ` +
+      `to stay exact. Run \`${QUIET_COMMAND}\` for fast, exact checks.\n`,
+  );
+}
+
+/** Whether this process runs without V8's background threads and glibc's thread cache (see `npx nodeleak --help`). */
+export function isQuietProcess(): boolean {
+  return quietness().quiet;
+}

@@ -1,0 +1,103 @@
+import type { MetricName } from './decision';
+
+/** One measured round: how many calls it made and how much each metric grew over them. */
+export interface RoundReport {
+  round: number;
+  calls: number;
+  /** after − before per metric, bytes (may be < 0). */
+  growth: Partial<Record<MetricName, number>>;
+  /** Wall time of the round's calls and settling, ms. */
+  ms: number;
+}
+
+/** What every leak report holds, clean or not. */
+export interface LeakReportBase {
+  /** Calls made in the measured rounds (warm-up and the resource check's call not included). */
+  calls: number;
+  warmupCalls: number;
+  rounds: RoundReport[];
+  /** Metrics that were measured: the columns of the table (empty when the 'memory' checker is off). */
+  metrics: MetricName[];
+  /** Metrics the verdict was given on (a subset of `metrics`). */
+  judged: MetricName[];
+  /** Whether the process was quiet (see `npx nodeleak --help`). */
+  quiet: boolean;
+  /** Wall time of the whole check, ms. */
+  ms: number;
+  /** The decision rule's own words for its verdict. */
+  reason: string;
+}
+
+/** What checkLeak() resolves with. */
+export interface LeakReport extends LeakReportBase {
+  verdict: 'clean';
+  /** Estimated bytes per call per metric (≤ 0 or tiny when clean). */
+  bytesPerCall: Partial<Record<MetricName, number>>;
+  /** Upper bound the last round puts on a leak, per metric, bytes per call. */
+  upperBytesPerCall: Partial<Record<MetricName, number>>;
+  /** Metrics the call budget ran out on before a leak could be ruled out to the rule's resolution. */
+  undecided: MetricName[];
+}
+
+interface LeakDetails {
+  metric: MetricName;
+  bytesPerCall: number;
+  leakedBytes: number;
+}
+
+const KIB = 1024;
+const MIB = 1024 * 1024;
+
+/** Bytes, signed, exact below 100 KiB and in KiB/MiB above: "+12,800 B", "-3.5 MiB". */
+export function formatBytes(bytes: number, signed = true): string {
+  const sign = bytes > 0 && signed ? '+' : bytes < 0 ? '-' : '';
+  const size = Math.abs(bytes);
+  if (size < 100 * KIB) return `${sign}${Math.round(size).toLocaleString('en-US')} B`;
+  if (size < 100 * MIB) return `${sign}${(size / KIB).toLocaleString('en-US', { maximumFractionDigits: 1 })} KiB`;
+  return `${sign}${(size / MIB).toLocaleString('en-US', { maximumFractionDigits: 1 })} MiB`;
+}
+
+/** Bytes per call to three significant digits: "32 B/call", "3.2 B/call". */
+export function formatRate(bytesPerCall: number): string {
+  const rounded = Math.abs(bytesPerCall) >= 1000 ? Math.round(bytesPerCall) : Number(bytesPerCall.toPrecision(3));
+  return `${rounded.toLocaleString('en-US')} B/call`;
+}
+
+function processKind(quiet: boolean): string {
+  return quiet ? 'quiet process' : 'plain process';
+}
+
+/** The rounds as a table: round, calls, growth of each metric, and bytes/call of `rateMetric`. */
+export function formatRounds(report: LeakReportBase, rateMetric: MetricName | null): string {
+  const headers = ['round', 'calls', ...report.metrics, ...(rateMetric ? [`${rateMetric} B/call`] : [])];
+  const rows = report.rounds.map((round) => [
+    String(round.round),
+    round.calls.toLocaleString('en-US'),
+    ...report.metrics.map((metric) => formatBytes(round.growth[metric] ?? 0)),
+    ...(rateMetric ? [formatRate((round.growth[rateMetric] ?? 0) / round.calls).replace(' B/call', '')] : []),
+  ]);
+  const widths = headers.map((header, column) => Math.max(header.length, ...rows.map((row) => row[column].length)));
+  const line = (cells: string[]): string => cells.map((cell, column) => cell.padStart(widths[column])).join('  ');
+  return [line(headers), ...rows.map(line)].join('\n');
+}
+
+/** MemoryLeakError's message: the verdict in one line, the table of rounds, the estimate. */
+export function formatMemoryLeak(report: LeakReportBase & LeakDetails): string {
+  const totalCalls = report.calls.toLocaleString('en-US');
+  return [
+    `${report.metric} leaks about ${formatRate(report.bytesPerCall)} ` +
+      `(${report.rounds.length} rounds, ${totalCalls} calls after ${report.warmupCalls} warm-up calls, ${processKind(report.quiet)})`,
+    '',
+    formatRounds(report, report.metric),
+    '',
+    `estimate: ${formatRate(report.bytesPerCall)} on ${report.metric}, ${formatBytes(report.leakedBytes, false)} leaked in all`,
+    `why: ${report.reason}`,
+  ].join('\n');
+}
+
+/** What verbosity 2 prints for a clean check. */
+export function formatClean(report: LeakReport, label: string): string {
+  const head = `nodeleak: ${label}: no leak (${report.rounds.length} rounds, ${report.calls.toLocaleString('en-US')} calls, ${Math.round(report.ms)} ms, ${processKind(report.quiet)})`;
+  if (report.rounds.length === 0) return head;
+  return [head, formatRounds(report, null), `why: ${report.reason}`].join('\n');
+}

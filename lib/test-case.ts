@@ -1,0 +1,195 @@
+import type { ErrorClass, LeakOptions, Tolerance } from './check-leak';
+import { DEFAULTS, checkLeak, checkLeakThrows } from './check-leak';
+import { Checkers } from './checkers';
+import { InvalidArgumentError } from './errors';
+import type { LeakReport } from './report';
+
+type Hook = () => void | Promise<void>;
+
+/** The parts of mocha's BDD interface register() uses; read from globalThis so mocha stays an optional peer. */
+interface MochaTest {
+  (title: string, fn: () => Promise<void>): unknown;
+  only(title: string, fn: () => Promise<void>): unknown;
+  skip(title: string, fn: () => Promise<void>): unknown;
+}
+interface MochaInterface {
+  describe(title: string, fn: (this: { timeout(ms: number): void; slow(ms: number): void }) => void): unknown;
+  it: MochaTest;
+  before(fn: Hook): unknown;
+  after(fn: Hook): unknown;
+  beforeEach(fn: Hook): unknown;
+  afterEach(fn: Hook): unknown;
+}
+
+function mochaInterface(className: string): MochaInterface {
+  const globals = globalThis as Partial<Record<keyof MochaInterface, unknown>>;
+  const names: (keyof MochaInterface)[] = ['describe', 'it', 'before', 'after', 'beforeEach', 'afterEach'];
+  const missing = names.filter((name) => typeof globals[name] !== 'function');
+  if (missing.length > 0) {
+    throw new InvalidArgumentError(
+      `${className}.register() must run while mocha loads the test file (with its BDD interface): ${missing.join(', ')} not defined`,
+    );
+  }
+  return globals as unknown as MochaInterface;
+}
+
+/** The statics register() reads from the subclass it is called on. */
+interface TestCaseClass {
+  new (): MemoryLeakTestCase;
+  name: string;
+  prototype: MemoryLeakTestCase;
+  only: string[];
+  skip: string[];
+  auto: Record<string, () => unknown>;
+  timeout: number;
+  setUpClass?(): void | Promise<void>;
+  tearDownClass?(): void | Promise<void>;
+}
+
+/** test* methods along the prototype chain below MemoryLeakTestCase, base class first, in declaration order. */
+function testMethodNames(cls: TestCaseClass): string[] {
+  const chain: object[] = [];
+  for (let proto = cls.prototype; proto && proto !== MemoryLeakTestCase.prototype; proto = Object.getPrototypeOf(proto)) {
+    chain.unshift(proto);
+  }
+  const names = new Set<string>();
+  for (const proto of chain) {
+    for (const name of Object.getOwnPropertyNames(proto)) {
+      const descriptor = Object.getOwnPropertyDescriptor(proto, name);
+      if (name.startsWith('test') && typeof descriptor?.value === 'function') names.add(name);
+    }
+  }
+  return [...names];
+}
+
+function checkStatics(cls: TestCaseClass, tests: readonly string[]): void {
+  const where = `${cls.name}.register()`;
+  for (const list of ['only', 'skip'] as const) {
+    const value: unknown = cls[list];
+    if (!Array.isArray(value) || value.some((name) => typeof name !== 'string')) {
+      throw new InvalidArgumentError(`${where}: static ${list} must be an array of test names`);
+    }
+    for (const name of value as string[]) {
+      if (!tests.includes(name)) {
+        throw new InvalidArgumentError(`${where}: static ${list} names '${name}', which is not a test (tests: ${tests.join(', ') || 'none'})`);
+      }
+    }
+  }
+  if (typeof cls.timeout !== 'number' || !Number.isInteger(cls.timeout) || cls.timeout < 0) {
+    throw new InvalidArgumentError(`${where}: static timeout must be an integer number of ms ≥ 0, got ${String(cls.timeout)}`);
+  }
+}
+
+function autoTests(cls: TestCaseClass, methods: readonly string[]): [string, () => unknown][] {
+  const where = `${cls.name}.register()`;
+  const auto: unknown = cls.auto;
+  if (auto === null || typeof auto !== 'object' || Array.isArray(auto)) {
+    throw new InvalidArgumentError(`${where}: static auto must be an object of functions, one test each`);
+  }
+  return Object.entries(auto).map(([name, fn]) => {
+    if (typeof fn !== 'function') throw new InvalidArgumentError(`${where}: static auto.${name} must be a function, got ${typeof fn}`);
+    if (methods.includes(name)) throw new InvalidArgumentError(`${where}: static auto.${name} has the name of a test method`);
+    return [name, fn as () => unknown];
+  });
+}
+
+/**
+ * A class of leak tests for mocha. Subclass it, set the fields, write `async testSomething()` methods that call
+ * `this.execute(fn)`, then call `YourClass.register()`: one describe() named after the class, one it() per test*
+ * method (a fresh instance each), setUp/tearDown as beforeEach/afterEach, setUpClass/tearDownClass as before/after.
+ */
+export abstract class MemoryLeakTestCase {
+  /** Calls before anything is measured. */
+  warmupTimes: number = DEFAULTS.warmupTimes;
+  /** Calls in the first measured round; later rounds double it. */
+  times: number = DEFAULTS.times;
+  /** Rounds a check may add after the first before it must give a verdict. */
+  retries: number = DEFAULTS.retries;
+  /** Growth accepted as bounded, bytes: one figure, or per metric. */
+  tolerance: Tolerance = 0;
+  /** Called before every measurement: empty caches here. */
+  trimCallback?: () => void | Promise<void>;
+  /** Which checks execute() runs. */
+  checkers: Checkers = Checkers.all();
+  /** 0 silent, 1 warn once outside a quiet process, 2 print every clean report. */
+  verbosity: 0 | 1 | 2 = DEFAULTS.verbosity;
+
+  /** Test names (test* methods or auto entries) to run with it.only. */
+  static only: string[] = [];
+  /** Test names to skip. */
+  static skip: string[] = [];
+  /** Tests generated from a table: one it() per entry, each `execute(fn)`. */
+  static auto: Record<string, () => unknown> = {};
+  /** Mocha timeout of each test, ms: a plain process measures for seconds. */
+  static timeout = 120_000;
+
+  setUp?(): void | Promise<void>;
+  tearDown?(): void | Promise<void>;
+  static setUpClass?(): void | Promise<void>;
+  static tearDownClass?(): void | Promise<void>;
+
+  /** This instance's settings as checkLeak() options. */
+  protected leakOptions(): LeakOptions {
+    return {
+      warmupTimes: this.warmupTimes,
+      times: this.times,
+      retries: this.retries,
+      tolerance: this.tolerance,
+      trimCallback: this.trimCallback,
+      checkers: this.checkers,
+      verbosity: this.verbosity,
+    };
+  }
+
+  /** Fails (rejects) when `fn` leaks memory or leaves a resource open; `options` override the fields for this call. */
+  execute(fn: () => unknown, options?: LeakOptions): Promise<LeakReport> {
+    return checkLeak(fn, { ...this.leakOptions(), ...options });
+  }
+
+  /** Like execute(), but every call of `fn` must throw (or reject with) an instance of `errorClass`. */
+  executeThrows(errorClass: ErrorClass, fn: () => unknown, options?: LeakOptions): Promise<LeakReport> {
+    return checkLeakThrows(errorClass, fn, { ...this.leakOptions(), ...options });
+  }
+
+  /** Declares this class's tests to mocha. Call it at the top level of the test file. */
+  static register(): void {
+    const cls = this as unknown as TestCaseClass;
+    if ((cls as unknown) === MemoryLeakTestCase) {
+      throw new InvalidArgumentError('register() must be called on a subclass of MemoryLeakTestCase');
+    }
+    const mocha = mochaInterface(cls.name);
+    const methods = testMethodNames(cls);
+    const auto = autoTests(cls, methods);
+    checkStatics(cls, [...methods, ...auto.map(([name]) => name)]);
+    const declare = (name: string): MochaTest['only'] =>
+      cls.only.includes(name) ? mocha.it.only : cls.skip.includes(name) ? mocha.it.skip : mocha.it;
+
+    mocha.describe(cls.name, function () {
+      this.timeout(cls.timeout);
+      this.slow(Math.min(cls.timeout, 10_000));
+      let current: MemoryLeakTestCase | undefined;
+      if (cls.setUpClass) mocha.before(() => cls.setUpClass?.call(cls));
+      if (cls.tearDownClass) mocha.after(() => cls.tearDownClass?.call(cls));
+      mocha.beforeEach(async () => {
+        current = new cls();
+        await current.setUp?.();
+      });
+      mocha.afterEach(async () => {
+        const instance = current;
+        current = undefined;
+        await instance?.tearDown?.();
+      });
+      for (const name of methods) {
+        declare(name)(name, async () => {
+          const method = (current as unknown as Record<string, () => unknown>)[name];
+          await method.call(current);
+        });
+      }
+      for (const [name, fn] of auto) {
+        declare(name)(name, async () => {
+          await (current as MemoryLeakTestCase).execute(fn, { name });
+        });
+      }
+    });
+  }
+}
