@@ -1,14 +1,16 @@
 'use strict';
-// Runs on a foreign Node (arm64 under qemu, win32-x64 under Wine), so plain
-// CommonJS with no test framework. Usage:
-//   node --expose-gc probe-check.js <package dir> <allocator> [winheap.node]
-// Loads the staged nodeleak package (dist/ + prebuilds/), checks the probe's
-// figures against allocations of known size, prints one line per check and
-// exits non-zero when any check fails.
+// Runs on a foreign Node (arm64 under qemu, win32-x64 under Wine, each release
+// target on its own runner), so plain CommonJS with no test framework. Usage:
+//   node --expose-gc --single-threaded probe-check.js <package dir> <allocator | none> [winheap.node]
+// Loads an installed-looking nodeleak (dist/ + prebuilds/, no build/), checks
+// the probe's figures against allocations of known size (or, with `none`,
+// that the platform's refusal is typed), prints one line per check and exits
+// non-zero when any check fails.
 const assert = require('node:assert/strict');
+const path = require('node:path');
 const { Worker } = require('node:worker_threads');
 
-const [packageDir, expectedAllocator, fixturePath] = process.argv.slice(2);
+const [packageDir, expectedAllocator, fixturePath] = process.argv.slice(2).map((arg, i) => (i === 1 ? arg : path.resolve(arg)));
 const checks = [];
 const check = (name, fn) => checks.push({ name, fn });
 
@@ -19,8 +21,9 @@ async function settle() {
   }
 }
 
-/* Other threads of a plain Node process allocate now and then: a figure is
- * accepted when one of a few rounds shows it, never by widening the bound. */
+/* Run with --single-threaded (no V8 background compiler threads), the process
+ * is quiet, but Node's own threads may still allocate now and then: a figure
+ * is accepted when one of a few rounds shows it, never by widening the bound. */
 async function inSomeRound(rounds, measure, accept) {
   const seen = [];
   for (let round = 0; round < rounds; round++) {
@@ -33,54 +36,77 @@ async function inSomeRound(rounds, measure, accept) {
 
 const nodeleak = require(packageDir);
 
-check('importing and calling: heapInfo() has the platform allocator and finite figures', () => {
-  const info = nodeleak.heapInfo();
-  assert.equal(info.allocator, expectedAllocator);
-  for (const key of ['heapUsed', 'mmapUsed']) assert.ok(Number.isFinite(info[key]) && info[key] >= 0, `${key}=${info[key]}`);
-  if (process.platform === 'win32') assert.ok(Number.isInteger(info.heapCount) && info.heapCount >= 1);
-  else assert.equal(info.heapCount, undefined);
+check('the probe comes from prebuilds/, not from a local build', () => {
+  const loaded = require(require.resolve('node-gyp-build', { paths: [packageDir] })).path(packageDir);
+  assert.ok(loaded.split(/[\\/]/).includes('prebuilds'), loaded);
 });
 
-check('heapUsed follows 1000 Buffers of 1 KiB allocated by Node itself, and returns when they are freed', async () => {
-  const count = 1000;
-  const size = 1024;
-  await inSomeRound(
-    5,
-    async () => {
-      await settle();
-      const before = nodeleak.heapInfo().heapUsed;
-      let buffers = Array.from({ length: count }, () => Buffer.alloc(size));
-      const grown = nodeleak.heapInfo().heapUsed - before;
-      buffers = null;
-      await settle();
-      return { grown, left: nodeleak.heapInfo().heapUsed - before };
-    },
-    // Each Buffer is its 1 KiB backing store plus V8's small BackingStore record.
-    ({ grown, left }) => grown >= count * size && grown <= count * (size + 256) && Math.abs(left) < (count * size) / 8,
-  );
-});
+if (expectedAllocator === 'none') {
+  check('heapInfo() and heapTrim() throw UnsupportedPlatformError naming the platform', () => {
+    for (const call of [nodeleak.heapInfo, nodeleak.heapTrim]) {
+      assert.throws(call, (err) => {
+        assert.ok(err instanceof nodeleak.UnsupportedPlatformError, String(err));
+        assert.match(err.platform, /^linux-(x64|arm64)-musl$/);
+        assert.match(err.message, /no statistics API/);
+        return true;
+      });
+    }
+  });
+  check('processInfo() still reads /proc', () => {
+    const info = nodeleak.processInfo();
+    assert.ok(info.rss > 0 && info.uss > 0 && info.fds >= 3 && info.threads >= 1, JSON.stringify(info));
+  });
+} else {
+  check('importing and calling: heapInfo() has the platform allocator and finite figures', () => {
+    const info = nodeleak.heapInfo();
+    assert.equal(info.allocator, expectedAllocator);
+    for (const key of ['heapUsed', 'mmapUsed']) assert.ok(Number.isFinite(info[key]) && info[key] >= 0, `${key}=${info[key]}`);
+    if (process.platform === 'win32') assert.ok(Number.isInteger(info.heapCount) && info.heapCount >= 1);
+    else assert.equal(info.heapCount, undefined);
+  });
 
-check('heapTrim() says what it did', () => {
-  const trim = nodeleak.heapTrim();
-  assert.equal(trim.allocator, expectedAllocator);
-  assert.equal(typeof trim.action, 'string');
-  assert.ok(trim.released === null || typeof trim.released === 'boolean');
-  assert.ok(trim.releasedBytes === null || trim.releasedBytes >= 0);
-  assert.equal(nodeleak.heapInfo().allocator, expectedAllocator);
-});
+  check('heapUsed follows 1000 Buffers of 1 KiB allocated by Node itself, and returns when they are freed', async () => {
+    const count = 1000;
+    const size = 1024;
+    await inSomeRound(
+      5,
+      async () => {
+        await settle();
+        const before = nodeleak.heapInfo().heapUsed;
+        let buffers = Array.from({ length: count }, () => Buffer.alloc(size));
+        const grown = nodeleak.heapInfo().heapUsed - before;
+        buffers = null;
+        await settle();
+        return { grown, left: nodeleak.heapInfo().heapUsed - before };
+      },
+      // Each Buffer is its 1 KiB backing store plus V8's small BackingStore record.
+      ({ grown, left }) => grown >= count * size && grown <= count * (size + 256) && Math.abs(left) < (count * size) / 8,
+    );
+  });
 
-check('processInfo() figures are consistent', () => {
-  const info = nodeleak.processInfo();
-  assert.ok(info.rss > 0 && info.uss > 0 && info.uss <= info.rss, JSON.stringify(info));
-  assert.ok(info.vms >= info.uss, JSON.stringify(info));
-  assert.ok(Number.isInteger(info.threads) && info.threads >= 1, JSON.stringify(info));
-  if (process.platform === 'win32') {
-    // Wine's GetProcessHandleCount answers 0; Windows counts real handles.
-    assert.ok(Number.isInteger(info.handles) && info.handles >= 0 && info.fds === undefined, JSON.stringify(info));
-  } else {
-    assert.ok(Number.isInteger(info.fds) && info.fds >= 3 && info.handles === undefined, JSON.stringify(info));
-  }
-});
+  check('heapTrim() says what it did', () => {
+    const trim = nodeleak.heapTrim();
+    assert.equal(trim.allocator, expectedAllocator);
+    assert.equal(typeof trim.action, 'string');
+    assert.ok(trim.released === null || typeof trim.released === 'boolean');
+    assert.ok(trim.releasedBytes === null || trim.releasedBytes >= 0);
+    assert.equal(nodeleak.heapInfo().allocator, expectedAllocator);
+  });
+
+  check('processInfo() figures are consistent', () => {
+    const info = nodeleak.processInfo();
+    assert.ok(info.rss > 0 && info.uss > 0 && info.uss <= info.rss, JSON.stringify(info));
+    assert.ok(info.vms >= info.uss, JSON.stringify(info));
+    assert.ok(Number.isInteger(info.threads) && info.threads >= 1, JSON.stringify(info));
+    if (process.platform === 'win32') {
+      // Wine's GetProcessHandleCount answers 0; Windows counts real handles.
+      assert.ok(Number.isInteger(info.handles) && info.handles >= 0 && info.fds === undefined, JSON.stringify(info));
+    } else {
+      assert.ok(Number.isInteger(info.fds) && info.fds >= 3 && info.handles === undefined, JSON.stringify(info));
+    }
+  });
+
+}
 
 check('bad input gets the typed error', () => {
   assert.throws(() => nodeleak.heapInfo(1), (err) => err instanceof nodeleak.InvalidArgumentError);
