@@ -1,0 +1,41 @@
+import { loadFixture } from '../helpers/fixtures';
+
+/** The `leaks` fixture addon (test/fixtures/leaks): each leaking export beside its clean twin. */
+export interface LeaksFixture {
+  /** malloc(bytes), memory touched, never freed. */
+  mallocLeak(bytes: number): void;
+  /** malloc(bytes), memory touched, freed. */
+  mallocClean(bytes: number): void;
+  /** Every 10th call (counted in C) mallocs 32 bytes and never frees them. */
+  every10thLeak(): void;
+  /** Every 10th call mallocs 32 bytes and frees them. */
+  every10thClean(): void;
+  /** napi_create_reference on a new object, never deleted. */
+  refLeak(): void;
+  /** napi_create_reference then napi_delete_reference. */
+  refClean(): void;
+  /** A napi_wrap'ed object with a 64-byte payload its finalizer forgets to free. */
+  wrapLeak(): object;
+  /** The same object whose finalizer frees the payload. */
+  wrapClean(): object;
+  /** mmap of 64 KiB, touched, never unmapped. */
+  mmapLeak(): void;
+  /** mmap of 64 KiB, touched, unmapped. */
+  mmapClean(): void;
+  /** open("/dev/null"), never closed. */
+  fdLeak(): void;
+  /** open("/dev/null"), closed. */
+  fdClean(): void;
+  /** Starts a thread that waits until stopThreads(). */
+  threadLeak(): void;
+  /** Starts a thread that ends at once, and joins it. */
+  threadClean(): void;
+  /** Releases and joins every thread threadLeak started; returns how many. */
+  stopThreads(): number;
+  /** Async work whose execute (pool thread) mallocs bytes that complete forgets to free. */
+  asyncLeak(bytes: number): Promise<void>;
+  /** The same async work, complete frees the bytes. */
+  asyncClean(bytes: number): Promise<void>;
+}
+
+export const leaks = loadFixture<LeaksFixture>('leaks');
