@@ -6,9 +6,9 @@ export interface LeaksFixture {
   mallocLeak(bytes: number): void;
   /** malloc(bytes), memory touched, freed. */
   mallocClean(bytes: number): void;
-  /** Every 10th call (counted in C) mallocs 32 bytes and never frees them. */
+  /** Every 10th call (counted in C) mallocs 16 bytes (a 32-byte glibc chunk) and never frees them. */
   every10thLeak(): void;
-  /** Every 10th call mallocs 32 bytes and frees them. */
+  /** Every 10th call mallocs 16 bytes and frees them. */
   every10thClean(): void;
   /** napi_create_reference on a new object, never deleted. */
   refLeak(): void;
