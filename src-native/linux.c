@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include "jemalloc.h"
 #include "probe.h"
@@ -55,18 +56,33 @@ static void glibc_read(double *heap_used, double *mmap_used) {
 /* glibc's statistics describe only glibc's own malloc, and must not be read
  * when a preloaded allocator answers malloc(). Symbol addresses cannot tell
  * (dlsym may return the executable's PLT slot), so allocate a block and see
- * whether glibc counted it. */
+ * whether glibc counted it. Under another allocator glibc's counters do not
+ * move at all; under glibc they move by the block, give or take what other
+ * threads free meanwhile (V8 frees whole buffers on background threads after
+ * a GC, so one try alone misjudged about 1 process in 50). Hence half the
+ * block as the bar, and tries spread over ~15 ms before concluding. The block
+ * stays below glibc's lowest default mmap threshold (128 KiB): freeing a
+ * mapped block would raise that threshold for the rest of the process. */
 static int glibc_counts_malloc(void) {
-  const size_t size = 256 * 1024;
+  const size_t size = 64 * 1024;
+  struct timespec pause = {0, 1000 * 1000};
   double heap_before, mmap_before, heap_after, mmap_after;
   void *block;
-  glibc_read(&heap_before, &mmap_before);
-  block = malloc(size);
-  if (!block) return 1;
-  ((volatile char *)block)[0] = 1;
-  glibc_read(&heap_after, &mmap_after);
-  free(block);
-  return (heap_after + mmap_after) - (heap_before + mmap_before) >= (double)size;
+  int attempt;
+  for (attempt = 0; attempt < 5; attempt++) {
+    if (attempt > 0) {
+      nanosleep(&pause, NULL);
+      pause.tv_nsec *= 2;
+    }
+    glibc_read(&heap_before, &mmap_before);
+    block = malloc(size);
+    if (!block) continue;
+    ((volatile char *)block)[0] = 1;
+    glibc_read(&heap_after, &mmap_after);
+    free(block);
+    if ((heap_after + mmap_after) - (heap_before + mmap_before) >= (double)(size / 2)) return 1;
+  }
+  return 0;
 }
 
 static void detect_allocator(void) {
