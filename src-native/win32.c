@@ -10,6 +10,7 @@
 
 #define NL_MAX_HEAPS 1024
 #define NL_MAX_HEAP_BASES 65536
+#define NL_PAGE_BATCH 4096
 
 /* The scratch lists are static (in the image, not on a heap being walked or
  * among the private regions being summed), so one walk at a time. */
@@ -19,6 +20,8 @@ static HANDLE nl_heaps[NL_MAX_HEAPS];
  * the blocks they VirtualAlloc one by one for large requests. */
 static ULONG_PTR nl_heap_bases[NL_MAX_HEAP_BASES];
 static size_t nl_heap_base_count;
+/* Pages whose working-set attributes are asked for in one call. */
+static PSAPI_WORKING_SET_EX_INFORMATION nl_pages[NL_PAGE_BATCH];
 
 static DWORD process_heaps(void) {
   DWORD count = GetProcessHeaps(NL_MAX_HEAPS, nl_heaps);
@@ -109,9 +112,6 @@ const char *nl_platform_heap_trim(nl_heap_trim *out) {
   out->released_bytes = -1;
   return NULL;
 }
-
-#define NL_PAGE_BATCH 4096
-static PSAPI_WORKING_SET_EX_INFORMATION nl_pages[NL_PAGE_BATCH];
 
 static int count_private_pages(DWORD count, double *private_pages) {
   DWORD i;

@@ -108,6 +108,23 @@ if (expectedAllocator === 'none') {
 
 }
 
+check('calls from worker threads running at once all answer', async () => {
+  const source = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    const nodeleak = require(workerData);
+    const outcomes = [];
+    for (let i = 0; i < 20; i++) {
+      for (const call of ['heapInfo', 'heapTrim', 'processInfo']) {
+        try { nodeleak[call](); outcomes.push('ok'); } catch (err) { outcomes.push(err.name); }
+      }
+    }
+    parentPort.postMessage(outcomes);`;
+  const workers = [0, 1, 2].map(() => new Worker(source, { eval: true, workerData: packageDir }));
+  const results = await Promise.all(workers.map((worker) => new Promise((resolve, reject) => worker.once('message', resolve).once('error', reject))));
+  const expected = expectedAllocator === 'none' ? ['UnsupportedPlatformError', 'UnsupportedPlatformError', 'ok'] : ['ok', 'ok', 'ok'];
+  for (const outcomes of results) assert.deepEqual(outcomes, Array.from({ length: 20 }, () => expected).flat());
+});
+
 check('bad input gets the typed error', () => {
   assert.throws(() => nodeleak.heapInfo(1), (err) => err instanceof nodeleak.InvalidArgumentError);
 });
