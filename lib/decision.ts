@@ -54,20 +54,41 @@ export type Decision =
 /**
  * Noise floor of one settled round, per metric, in a quiet process
  * (GLIBC_TUNABLES=glibc.malloc.tcache_count=0, node --single-threaded) or a plain one.
+ *
+ * Measured 2026-11-23 (Node 20.20, glibc, x86_64, 2 cores): rounds of 1000 calls (500 for async functions) of twelve
+ * Node-core functions (empty, JSON, Buffer, sha256, deflateSync, statSync, URL, TextEncoder, fs.promises.stat, gzip,
+ * pbkdf2, setTimeout), settled by gc + setImmediate until two reads agree, then heapTrim. |growth| after round 1:
+ *
+ *   metric    quiet p90 / p95 / max        plain p90 / p95 / max
+ *   heap      752 / 4 KB / 96 KB           5.3 KB / 8.2 KB / 60 KB
+ *   mmap      0 / 0 / 0                    0 / 0 / 0
+ *   rss       258 KB / 537 KB / 4 MB       602 KB / 1 MB / 5.4 MB
+ *   uss       360 KB / 1.2 MB / 38 MB      573 KB / 950 KB / 5.4 MB
+ *   vms       0 / 639 KB / 138 MB          807 KB / 2.3 MB / 134 MB
+ *   v8heap    210 KB / 230 KB / 352 KB     212 KB / 227 KB / 323 KB
+ *   external  0 / 0 / 0 (8 KB in round 1)  0 / 0 / 16 KB
+ *
+ * The floor sits near p90–p95, and for heap also below the deepest fall measured (quiet −576 B, plain −11 KB), since a
+ * fall can hide a leak. Rarer, larger rises are one-off (high-water marks such as sha256's +50 KB when a round is longer
+ * than any before, thread arenas in vms): the rule wants three agreeing rounds before it calls a leak, and a round that
+ * falls below −floor bounds nothing.
+ * Plain heap assumes that settling waits for the figures to agree: with a fixed 3 × (gc + setImmediate), V8's
+ * background compiler leaves up to 2.2 MB in flight at the read (p95 205 KB).
  */
 export function defaultNoise(quiet: boolean): Partial<Record<MetricName, number>> {
-  // Provisional: ../shared/NOTES.md §1 (1000-call rounds of Node-core functions; quiet async functions ±2 KB
-  // after round 1, plain up to ~1 MB). Re-measured figures replace these.
+  const KiB = 1024;
+  const MiB = 1024 * KiB;
   return quiet
-    ? { heap: 2048, mmap: 0, uss: 64 * 1024, rss: 64 * 1024, vms: 256 * 1024, v8heap: 16 * 1024, external: 1024 }
-    : { heap: 1024 * 1024, mmap: 1024 * 1024, uss: 1024 * 1024, rss: 1024 * 1024, vms: 8 * 1024 * 1024, v8heap: 256 * 1024, external: 64 * 1024 };
+    ? { heap: 1 * KiB, mmap: 128 * KiB, rss: 512 * KiB, uss: 512 * KiB, vms: 1 * MiB, v8heap: 256 * KiB, external: 8 * KiB }
+    : { heap: 12 * KiB, mmap: 128 * KiB, rss: 1 * MiB, uss: 1 * MiB, vms: 2 * MiB, v8heap: 256 * KiB, external: 16 * KiB };
 }
 
 /** Smallest leak (bytes per call) a clean verdict rules out, per metric. */
 export function defaultResolution(): Partial<Record<MetricName, number>> {
-  // heap/external/v8heap: below the 3.2 B/call of one 32 B chunk every 10th call, the smallest leak the tests
-  // require to be caught. rss/uss/vms move by whole pages, so they only bound leaks of a fraction of a page per call.
-  return { heap: 2, mmap: 2, external: 2, v8heap: 2, uss: 64, rss: 64, vms: 256 };
+  // heap: below 3.2 B/call (one 32 B chunk every 10th call), the smallest leak nodeleak promises to catch.
+  // mmap counts only blocks of 128 KiB and up; vms moves by pages (a raw mmap leak is ≥ 4 KiB a call); rss/uss by pages
+  // of touched memory; external by Buffer pool slabs (8 KiB); v8heap by ±250 KB a round, so its floor over 1000 calls.
+  return { heap: 2, mmap: 1024, rss: 1024, uss: 1024, vms: 4096, v8heap: 512, external: 32 };
 }
 
 interface MetricJudgement {
@@ -77,6 +98,10 @@ interface MetricJudgement {
   leakedBytes: number;
   /** leakedBytes relative to what tolerance + noise allow; orders leaking metrics. */
   excess: number;
+  /** Calls the next round needs for this metric to reach a verdict (open metrics only). */
+  wantCalls: number;
+  /** The metric is gathering evidence of a leak and wants the last round's size repeated. */
+  repeat: boolean;
   reason: string;
 }
 
@@ -178,65 +203,130 @@ function formatRate(bytesPerCall: number): string {
   return `${Number(bytesPerCall.toPrecision(3))} B/call`;
 }
 
-function judgeMetric(rounds: readonly Round[], metric: MetricName, noise: number, tolerance: number, resolution: number): MetricJudgement {
+/** Two rounds' rates agree within this factor, once each is widened by the noise floor. */
+const RATE_AGREEMENT = 1.5;
+
+/** Consecutive rounds after round 1 that must grow at agreeing rates before a leak is called. */
+const CONFIRMING_ROUNDS = 3;
+
+/** Smallest multiple of firstCalls by a power of two that is ≥ calls. */
+function roundSize(calls: number, firstCalls: number): number {
+  let size = firstCalls;
+  while (size < calls) size = size * 2;
+  return size;
+}
+
+function judgeMetric(
+  rounds: readonly Round[],
+  metric: MetricName,
+  noise: number,
+  tolerance: number,
+  resolution: number,
+  firstCalls: number,
+): MetricJudgement {
   const growth = (index: number): number => rounds[index].growth[metric] as number;
+  const calls = (index: number): number => rounds[index].calls;
+  const lower = (index: number): number => (growth(index) - noise) / calls(index);
+  const upper = (index: number): number => (growth(index) + noise) / calls(index);
   const last = rounds.length - 1;
-  const lastCalls = rounds[last].calls;
   // Round 1 may hold one-off growth (thread pools, caches started lazily): estimate from the later rounds when there are any.
   const estimate = slope(rounds.length > 1 ? rounds.slice(1) : rounds, metric);
-  const upper = (growth(last) + noise) / lastCalls;
-
-  if (last >= 1) {
-    const previous = last - 1;
-    const bothBeyondNoise = growth(previous) > noise && growth(last) > noise;
-    // One-sided: a round-1 bump makes the earlier rate too high; a leak never makes the later rate much lower.
-    const previousLower = (growth(previous) - noise) / rounds[previous].calls;
-    const consistent = upper >= previousLower / 2;
-    if (bothBeyondNoise && consistent) {
-      const rate = slope([rounds[previous], rounds[last]], metric);
-      // Growth the leak explains: every round after the first, and of round 1 only what the rate accounts for.
-      let leaked = Math.min(growth(0), rate * rounds[0].calls + noise);
-      for (let index = 1; index <= last; index++) leaked = leaked + growth(index);
-      if (leaked > tolerance + noise) {
-        return {
-          state: 'leak',
-          bytesPerCall: rate,
-          upperBytesPerCall: upper,
-          leakedBytes: leaked,
-          excess: leaked / (tolerance + noise + 1),
-          reason:
-            `${metric} grew ${Math.round(growth(previous))} B in ${rounds[previous].calls} calls and ` +
-            `${Math.round(growth(last))} B in ${lastCalls} calls (noise floor ${noise} B): ${formatRate(rate)}, ` +
-            `${Math.round(leaked)} B in all, beyond the tolerance of ${tolerance} B`,
-        };
-      }
+  const beyondNoise = (index: number): boolean => growth(index) > noise;
+  const ratesAgree = (a: number, b: number): boolean =>
+    upper(a) * RATE_AGREEMENT >= lower(b) && upper(b) * RATE_AGREEMENT >= lower(a);
+  // A round larger than every earlier one can raise high-water marks (hash tables sized by the objects alive at once,
+  // V8 pages); a round that repeats an earlier size cannot, so only it may complete the evidence for a leak.
+  const lastIsNewSize = rounds.slice(0, last).every((round) => round.calls < calls(last));
+  // Evidence: the latest rounds after round 1 (round 1 takes the warm-up's leftovers), each beyond the noise floor,
+  // each at a rate that agrees with the round before it.
+  let run = 0;
+  while (run < CONFIRMING_ROUNDS && last - run >= 1 && beyondNoise(last - run) && (run === 0 || ratesAgree(last - run, last - run + 1))) {
+    run = run + 1;
+  }
+  if (run === CONFIRMING_ROUNDS && !lastIsNewSize) {
+    const first = last - run + 1;
+    let runGrowth = 0;
+    let runCalls = 0;
+    for (let index = first; index <= last; index++) {
+      runGrowth = runGrowth + growth(index);
+      runCalls = runCalls + calls(index);
+    }
+    const rate = runGrowth / runCalls;
+    const runLower = (runGrowth - run * noise) / runCalls;
+    // Growth the leak explains: every round after the first, and of round 1 only what the rate accounts for.
+    let leaked = Math.min(growth(0), rate * calls(0) + noise);
+    for (let index = 1; index <= last; index++) leaked = leaked + growth(index);
+    if (runLower >= resolution / 2 && leaked > tolerance + noise) {
+      const seen = rounds
+        .slice(first)
+        .map((round) => `${Math.round(round.growth[metric] as number)} B in ${round.calls} calls`)
+        .join(', ');
+      return {
+        state: 'leak',
+        bytesPerCall: rate,
+        upperBytesPerCall: (runGrowth + run * noise) / runCalls,
+        leakedBytes: leaked,
+        excess: leaked / (tolerance + noise + 1),
+        wantCalls: 0,
+      repeat: false,
+        reason:
+          `${metric} grew in every round at one rate: ${seen} (noise floor ${noise} B): ${formatRate(rate)}, ` +
+          `${Math.round(leaked)} B in all, beyond the tolerance of ${tolerance} B`,
+      };
     }
   }
-  if (upper <= resolution) {
+  const hasPair = last >= 2;
+  const pairCalls = hasPair ? calls(last - 1) + calls(last) : calls(last);
+  const pairGrowth = hasPair ? growth(last - 1) + growth(last) : growth(last);
+  const pairNoise = hasPair ? 2 * noise : noise;
+  // The bound pools the last two rounds after round 1, so that one round's noise below the floor cannot hide a leak.
+  const bound = (pairGrowth + pairNoise) / pairCalls;
+  const span = hasPair ? `${Math.round(pairGrowth)} B in the last ${pairCalls} calls` : `${Math.round(growth(last))} B in ${calls(last)} calls`;
+  // A round that fell further than the floor allows shows the floor did not hold for it (memory handed back by a trim,
+  // a thread's stack unmapped): such a drop could hide a leak, so it bounds nothing until a later round stands alone.
+  const floorHeld = growth(last) >= -noise && (!hasPair || growth(last - 1) >= -noise);
+  if (bound <= resolution && floorHeld) {
     return {
       state: 'clean',
       bytesPerCall: estimate,
-      upperBytesPerCall: upper,
+      upperBytesPerCall: bound,
       leakedBytes: 0,
       excess: 0,
-      reason: `${metric}: ${Math.round(growth(last))} B in ${lastCalls} calls bounds any leak to ≤ ${formatRate(upper)}`,
+      wantCalls: 0,
+      repeat: false,
+      reason: `${metric}: ${span} bound a leak to ≤ ${formatRate(bound)}`,
     };
+  }
+  // Open. Growth beyond the noise floor is confirmed by rounds of the same size (doubled when their rates disagree); growth within
+  // the floor only needs a round long enough for the floor to bound the leak below the resolution.
+  let wantCalls: number;
+  // Short of evidence: repeat the size (a round that disagrees with the one before is confirmed or refuted by the next);
+  // enough rounds but too little growth to clear the resolution or the tolerance: double.
+  const repeat = beyondNoise(last) && (run < CONFIRMING_ROUNDS || lastIsNewSize);
+  if (beyondNoise(last)) wantCalls = repeat ? calls(last) : 2 * calls(last);
+  else if (!floorHeld) wantCalls = calls(last);
+  else {
+    // The size at which the floor bounds the leak below the resolution, or — when the metric grew — the size at which
+    // growth at this rate would stand twice above the floor, whichever comes first.
+    const toBound = (Math.max(growth(last), 0) + noise) / resolution;
+    const toShow = growth(last) > 0 ? (2 * noise * calls(last)) / growth(last) : Infinity;
+    wantCalls = Math.max(2 * calls(last), roundSize(Math.min(toBound, toShow), firstCalls));
   }
   return {
     state: 'open',
     bytesPerCall: estimate,
-    upperBytesPerCall: upper,
+    upperBytesPerCall: bound,
     leakedBytes: 0,
     excess: 0,
-    reason: `${metric}: ${Math.round(growth(last))} B in ${lastCalls} calls bounds a leak only to ≤ ${formatRate(upper)} (resolution ${formatRate(resolution)})`,
+    wantCalls,
+    repeat,
+    reason: `${metric}: ${span} bound a leak only to ≤ ${formatRate(bound)} (resolution ${formatRate(resolution)})`,
   };
 }
 
-/** Calls for the next round: double the last one, folding a leftover smaller than a round into it. */
-function nextRoundCalls(rounds: readonly Round[], options: DecisionOptions, used: number): number {
-  const remaining = options.maxCalls - used;
-  const doubled = 2 * rounds[rounds.length - 1].calls;
-  return doubled >= remaining || remaining - doubled < doubled ? remaining : doubled;
+/** Calls for the next round: what the open metrics want, within the budget; a leftover smaller than that round joins it. */
+function nextRoundCalls(wantCalls: number, remaining: number): number {
+  return wantCalls >= remaining || remaining - wantCalls < wantCalls ? remaining : wantCalls;
 }
 
 /**
@@ -254,7 +344,14 @@ export function decide(rounds: readonly Round[], options: DecisionOptions): Deci
     (metric) =>
       [
         metric,
-        judgeMetric(rounds, metric, options.noise[metric] as number, options.tolerance[metric] ?? 0, resolution[metric] as number),
+        judgeMetric(
+          rounds,
+          metric,
+          options.noise[metric] as number,
+          options.tolerance[metric] ?? 0,
+          resolution[metric] as number,
+          options.firstCalls,
+        ),
       ] as const,
   );
 
@@ -266,9 +363,13 @@ export function decide(rounds: readonly Round[], options: DecisionOptions): Deci
 
   const open = judgements.filter(([, judgement]) => judgement.state === 'open');
   if (open.length > 0 && used < options.maxCalls) {
+    // Evidence of a leak first: a metric gathering it needs the same size again, and a round of that size still
+    // tightens the other metrics' bounds.
+    const gathering = open.filter(([, judgement]) => judgement.repeat);
+    const wantCalls = Math.max(...(gathering.length > 0 ? gathering : open).map(([, judgement]) => judgement.wantCalls));
     return {
       verdict: 'continue',
-      nextCalls: nextRoundCalls(rounds, options, used),
+      nextCalls: nextRoundCalls(wantCalls, options.maxCalls - used),
       reason: open.map(([, judgement]) => judgement.reason).join('; '),
     };
   }
@@ -280,8 +381,8 @@ export function decide(rounds: readonly Round[], options: DecisionOptions): Deci
     upperBytesPerCall[metric] = judgement.upperBytesPerCall;
   }
   // Budget spent with some metric still open: clean. A leak verdict fails the user's test, so it needs evidence —
-  // two consecutive rounds beyond the noise floor at consistent rates and growth beyond the tolerance — and the
-  // budget did not produce it. The verdict names the metrics left open and the bound each one reached.
+  // two rounds beyond the noise floor at agreeing rates, the second repeating an earlier size, and growth beyond the
+  // tolerance — and the budget did not produce it. The verdict names the metrics left open and the bound each reached.
   const undecided = open.map(([metric]) => metric);
   const reason =
     undecided.length === 0
