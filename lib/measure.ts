@@ -122,14 +122,16 @@ const MAX_SETTLE_PASSES = 12;
 const SETTLE_SLACK_BYTES = 64;
 
 /**
- * Collects garbage and lets the event loop turn, repeatedly, until the heap figures stop moving (at least
- * MIN_SETTLE_PASSES, at most MAX_SETTLE_PASSES passes): finalizers freed on one turn may release more on the next.
+ * Lets the event loop turn and collects garbage, repeatedly, until the heap figures stop moving (at least
+ * MIN_SETTLE_PASSES, at most MAX_SETTLE_PASSES passes): finalizers run on one turn may free more on the next.
+ * The collection comes last in each pass: anything allocated in V8's old space after it (the event loop's own
+ * objects) would count a whole fresh allocation buffer, up to ~250 KB, as used.
  */
 export async function settle(): Promise<number> {
   let previous = cheapFigures();
   for (let pass = 1; pass <= MAX_SETTLE_PASSES; pass++) {
-    gc();
     await yieldToEventLoop();
+    gc();
     const now = cheapFigures();
     const still = now.every((value, index) => Math.abs(value - previous[index]) <= SETTLE_SLACK_BYTES);
     if (still && pass >= MIN_SETTLE_PASSES) return pass;
@@ -149,9 +151,10 @@ export async function trim(trimCallback?: () => void | Promise<void>): Promise<v
   }
 }
 
-/** settle → trim → read: the figures one side of a round is measured with. */
+/** settle → trim → collect → read: the figures one side of a round is measured with. */
 export async function settledSample(metrics: readonly MetricName[], trimCallback?: () => void | Promise<void>): Promise<Figures> {
   await settle();
   await trim(trimCallback);
+  gc();
   return sample(metrics);
 }

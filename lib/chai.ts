@@ -1,0 +1,60 @@
+// nodeleak/chai: `chai.use(nodeleakChai)`, then `await expect(fn).to.not.leakMemory(options)`.
+// A plugin is a function chai calls with itself, so this CommonJS module never loads chai: it works with chai 6
+// (ESM only) imported or required (Node 20.19+ / 22.12+ can require ES modules), and with chai 4/5.
+import type { ErrorClass, LeakOptions } from './check-leak';
+import { checkLeak, checkLeakThrows } from './check-leak';
+import { LeakError } from './leak-errors';
+import type { LeakReport } from './report';
+
+interface ChaiAssertion {
+  _obj: unknown;
+}
+interface ChaiUtils {
+  flag(assertion: object, name: string, value?: unknown): unknown;
+  addMethod(ctx: object, name: string, method: (this: ChaiAssertion, ...args: never[]) => unknown): void;
+}
+interface ChaiStatic {
+  Assertion: { prototype: object; new (...args: never[]): object };
+  AssertionError: new (message: string, props?: object) => Error;
+}
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Chai {
+    interface Assertion {
+      /**
+       * `await expect(fn).to.not.leakMemory(options)` resolves with checkLeak()'s report or rejects with its LeakError;
+       * `await expect(fn).to.leakMemory()` resolves with the LeakError found, or rejects with an AssertionError.
+       * `throws: ErrorClass` in the options makes every call have to throw that class (checkLeakThrows()).
+       */
+      leakMemory(options?: LeakOptions & { throws?: ErrorClass }): Promise<LeakReport | LeakError>;
+    }
+  }
+}
+
+function runCheck(fn: unknown, options: (LeakOptions & { throws?: ErrorClass }) | undefined): Promise<LeakReport> {
+  if (options && typeof options === 'object' && 'throws' in options) {
+    const { throws, ...leakOptions } = options;
+    return checkLeakThrows(throws as ErrorClass, fn as () => unknown, leakOptions);
+  }
+  return checkLeak(fn as () => unknown, options);
+}
+
+/** The chai plugin. Register it once: `chai.use(nodeleakChai)` (or `use(nodeleakChai)` from 'chai'). */
+function nodeleakChai(chai: ChaiStatic, utils: ChaiUtils): void {
+  utils.addMethod(chai.Assertion.prototype, 'leakMemory', function leakMemory(options?: LeakOptions & { throws?: ErrorClass }) {
+    const fn = this._obj;
+    if (utils.flag(this, 'negate')) return runCheck(fn, options);
+    return runCheck(fn, options).then(
+      (report) => {
+        throw new chai.AssertionError(`expected the function to leak, but it did not (${report.reason})`, { actual: report });
+      },
+      (err: unknown) => {
+        if (err instanceof LeakError) return err;
+        throw err; // bad options, or the function itself failed: not an answer either way
+      },
+    );
+  });
+}
+
+export = nodeleakChai;

@@ -1,0 +1,105 @@
+#!/usr/bin/env node
+// nodeleak: runs the user's mocha in a quiet process. V8's threading flags only take effect on the command line
+// (NODE_OPTIONS refuses --single-threaded) and glibc reads GLIBC_TUNABLES only at start-up, so a child is needed.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { TCACHE_OFF } from './quiet';
+
+/** Node flags of a quiet process: no V8 background threads; gc() exposed as well (the harness works without it). */
+export const QUIET_NODE_FLAGS = ['--single-threaded', '--expose-gc'] as const;
+
+const HELP = `Usage: nodeleak [mocha arguments...]
+
+Runs mocha in a quiet process, so nodeleak's leak tests are fast and exact:
+  node ${QUIET_NODE_FLAGS.join(' ')} <mocha> [mocha arguments...]
+with GLIBC_TUNABLES=${TCACHE_OFF} added to the environment.
+
+--single-threaded stops V8's background compiler and GC threads, which allocate
+at random moments; tcache_count=0 stops glibc's per-thread cache from holding
+freed memory. Worker threads and the libuv thread pool still work.
+
+Every argument goes to mocha unchanged, and mocha reads your .mocharc as usual
+(spec, require/import of TypeScript loaders such as tsx, timeouts...).
+mocha is resolved from the current directory (install it: npm install -D mocha).
+Node flags that mocha itself turns into a child process (--node-option, --inspect...)
+start that child without the quiet flags; the leak tests then warn and measure longer.
+
+Examples:
+  npx nodeleak
+  npx nodeleak 'test/leaks/**/*.test.ts'
+  npx nodeleak --grep Addon --reporter dot
+
+Options of nodeleak itself (only as the sole argument):
+  -h, --help     this text
+  --version      nodeleak's version
+`;
+
+/** GLIBC_TUNABLES with tcache_count set to 0, other tunables kept. */
+export function quietTunables(existing: string | undefined): string {
+  const kept = (existing ?? '')
+    .split(':')
+    .filter((pair) => pair.trim() !== '' && pair.split('=')[0].trim() !== 'glibc.malloc.tcache_count');
+  return [...kept, TCACHE_OFF].join(':');
+}
+
+/** Path of mocha's executable script, resolved from `cwd` the way `npx mocha` would find it. */
+export function resolveMocha(cwd: string): string | null {
+  let packageJson: string;
+  try {
+    packageJson = require.resolve('mocha/package.json', { paths: [cwd] });
+  } catch {
+    return null;
+  }
+  const manifest = JSON.parse(fs.readFileSync(packageJson, 'utf8')) as { bin?: string | Record<string, string> };
+  const bin = typeof manifest.bin === 'string' ? manifest.bin : manifest.bin?.mocha;
+  return path.join(path.dirname(packageJson), bin ?? 'bin/mocha.js');
+}
+
+function version(): string {
+  const manifest = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
+  return manifest.version;
+}
+
+/** Runs mocha in a quiet child; exits with its exit code, or dies of the signal that killed it. */
+export function main(args: readonly string[]): void {
+  if (args.length === 1 && (args[0] === '--help' || args[0] === '-h')) {
+    process.stdout.write(HELP);
+    return;
+  }
+  if (args.length === 1 && args[0] === '--version') {
+    process.stdout.write(`${version()}\n`);
+    return;
+  }
+  const mocha = resolveMocha(process.cwd());
+  if (!mocha) {
+    process.stderr.write(`nodeleak: mocha is not installed here (${process.cwd()}); install it with: npm install -D mocha\n`);
+    process.exitCode = 1;
+    return;
+  }
+  const child = spawn(process.execPath, [...QUIET_NODE_FLAGS, mocha, ...args], {
+    stdio: 'inherit',
+    env: { ...process.env, GLIBC_TUNABLES: quietTunables(process.env.GLIBC_TUNABLES) },
+  });
+  const forwarded: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
+  const forward = (signal: NodeJS.Signals): void => {
+    child.kill(signal);
+  };
+  for (const signal of forwarded) process.on(signal, forward);
+  child.on('error', (err) => {
+    process.stderr.write(`nodeleak: could not start ${process.execPath}: ${err.message}\n`);
+    process.exitCode = 1;
+  });
+  child.on('exit', (code, signal) => {
+    for (const name of forwarded) process.off(name, forward);
+    if (signal) {
+      process.exitCode = 128 + (os.constants.signals[signal] ?? 0); // where the kill below does not end us (Windows)
+      process.kill(process.pid, signal); // die the same way, so the shell sees the signal
+      return;
+    }
+    process.exitCode = code ?? 1;
+  });
+}
+
+if (require.main === module) main(process.argv.slice(2));
