@@ -115,7 +115,7 @@ const char *nl_platform_heap_trim(nl_heap_trim *out) {
 
 static int count_private_pages(DWORD count, double *private_pages) {
   DWORD i;
-  if (!QueryWorkingSetEx(GetCurrentProcess(), nl_pages, count * sizeof(nl_pages[0]))) return 0;
+  if (!QueryWorkingSetEx(GetCurrentProcess(), nl_pages, (DWORD)(count * sizeof(nl_pages[0])))) return 0;
   for (i = 0; i < count; i++)
     if (nl_pages[i].VirtualAttributes.Valid && !nl_pages[i].VirtualAttributes.Shared) (*private_pages)++;
   return 1;
