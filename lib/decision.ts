@@ -49,7 +49,18 @@ export type Decision =
       undecided: MetricName[];
       reason: string;
     }
-  | { verdict: 'leak'; metric: MetricName; bytesPerCall: number; leakedBytes: number; reason: string };
+  | {
+      verdict: 'leak';
+      metric: MetricName;
+      /** Rate over the rounds that gave the evidence. */
+      bytesPerCall: number;
+      /** The rate those rounds allow, given the noise floor: lowerBytesPerCall ≤ true rate ≤ upperBytesPerCall. */
+      lowerBytesPerCall: number;
+      upperBytesPerCall: number;
+      /** Growth the leak explains over all rounds (round 1 only up to the rate). */
+      leakedBytes: number;
+      reason: string;
+    };
 
 /**
  * Noise floor of one settled round, per metric, in a quiet process
@@ -94,6 +105,7 @@ export function defaultResolution(): Partial<Record<MetricName, number>> {
 interface MetricJudgement {
   state: 'leak' | 'clean' | 'open';
   bytesPerCall: number;
+  lowerBytesPerCall: number;
   upperBytesPerCall: number;
   leakedBytes: number;
   /** leakedBytes relative to what tolerance + noise allow; orders leaking metrics. */
@@ -264,6 +276,7 @@ function judgeMetric(
       return {
         state: 'leak',
         bytesPerCall: rate,
+        lowerBytesPerCall: runLower,
         upperBytesPerCall: (runGrowth + run * noise) / runCalls,
         leakedBytes: leaked,
         excess: leaked / (tolerance + noise + 1),
@@ -289,6 +302,7 @@ function judgeMetric(
     return {
       state: 'clean',
       bytesPerCall: estimate,
+      lowerBytesPerCall: -Infinity,
       upperBytesPerCall: bound,
       leakedBytes: 0,
       excess: 0,
@@ -315,6 +329,7 @@ function judgeMetric(
   return {
     state: 'open',
     bytesPerCall: estimate,
+    lowerBytesPerCall: -Infinity,
     upperBytesPerCall: bound,
     leakedBytes: 0,
     excess: 0,
@@ -358,7 +373,15 @@ export function decide(rounds: readonly Round[], options: DecisionOptions): Deci
   const leaks = judgements.filter(([, judgement]) => judgement.state === 'leak');
   if (leaks.length > 0) {
     const [metric, worst] = leaks.reduce((a, b) => (b[1].excess > a[1].excess ? b : a));
-    return { verdict: 'leak', metric, bytesPerCall: worst.bytesPerCall, leakedBytes: worst.leakedBytes, reason: worst.reason };
+    return {
+      verdict: 'leak',
+      metric,
+      bytesPerCall: worst.bytesPerCall,
+      lowerBytesPerCall: worst.lowerBytesPerCall,
+      upperBytesPerCall: worst.upperBytesPerCall,
+      leakedBytes: worst.leakedBytes,
+      reason: worst.reason,
+    };
   }
 
   const open = judgements.filter(([, judgement]) => judgement.state === 'open');

@@ -1,0 +1,304 @@
+import { expect } from 'chai';
+import { decide, defaultNoise, type Decision, type DecisionOptions, type MetricName, type Round } from '../lib/decision';
+import { InvalidArgumentError } from '../lib/errors';
+
+type Growth = Partial<Record<MetricName, number>>;
+/** What a synthetic function adds in one round: index of the round, calls made before it, calls in it. */
+type Source = (round: number, before: number, calls: number) => Growth;
+
+/** Deterministic pseudo-random numbers in [0, 1) (mulberry32). */
+function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Noise of one round, uniform within ±amplitude. */
+function noise(random: () => number, amplitude: number): number {
+  return Math.round((2 * random() - 1) * amplitude);
+}
+
+/** Plays the harness: asks decide() after every round and makes the calls it asks for. */
+function play(options: DecisionOptions, source: Source): { decision: Exclude<Decision, { verdict: 'continue' }>; rounds: Round[]; calls: number } {
+  const rounds: Round[] = [];
+  let calls = 0;
+  for (;;) {
+    const decision = decide(rounds, options);
+    if (decision.verdict !== 'continue') return { decision, rounds, calls };
+    expect(decision.nextCalls).to.be.greaterThan(0);
+    expect(calls + decision.nextCalls).to.be.at.most(options.maxCalls);
+    const growth = source(rounds.length, calls, decision.nextCalls);
+    const full: Growth = {};
+    for (const metric of options.metrics) full[metric] = growth[metric] ?? 0;
+    rounds.push({ calls: decision.nextCalls, growth: full });
+    calls += decision.nextCalls;
+  }
+}
+
+function heapOptions(quiet: boolean, overrides: Partial<DecisionOptions> = {}): DecisionOptions {
+  return { metrics: ['heap'], tolerance: {}, noise: defaultNoise(quiet), firstCalls: 1000, maxCalls: 200_000, ...overrides };
+}
+
+const QUIET_HEAP = defaultNoise(true).heap as number;
+const PLAIN_HEAP = defaultNoise(false).heap as number;
+
+describe('decide()', () => {
+  describe('leaks', () => {
+    it('calls a steady 32 B/call leak in a quiet process, with its rate, after three confirming rounds', () => {
+      const { decision, calls, rounds } = play(heapOptions(true), (_r, _b, n) => ({ heap: 32 * n }));
+      expect(decision.verdict).to.equal('leak');
+      if (decision.verdict !== 'leak') return;
+      expect(decision.metric).to.equal('heap');
+      expect(decision.bytesPerCall).to.equal(32);
+      expect(decision.leakedBytes).to.equal(32 * calls);
+      expect(rounds.map((round) => round.calls)).to.deep.equal([1000, 1000, 1000, 1000]);
+      expect(decision.reason).to.match(/heap grew in every round/);
+    });
+
+    it('calls a 32 B/call leak under seeded quiet noise every time, well before psleak’s 6,511 calls', () => {
+      for (let seed = 1; seed <= 50; seed++) {
+        const random = seeded(seed);
+        const { decision, calls } = play(heapOptions(true, { firstCalls: 200 }), (_r, _b, n) => ({ heap: 32 * n + noise(random, QUIET_HEAP) }));
+        expect(decision.verdict, `seed ${seed}`).to.equal('leak');
+        if (decision.verdict !== 'leak') return;
+        expect(32, `seed ${seed}`).to.be.within(decision.lowerBytesPerCall, decision.upperBytesPerCall);
+        expect(decision.bytesPerCall, `seed ${seed}`).to.be.closeTo(32, 8);
+        expect(calls, `seed ${seed}`).to.be.below(6511);
+      }
+    });
+
+    it('calls a 32 B/call leak under seeded plain-process noise by measuring longer', () => {
+      for (let seed = 1; seed <= 30; seed++) {
+        const random = seeded(seed);
+        const { decision, rounds } = play(heapOptions(false, { firstCalls: 200 }), (_r, _b, n) => ({
+          heap: 32 * n + noise(random, PLAIN_HEAP),
+        }));
+        expect(decision.verdict, `seed ${seed}`).to.equal('leak');
+        // 32 B × 200 calls sits inside the plain floor: the evidence comes from larger rounds.
+        expect(Math.max(...rounds.map((round) => round.calls)), `seed ${seed}`).to.be.greaterThan(200);
+      }
+    });
+
+    it('calls one 32 B chunk every 10th call (3.2 B/call on average)', () => {
+      for (let seed = 1; seed <= 30; seed++) {
+        const random = seeded(seed);
+        const chunks = (before: number, n: number): number => Math.floor((before + n) / 10) - Math.floor(before / 10);
+        const { decision } = play(heapOptions(true, { firstCalls: 200 }), (_r, before, n) => ({
+          heap: 32 * chunks(before, n) + noise(random, QUIET_HEAP),
+        }));
+        expect(decision.verdict, `seed ${seed}`).to.equal('leak');
+        if (decision.verdict !== 'leak') return;
+        expect(3.2, `seed ${seed}`).to.be.within(decision.lowerBytesPerCall, decision.upperBytesPerCall);
+      }
+    });
+
+    it('calls a leak hidden behind a warm-up bump, without counting the bump as leaked', () => {
+      const { decision, rounds } = play(heapOptions(true), (round, _b, n) => ({ heap: 32 * n + (round === 0 ? 12_000 : 0) }));
+      expect(decision.verdict).to.equal('leak');
+      if (decision.verdict !== 'leak') return;
+      const measured = rounds.reduce((sum, round) => sum + (round.growth.heap as number), 0);
+      expect(decision.leakedBytes).to.be.below(measured - 10_000);
+    });
+
+    it('names the one metric that leaks among several', () => {
+      const random = seeded(7);
+      const options: DecisionOptions = {
+        metrics: ['heap', 'rss', 'v8heap', 'external'],
+        tolerance: {},
+        noise: defaultNoise(true),
+        firstCalls: 1000,
+        maxCalls: 200_000,
+      };
+      const { decision } = play(options, (_r, _b, n) => ({
+        heap: noise(random, QUIET_HEAP),
+        rss: noise(random, 400_000),
+        v8heap: 2048 * n + noise(random, 250_000),
+        external: 0,
+      }));
+      expect(decision.verdict).to.equal('leak');
+      if (decision.verdict !== 'leak') return;
+      expect(decision.metric).to.equal('v8heap');
+      expect(decision.bytesPerCall).to.be.closeTo(2048, 300);
+    });
+  });
+
+  describe('clean', () => {
+    it('calls a quiet clean function clean after one round when the round stays within the floor', () => {
+      const { decision, rounds } = play(heapOptions(true), () => ({ heap: 300 }));
+      expect(decision.verdict).to.equal('clean');
+      if (decision.verdict !== 'clean') return;
+      expect(rounds).to.have.length(1);
+      expect(decision.undecided).to.deep.equal([]);
+      expect(decision.upperBytesPerCall.heap).to.be.at.most(2);
+    });
+
+    it('never calls seeded quiet noise a leak, even with high-water bumps whenever a round is longer than any before', () => {
+      for (let seed = 1; seed <= 100; seed++) {
+        const random = seeded(seed);
+        let longest = 0;
+        const { decision } = play(heapOptions(true, { firstCalls: 200 }), (_r, _b, n) => {
+          const bump = n > longest ? 50_000 : 0;
+          longest = Math.max(longest, n);
+          return { heap: bump + noise(random, QUIET_HEAP) };
+        });
+        expect(decision.verdict, `seed ${seed}`).to.equal('clean');
+      }
+    });
+
+    it('never calls seeded plain-process noise a leak', () => {
+      for (let seed = 1; seed <= 100; seed++) {
+        const random = seeded(seed);
+        const { decision } = play(heapOptions(false), () => ({ heap: noise(random, PLAIN_HEAP) }));
+        expect(decision.verdict, `seed ${seed}`).to.equal('clean');
+      }
+    });
+
+    it('does not call a warm-up bump in round 1 (lazy thread pool, ~12 KB) a leak', () => {
+      const random = seeded(3);
+      const { decision, rounds } = play(heapOptions(true, { firstCalls: 500 }), (round) => ({
+        heap: (round === 0 ? 12_500 : 0) + noise(random, 800),
+      }));
+      expect(decision.verdict).to.equal('clean');
+      expect(rounds.length).to.be.at.least(2);
+    });
+
+    it('calls shrinking memory clean, with a negative rate', () => {
+      const { decision } = play(heapOptions(true), (_r, _b, n) => ({ heap: -5 * n }));
+      expect(decision.verdict).to.equal('clean');
+      if (decision.verdict !== 'clean') return;
+      expect(decision.bytesPerCall.heap).to.be.below(0);
+    });
+
+    it('does not trust a round that fell below the floor to bound a leak', () => {
+      const options = heapOptions(true);
+      const fell = decide([{ calls: 1000, growth: { heap: -50_000 } }], options);
+      expect(fell.verdict).to.equal('continue');
+      if (fell.verdict !== 'continue') return;
+      expect(fell.nextCalls).to.equal(1000);
+    });
+  });
+
+  describe('tolerance', () => {
+    // A cache that fills at 10 B/call up to 50 KB, then stays.
+    const cache: Source = (_r, before, n) => ({ heap: Math.min(50_000, 10 * (before + n)) - Math.min(50_000, 10 * before) });
+
+    it('passes bounded cache growth within the tolerance', () => {
+      const { decision } = play(heapOptions(true, { tolerance: { heap: 64 * 1024 } }), cache);
+      expect(decision.verdict).to.equal('clean');
+    });
+
+    it('calls the same growth a leak without a tolerance', () => {
+      const { decision } = play(heapOptions(true), cache);
+      expect(decision.verdict).to.equal('leak');
+      if (decision.verdict !== 'leak') return;
+      expect(decision.bytesPerCall).to.equal(10);
+    });
+
+    it('applies each metric’s own tolerance', () => {
+      const options: DecisionOptions = {
+        metrics: ['heap', 'external'],
+        tolerance: { heap: 10 * 1024 * 1024 },
+        noise: defaultNoise(true),
+        firstCalls: 1000,
+        maxCalls: 200_000,
+      };
+      const { decision } = play(options, (_r, _b, n) => ({ heap: 64 * n, external: 64 * n }));
+      expect(decision.verdict).to.equal('leak');
+      if (decision.verdict !== 'leak') return;
+      expect(decision.metric).to.equal('external');
+    });
+  });
+
+  describe('budget', () => {
+    it('gives a clean verdict naming the undecided metric when one round of growth is all the budget allows', () => {
+      // One round cannot tell a leak from a one-off: without evidence the verdict is clean, and says what stays open.
+      const { decision, calls } = play(heapOptions(true, { maxCalls: 1000 }), (_r, _b, n) => ({ heap: 32 * n }));
+      expect(calls).to.equal(1000);
+      expect(decision.verdict).to.equal('clean');
+      if (decision.verdict !== 'clean') return;
+      expect(decision.undecided).to.deep.equal(['heap']);
+      expect(decision.reason).to.match(/budget of 1000 calls/);
+    });
+
+    it('spends exactly the budget, folding a short remainder into the last round', () => {
+      const random = seeded(11);
+      const { calls, rounds, decision } = play(heapOptions(false, { maxCalls: 7000 }), () => ({ heap: noise(random, PLAIN_HEAP) }));
+      expect(decision.verdict).to.equal('clean');
+      expect(calls).to.equal(7000);
+      expect(rounds[rounds.length - 1].calls).to.be.at.least(rounds[rounds.length - 2].calls);
+    });
+  });
+
+  describe('rounds it asks for', () => {
+    it('does not let a round longer than any before complete the evidence, and repeats that size', () => {
+      // High-water marks (hash tables sized by the objects alive at once) grow with the longest round so far.
+      const rounds: Round[] = [
+        { calls: 1000, growth: { heap: 5000 } },
+        { calls: 1000, growth: { heap: 30_000 } },
+        { calls: 1000, growth: { heap: 30_000 } },
+        { calls: 2000, growth: { heap: 60_000 } },
+      ];
+      const decision = decide(rounds, heapOptions(true));
+      expect(decision).to.deep.include({ verdict: 'continue', nextCalls: 2000 });
+      const confirmed = decide([...rounds, { calls: 2000, growth: { heap: 60_000 } }], heapOptions(true));
+      expect(confirmed).to.deep.include({ verdict: 'leak', metric: 'heap', bytesPerCall: 30 });
+    });
+
+    it('starts with firstCalls and repeats a size whose growth stood above the floor', () => {
+      const options = heapOptions(true, { firstCalls: 300 });
+      const start = decide([], options);
+      expect(start).to.deep.include({ verdict: 'continue', nextCalls: 300 });
+      const after = decide([{ calls: 300, growth: { heap: 20_000 } }], options);
+      expect(after).to.deep.include({ verdict: 'continue', nextCalls: 300 });
+    });
+  });
+
+  describe('defaultNoise()', () => {
+    it('has a floor for every metric, lower in a quiet process', () => {
+      const quiet = defaultNoise(true);
+      const plain = defaultNoise(false);
+      for (const metric of ['heap', 'mmap', 'uss', 'rss', 'vms', 'v8heap', 'external'] as const) {
+        expect(quiet[metric], metric).to.be.a('number').and.at.least(0);
+        expect(plain[metric] as number, metric).to.be.at.least(quiet[metric] as number);
+      }
+      expect(plain.heap as number).to.be.greaterThan(quiet.heap as number);
+    });
+  });
+
+  describe('bad input', () => {
+    const round: Round = { calls: 100, growth: { heap: 0 } };
+    const bad: Array<[string, () => unknown]> = [
+      ['options not an object', () => decide([], null as unknown as DecisionOptions)],
+      ['metrics empty', () => decide([], heapOptions(true, { metrics: [] }))],
+      ['metrics not an array', () => decide([], heapOptions(true, { metrics: 'heap' as unknown as MetricName[] }))],
+      ['unknown metric', () => decide([], heapOptions(true, { metrics: ['heap', 'swap' as MetricName] }))],
+      ['metric named twice', () => decide([], heapOptions(true, { metrics: ['heap', 'heap'] }))],
+      ['noise missing for a judged metric', () => decide([], heapOptions(true, { noise: { rss: 1 } }))],
+      ['negative noise', () => decide([], heapOptions(true, { noise: { heap: -1 } }))],
+      ['NaN noise', () => decide([], heapOptions(true, { noise: { heap: Number.NaN } }))],
+      ['tolerance for an unknown metric', () => decide([], heapOptions(true, { tolerance: { swap: 1 } as Growth }))],
+      ['negative tolerance', () => decide([], heapOptions(true, { tolerance: { heap: -5 } }))],
+      ['tolerance not an object', () => decide([], heapOptions(true, { tolerance: 5 as unknown as Growth }))],
+      ['zero resolution', () => decide([], heapOptions(true, { resolution: { heap: 0 } }))],
+      ['firstCalls 0', () => decide([], heapOptions(true, { firstCalls: 0 }))],
+      ['firstCalls not an integer', () => decide([], heapOptions(true, { firstCalls: 1.5 }))],
+      ['firstCalls negative', () => decide([], heapOptions(true, { firstCalls: -10 }))],
+      ['maxCalls below firstCalls', () => decide([], heapOptions(true, { firstCalls: 100, maxCalls: 99 }))],
+      ['rounds not an array', () => decide({} as unknown as Round[], heapOptions(true))],
+      ['round with 0 calls', () => decide([{ ...round, calls: 0 }], heapOptions(true))],
+      ['round without growth for a judged metric', () => decide([{ calls: 100, growth: { rss: 1 } }], heapOptions(true))],
+      ['round with infinite growth', () => decide([{ calls: 100, growth: { heap: Infinity } }], heapOptions(true))],
+      ['round not an object', () => decide([null as unknown as Round], heapOptions(true))],
+    ];
+    for (const [what, call] of bad) {
+      it(`throws InvalidArgumentError: ${what}`, () => {
+        expect(call).to.throw(InvalidArgumentError);
+      });
+    }
+  });
+});
