@@ -65,7 +65,7 @@ if (expectedAllocator === 'none') {
     else assert.equal(info.heapCount, undefined);
   });
 
-  check('heapUsed follows 1000 Buffers of 1 KiB allocated by Node itself, and returns when they are freed', async () => {
+  check('heapUsed follows 1000 Buffers of 1 KiB (calloc()ed by Node\'s own C runtime), and returns when they are freed', async () => {
     const count = 1000;
     const size = 1024;
     await inSomeRound(
@@ -132,7 +132,7 @@ check('bad input gets the typed error', () => {
 if (fixturePath) {
   const fixture = require(fixturePath);
 
-  check('HeapWalk sees blocks malloc()ed by Node\'s CRT (ucrtbase) at their exact size, and their free()', async () => {
+  check('HeapWalk sees blocks malloc()ed through the Universal CRT (ucrtbase.dll) at their exact size, and their free()', async () => {
     for (const size of [1, 24, 100, 1024, 4000, 65536, 600000]) {
       const count = size > 100000 ? 8 : 1000;
       await inSomeRound(

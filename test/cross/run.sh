@@ -67,7 +67,7 @@ target_win32_x64() {
   x86_64-w64-mingw32-g++-posix -shared -static -s -o "$out/nodeleak.node" "$out/binding.o" "$out/win32.o" \
     -L "$out" -lnode -lpsapi
   x86_64-w64-mingw32-gcc -std=c11 -O2 -Wall -Werror -shared -s -DNAPI_VERSION=8 -I "$headers" \
-    "$here/fixtures/winheap.c" -o "$out/winheap.node" -L "$out" -lnode
+    "$here/fixtures/winheap/winheap.c" -o "$out/winheap.node" -L "$out" -lnode
   stage_package "$out/package" "$(prebuild_file win32-x64)" "$out/nodeleak.node"
   cp "$here/probe-check.js" "$out/"
   # Wine: a prefix of our own, quiet, and Node's stdout to a file (a pipe hangs it).
