@@ -1,0 +1,105 @@
+import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import { quietTunables, resolveMocha } from '../lib/cli';
+
+const root = path.join(__dirname, '..');
+const fixtures = path.join(__dirname, 'harness-fixtures');
+const cli = path.join(root, 'lib', 'cli.ts');
+
+interface Outcome {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `nodeleak args...` (from the TypeScript source, as dist/cli.js would run) and collects what it did. */
+function nodeleak(
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; onStdout?: (text: string, child: ReturnType<typeof spawn>) => void } = {},
+): Promise<Outcome> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--require', require.resolve('tsx/cjs'), cli, ...args], {
+      cwd: options.cwd ?? root,
+      env: options.env ?? process.env,
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout = stdout + chunk.toString();
+      options.onStdout?.(stdout, child);
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr = stderr + chunk.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+const specArgs = (file: string): string[] => ['--no-config', '--require', 'tsx/cjs', path.join(fixtures, file)];
+
+describe('nodeleak CLI', function () {
+  this.timeout(60_000);
+
+  it('prints its usage with --help', async () => {
+    const { code, stdout } = await nodeleak(['--help']);
+    expect(code).to.equal(0);
+    expect(stdout).to.match(/^Usage: nodeleak \[mocha arguments\.\.\.\]/);
+    expect(stdout).to.include('--single-threaded');
+    expect(stdout).to.include('GLIBC_TUNABLES=glibc.malloc.tcache_count=0');
+  });
+
+  it('runs mocha with the quiet flags and environment, arguments untouched; workers and the thread pool still work', async () => {
+    const { code, stdout, stderr } = await nodeleak([...specArgs('quiet-probe.spec.ts'), '--reporter', 'dot'], {
+      env: { ...process.env, GLIBC_TUNABLES: 'glibc.malloc.arena_max=2:glibc.malloc.tcache_count=7' },
+    });
+    expect(code, stderr).to.equal(0);
+    const line = stdout.split('\n').find((text) => text.startsWith('QUIET-PROBE '));
+    const probe = JSON.parse((line as string).slice('QUIET-PROBE '.length)) as Record<string, unknown>;
+    expect(probe.execArgv).to.deep.equal(['--single-threaded', '--expose-gc']);
+    expect(probe.tunables).to.equal('glibc.malloc.arena_max=2:glibc.malloc.tcache_count=0');
+    expect(probe.quiet).to.equal(true);
+    expect(probe.fromWorker).to.equal(42);
+    expect(probe.keyBytes).to.equal(32);
+    expect(probe.argv).to.deep.equal([...specArgs('quiet-probe.spec.ts'), '--reporter', 'dot']);
+    expect(stderr).to.not.include('not quiet');
+  });
+
+  it('exits with mocha’s exit code', async () => {
+    const { code, stdout } = await nodeleak([...specArgs('exit-code.spec.ts'), '--reporter', 'dot']);
+    expect(code).to.equal(2);
+    expect(stdout).to.include('2 failing');
+  });
+
+  it('passes a signal on to mocha and dies of it', async function () {
+    if (process.platform === 'win32') this.skip();
+    const { code, signal } = await nodeleak(specArgs('hang.spec.ts'), {
+      onStdout: (text, child) => {
+        if (text.includes('HANGING')) child.kill('SIGTERM');
+      },
+    });
+    expect(code).to.equal(null);
+    expect(signal).to.equal('SIGTERM');
+  });
+
+  it('says how to install mocha when it cannot find it', async () => {
+    const { code, stderr } = await nodeleak([], { cwd: os.tmpdir() });
+    expect(code).to.equal(1);
+    expect(stderr).to.include('mocha is not installed here');
+    expect(stderr).to.include('npm install -D mocha');
+  });
+
+  it('merges GLIBC_TUNABLES and resolves mocha from a directory', () => {
+    expect(quietTunables(undefined)).to.equal('glibc.malloc.tcache_count=0');
+    expect(quietTunables('')).to.equal('glibc.malloc.tcache_count=0');
+    expect(quietTunables('glibc.malloc.tcache_count=64')).to.equal('glibc.malloc.tcache_count=0');
+    expect(quietTunables('glibc.malloc.arena_max=1:glibc.malloc.tcache_count=64:glibc.malloc.mmap_threshold=4096')).to.equal(
+      'glibc.malloc.arena_max=1:glibc.malloc.mmap_threshold=4096:glibc.malloc.tcache_count=0',
+    );
+    expect(resolveMocha(root)).to.equal(path.join(root, 'node_modules', 'mocha', 'bin', 'mocha.js'));
+    expect(resolveMocha(os.tmpdir())).to.equal(null);
+  });
+});

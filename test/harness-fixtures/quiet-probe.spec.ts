@@ -1,0 +1,25 @@
+// Run by test/harness-cli.test.ts through the nodeleak CLI: reports the process it runs in, and checks that worker
+// threads and the libuv thread pool work there.
+import crypto from 'node:crypto';
+import { Worker } from 'node:worker_threads';
+import { isQuietProcess } from '../../lib';
+
+describe('quiet probe', () => {
+  it('reports its process', async () => {
+    const worker = new Worker('require("node:worker_threads").parentPort.postMessage(6 * 7)', { eval: true });
+    const fromWorker = await new Promise((resolve, reject) => worker.once('message', resolve).once('error', reject));
+    await worker.terminate();
+    const key = await new Promise<Buffer>((resolve, reject) =>
+      crypto.pbkdf2('secret', 'salt', 1000, 32, 'sha256', (err, derived) => (err ? reject(err) : resolve(derived))),
+    );
+    const report = {
+      execArgv: process.execArgv,
+      tunables: process.env.GLIBC_TUNABLES ?? null,
+      quiet: isQuietProcess(),
+      fromWorker,
+      keyBytes: key.length,
+      argv: process.argv.slice(2),
+    };
+    process.stdout.write(`QUIET-PROBE ${JSON.stringify(report)}\n`);
+  });
+});

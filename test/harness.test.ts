@@ -1,0 +1,268 @@
+import { expect } from 'chai';
+import fs from 'node:fs';
+import net from 'node:net';
+import { Worker } from 'node:worker_threads';
+import {
+  Checkers,
+  InvalidArgumentError,
+  LeakError,
+  MemoryLeakError,
+  NodeleakError,
+  UnclosedFdError,
+  UnclosedLibuvResourceError,
+  UnclosedNativeThreadError,
+  UnclosedWorkerError,
+  UnexpectedBehaviourError,
+  checkLeak,
+  checkLeakThrows,
+} from '../lib';
+import type { CheckerName, LeakOptions, MetricName } from '../lib';
+
+// Small budgets keep these specs fast in a plain process; the leaks below are large enough to show in any budget.
+const FAST: LeakOptions = { times: 100, warmupTimes: 5, retries: 2, verbosity: 0 };
+const RESOURCES_ONLY = Checkers.exclude('memory');
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  let value: unknown;
+  try {
+    value = await promise;
+  } catch (err) {
+    return err;
+  }
+  const reason = (value as { reason?: string } | undefined)?.reason;
+  throw new Error(`expected the promise to reject, but it resolved${reason ? `: ${reason}` : ''}`);
+}
+
+describe('checkLeak: memory', function () {
+  this.timeout(60_000);
+
+  it('fails a JS-level leak (a growing array) with MemoryLeakError on v8heap and a table of rounds', async () => {
+    const kept: number[][] = [];
+    const err = await rejection(checkLeak(() => kept.push(new Array(128).fill(kept.length)), FAST));
+    expect(err).to.be.instanceOf(MemoryLeakError).and.instanceOf(LeakError).and.instanceOf(NodeleakError);
+    const leak = err as MemoryLeakError;
+    expect(leak.metric).to.equal('v8heap');
+    // 128 doubles (1 KiB) per call plus the array object and the slot in `kept`
+    expect(leak.bytesPerCall).to.be.within(900, 2000);
+    expect(leak.report.verdict).to.equal('leak');
+    expect(leak.report.rounds.length).to.be.greaterThan(0);
+    const lines = leak.message.split('\n');
+    expect(lines[0]).to.match(/^v8heap leaks about [\d,.]+ B\/call/);
+    const header = lines.find((line) => line.trim().startsWith('round'));
+    expect(header).to.match(/round\s+calls\s+.*v8heap.*v8heap B\/call/);
+    for (const round of leak.report.rounds) {
+      expect(leak.message).to.match(new RegExp(`^\\s+${round.round}\\s+${round.calls.toLocaleString('en-US')}\\s`, 'm'));
+    }
+    expect(leak.message).to.match(/^estimate: [\d,.]+ B\/call on v8heap/m);
+  });
+
+  it('passes a clean function and reports what it measured', async () => {
+    const report = await checkLeak(() => JSON.parse('{"a":[1,2,3]}'), FAST);
+    expect(report.verdict).to.equal('clean');
+    expect(report.rounds.length).to.be.greaterThan(0);
+    expect(report.calls).to.equal(report.rounds.reduce((sum, round) => sum + round.calls, 0));
+    expect(report.metrics).to.include.members(['v8heap', 'external']);
+    expect(report.judged).to.include('v8heap');
+    expect(report.quiet).to.be.a('boolean');
+  });
+
+  it('awaits async functions and catches what they leak', async () => {
+    const kept: number[][] = [];
+    const clean = await checkLeak(async () => {
+      await fs.promises.stat(__filename);
+    }, FAST);
+    expect(clean.verdict).to.equal('clean');
+    const err = await rejection(
+      checkLeak(async () => {
+        await null;
+        kept.push(new Array(128).fill(0));
+      }, FAST),
+    );
+    expect(err).to.be.instanceOf(MemoryLeakError);
+  });
+
+  it('accepts bounded growth within the tolerance', async () => {
+    const cache = new Map<number, number[]>();
+    let call = 0;
+    const fillsACache = (): void => {
+      call = call + 1;
+      cache.set(call % 64, new Array(128).fill(call)); // never more than 64 entries
+    };
+    const report = await checkLeak(fillsACache, { ...FAST, warmupTimes: 0, tolerance: { v8heap: 256 * 1024 } });
+    expect(report.verdict).to.equal('clean');
+  });
+
+  it('lets trimCallback empty a cache before each measurement', async () => {
+    const cache: number[][] = [];
+    const report = await checkLeak(() => cache.push(new Array(128).fill(0)), {
+      ...FAST,
+      trimCallback: () => {
+        cache.length = 0;
+      },
+    });
+    expect(report.verdict).to.equal('clean');
+  });
+
+  it('fails with the function’s own error when it throws or rejects', async () => {
+    const thrown = new RangeError('from the function');
+    expect(await rejection(checkLeak(() => { throw thrown; }, FAST))).to.equal(thrown);
+    expect(await rejection(checkLeak(() => Promise.reject(thrown), FAST))).to.equal(thrown);
+  });
+});
+
+describe('checkLeak: resources left open by one call', function () {
+  this.timeout(30_000);
+
+  it('names a timer left running (UnclosedLibuvResourceError)', async () => {
+    const timers: NodeJS.Timeout[] = [];
+    try {
+      const err = await rejection(checkLeak(() => timers.push(setInterval(() => {}, 60_000)), { ...FAST, warmupTimes: 1 }));
+      expect(err).to.be.instanceOf(UnclosedLibuvResourceError).and.instanceOf(LeakError);
+      expect((err as UnclosedLibuvResourceError).resources).to.deep.equal(['Timeout']);
+      expect((err as Error).message).to.include('Timeout');
+    } finally {
+      timers.forEach(clearInterval);
+    }
+  });
+
+  it('names a server left listening', async () => {
+    const servers: net.Server[] = [];
+    try {
+      const err = await rejection(checkLeak(() => servers.push(net.createServer().listen(0, '127.0.0.1')), { ...FAST, warmupTimes: 0 }));
+      expect(err).to.be.instanceOf(UnclosedLibuvResourceError);
+      expect((err as UnclosedLibuvResourceError).resources).to.include('TCPServerWrap');
+    } finally {
+      servers.forEach((server) => server.close());
+    }
+  });
+
+  it('names a file descriptor left open (UnclosedFdError)', async function () {
+    if (process.platform === 'win32') this.skip();
+    const fds: number[] = [];
+    try {
+      const err = await rejection(checkLeak(() => fds.push(fs.openSync(__filename, 'r')), { ...FAST, warmupTimes: 1 }));
+      expect(err).to.be.instanceOf(UnclosedFdError);
+      const unclosed = err as UnclosedFdError;
+      expect(unclosed.count).to.equal(1);
+      if (process.platform === 'linux') {
+        expect(unclosed.fds).to.deep.equal([{ fd: fds[fds.length - 1], target: __filename }]);
+        expect(unclosed.message).to.include(__filename);
+      }
+    } finally {
+      fds.forEach((fd) => fs.closeSync(fd));
+    }
+  });
+
+  it('passes a function that closes what it opens', async () => {
+    const report = await checkLeak(async () => {
+      const handle = await fs.promises.open(__filename, 'r');
+      await handle.close();
+      const timer = setInterval(() => {}, 60_000);
+      clearInterval(timer);
+    }, { ...FAST, checkers: RESOURCES_ONLY });
+    expect(report.verdict).to.equal('clean');
+    expect(report.rounds).to.deep.equal([]);
+  });
+
+  it('catches a worker thread left running (UnclosedWorkerError), and its native thread when workers are not checked', async () => {
+    const workers: Worker[] = [];
+    const startWorker = (): void => {
+      workers.push(new Worker('setInterval(() => {}, 60_000)', { eval: true }));
+    };
+    try {
+      const err = await rejection(checkLeak(startWorker, { ...FAST, warmupTimes: 0, checkers: RESOURCES_ONLY }));
+      expect(err).to.be.instanceOf(UnclosedWorkerError);
+      expect((err as UnclosedWorkerError).threadIds).to.deep.equal([workers[0].threadId]);
+      const threads = await rejection(
+        checkLeak(startWorker, { ...FAST, warmupTimes: 0, checkers: Checkers.only('threads') }),
+      );
+      expect(threads).to.be.instanceOf(UnclosedNativeThreadError);
+      expect((threads as UnclosedNativeThreadError).count).to.be.greaterThan(0);
+    } finally {
+      await Promise.all(workers.map((worker) => worker.terminate()));
+    }
+  });
+
+  it('passes a worker that is terminated before the call returns', async () => {
+    const report = await checkLeak(async () => {
+      const worker = new Worker('require("node:worker_threads").parentPort.postMessage(1)', { eval: true });
+      await new Promise((resolve) => worker.once('message', resolve));
+      await worker.terminate();
+    }, { ...FAST, warmupTimes: 1, checkers: RESOURCES_ONLY });
+    expect(report.verdict).to.equal('clean');
+  });
+});
+
+describe('checkLeakThrows', function () {
+  this.timeout(30_000);
+
+  it('passes when every call throws the expected class, sync or async', async () => {
+    const sync = await checkLeakThrows(TypeError, () => {
+      throw new TypeError('bad');
+    }, FAST);
+    expect(sync.verdict).to.equal('clean');
+    const async = await checkLeakThrows(RangeError, async () => {
+      throw new RangeError('bad');
+    }, FAST);
+    expect(async.verdict).to.equal('clean');
+  });
+
+  it('fails with UnexpectedBehaviourError when the function returns', async () => {
+    const err = await rejection(checkLeakThrows(TypeError, () => 42, FAST));
+    expect(err).to.be.instanceOf(UnexpectedBehaviourError).and.instanceOf(NodeleakError);
+    expect((err as Error).message).to.equal('expected the function to throw TypeError, but it returned 42');
+    const resolved = await rejection(checkLeakThrows(TypeError, async () => 'done', FAST));
+    expect(resolved).to.be.instanceOf(UnexpectedBehaviourError);
+  });
+
+  it('fails with UnexpectedBehaviourError, the error as cause, when it throws another class', async () => {
+    const thrown = new RangeError('out of range');
+    const err = await rejection(checkLeakThrows(TypeError, () => { throw thrown; }, FAST));
+    expect(err).to.be.instanceOf(UnexpectedBehaviourError);
+    expect((err as Error).message).to.equal('expected the function to throw TypeError, but it threw RangeError: out of range');
+    expect((err as Error).cause).to.equal(thrown);
+  });
+});
+
+describe('checkLeak: bad input', () => {
+  const bad: [string, () => Promise<unknown>, RegExp][] = [
+    ['a non-function', () => checkLeak(42 as unknown as () => void), /fn must be a function, got 42/],
+    ['negative times', () => checkLeak(() => {}, { times: -1 }), /times must be an integer ≥ 1, got -1/],
+    ['zero times', () => checkLeak(() => {}, { times: 0 }), /times must be an integer ≥ 1, got 0/],
+    ['non-integer times', () => checkLeak(() => {}, { times: 1.5 }), /times must be an integer ≥ 1, got 1.5/],
+    ['negative warmupTimes', () => checkLeak(() => {}, { warmupTimes: -3 }), /warmupTimes must be an integer ≥ 0, got -3/],
+    ['non-integer retries', () => checkLeak(() => {}, { retries: '2' as unknown as number }), /retries must be an integer from 0 to 16, got "2"/],
+    ['a negative tolerance', () => checkLeak(() => {}, { tolerance: -1 }), /tolerance must be a number of bytes ≥ 0, got -1/],
+    [
+      'an unknown metric in tolerance',
+      () => checkLeak(() => {}, { tolerance: { heep: 10 } as Partial<Record<MetricName, number>> }),
+      /tolerance names unknown metric "heep"/,
+    ],
+    ['an unknown metric to judge', () => checkLeak(() => {}, { metrics: ['cpu' as MetricName] }), /metrics names unknown metric "cpu"/],
+    ['an unknown option', () => checkLeak(() => {}, { tims: 3 } as LeakOptions), /unknown option "tims"/],
+    ['checkers that are not Checkers', () => checkLeak(() => {}, { checkers: ['fds'] as unknown as Checkers }), /checkers must be a Checkers/],
+    ['a bad verbosity', () => checkLeak(() => {}, { verbosity: 3 as 0 }), /verbosity must be 0, 1 or 2, got 3/],
+    ['a trimCallback that is not a function', () => checkLeak(() => {}, { trimCallback: 'x' as unknown as () => void }), /trimCallback must be a function/],
+    ['checkLeakThrows without a class', () => checkLeakThrows('TypeError' as unknown as typeof TypeError, () => {}), /errorClass must be a class/],
+    ['checkLeakThrows with a non-function', () => checkLeakThrows(TypeError, null as unknown as () => void), /fn must be a function, got null/],
+  ];
+  for (const [what, call, message] of bad) {
+    it(`rejects ${what} with InvalidArgumentError`, async () => {
+      const err = await rejection(call());
+      expect(err).to.be.instanceOf(InvalidArgumentError);
+      expect((err as Error).message).to.match(message);
+    });
+  }
+
+  it('rejects unknown checker names in only() and exclude()', () => {
+    expect(() => Checkers.all().only('fd' as CheckerName)).to.throw(InvalidArgumentError, /unknown checker 'fd'/);
+    expect(() => Checkers.exclude('sockets' as CheckerName)).to.throw(InvalidArgumentError, /unknown checker 'sockets'/);
+    expect(() => Checkers.all().only()).to.throw(InvalidArgumentError, /at least one checker name/);
+  });
+
+  it('builds checker sets with only() and exclude()', () => {
+    expect(Checkers.all().names).to.deep.equal(['fds', 'handles', 'threads', 'heaps', 'libuv', 'workers', 'memory']);
+    expect(Checkers.only('fds', 'memory').names).to.deep.equal(['fds', 'memory']);
+    expect(Checkers.all().exclude('memory', 'threads').only('threads', 'fds').names).to.deep.equal(['fds']);
+  });
+});
