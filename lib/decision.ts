@@ -288,17 +288,25 @@ function judgeMetric(
       };
     }
   }
-  const hasPair = last >= 2;
-  const pairCalls = hasPair ? calls(last - 1) + calls(last) : calls(last);
-  const pairGrowth = hasPair ? growth(last - 1) + growth(last) : growth(last);
-  const pairNoise = hasPair ? 2 * noise : noise;
-  // The bound pools the last two rounds after round 1, so that one round's noise below the floor cannot hide a leak.
-  const bound = (pairGrowth + pairNoise) / pairCalls;
-  const span = hasPair ? `${Math.round(pairGrowth)} B in the last ${pairCalls} calls` : `${Math.round(growth(last))} B in ${calls(last)} calls`;
-  // A round that fell further than the floor allows shows the floor did not hold for it (memory handed back by a trim,
-  // a thread's stack unmapped): such a drop could hide a leak, so it bounds nothing until a later round stands alone.
-  const floorHeld = growth(last) >= -noise && (!hasPair || growth(last - 1) >= -noise);
-  if (bound <= resolution && floorHeld) {
+  // Bounds on the leak: the last round alone, or pooled with the round before it (after round 1). A round that fell
+  // further than the floor allows shows the floor did not hold for it (memory handed back by a trim, a thread's stack
+  // unmapped): such a fall could hide a leak, so that round bounds nothing.
+  const floorHeld = (index: number): boolean => growth(index) >= -noise;
+  const bounds: Array<{ bound: number; span: string }> = [];
+  if (floorHeld(last)) {
+    bounds.push({ bound: upper(last), span: `${Math.round(growth(last))} B in ${calls(last)} calls` });
+  }
+  if (last >= 2 && floorHeld(last) && floorHeld(last - 1)) {
+    const pairGrowth = growth(last - 1) + growth(last);
+    const pairCalls = calls(last - 1) + calls(last);
+    bounds.push({ bound: (pairGrowth + 2 * noise) / pairCalls, span: `${Math.round(pairGrowth)} B in the last ${pairCalls} calls` });
+  }
+  const { bound, span } = bounds.reduce((a, b) => (b.bound < a.bound ? b : a), {
+    bound: Infinity,
+    span: `${Math.round(growth(last))} B in ${calls(last)} calls, below the floor of −${noise} B`,
+  });
+  const floorHeldLast = floorHeld(last);
+  if (bound <= resolution) {
     return {
       state: 'clean',
       bytesPerCall: estimate,
@@ -318,7 +326,7 @@ function judgeMetric(
   // enough rounds but too little growth to clear the resolution or the tolerance: double.
   const repeat = beyondNoise(last) && (run < CONFIRMING_ROUNDS || lastIsNewSize);
   if (beyondNoise(last)) wantCalls = repeat ? calls(last) : 2 * calls(last);
-  else if (!floorHeld) wantCalls = calls(last);
+  else if (!floorHeldLast) wantCalls = calls(last);
   else {
     // The size at which the floor bounds the leak below the resolution, or — when the metric grew — the size at which
     // growth at this rate would stand twice above the floor, whichever comes first.
