@@ -92,6 +92,31 @@ describe('nodeleak CLI', function () {
     expect(stderr).to.include('npm install -D mocha');
   });
 
+  it('outside a quiet process, warns once with the command to use, unless verbosity is 0', async () => {
+    const script = path.join(fixtures, 'warn-once.ts');
+    const check = (flags: string[], verbosity: number, env: NodeJS.ProcessEnv = process.env): Promise<Outcome> =>
+      new Promise((resolve, reject) => {
+        const child = spawn(process.execPath, [...flags, '--require', require.resolve('tsx/cjs'), script, String(verbosity)], { env });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (chunk: Buffer) => (stdout = stdout + chunk.toString()));
+        child.stderr.on('data', (chunk: Buffer) => (stderr = stderr + chunk.toString()));
+        child.on('error', reject);
+        child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+      });
+    const plainEnv = { ...process.env, GLIBC_TUNABLES: '' };
+    const plain = await check([], 1, plainEnv);
+    expect(plain.stdout).to.equal('done\n');
+    expect(plain.stderr.match(/not quiet/g)).to.have.length(1);
+    expect(plain.stderr).to.include('npx nodeleak <your mocha arguments>');
+    expect(plain.stderr).to.include('--single-threaded');
+    const silent = await check([], 0, plainEnv);
+    expect(silent.stderr).to.equal('');
+    const quiet = await check(['--single-threaded'], 1, { ...process.env, GLIBC_TUNABLES: 'glibc.malloc.tcache_count=0' });
+    expect(quiet.stdout).to.equal('done\n');
+    expect(quiet.stderr).to.equal('');
+  });
+
   it('merges GLIBC_TUNABLES and resolves mocha from a directory', () => {
     expect(quietTunables(undefined)).to.equal('glibc.malloc.tcache_count=0');
     expect(quietTunables('')).to.equal('glibc.malloc.tcache_count=0');
