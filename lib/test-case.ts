@@ -125,6 +125,9 @@ export abstract class MemoryLeakTestCase {
 
   setUp?(): void | Promise<void>;
   tearDown?(): void | Promise<void>;
+
+  /** `Class.testName` of the test running on this instance, for printed reports. */
+  #testTitle: string | undefined;
   static setUpClass?(): void | Promise<void>;
   static tearDownClass?(): void | Promise<void>;
 
@@ -138,6 +141,7 @@ export abstract class MemoryLeakTestCase {
       trimCallback: this.trimCallback,
       checkers: this.checkers,
       verbosity: this.verbosity,
+      ...(this.#testTitle === undefined ? {} : { name: this.#testTitle }),
     };
   }
 
@@ -181,13 +185,16 @@ export abstract class MemoryLeakTestCase {
       });
       for (const name of methods) {
         declare(name)(name, async () => {
-          const method = (current as unknown as Record<string, () => unknown>)[name];
-          await method.call(current);
+          const instance = current as MemoryLeakTestCase;
+          instance.#testTitle = `${cls.name}.${name}`;
+          await (instance as unknown as Record<string, () => unknown>)[name].call(instance);
         });
       }
       for (const [name, fn] of auto) {
         declare(name)(name, async () => {
-          await (current as MemoryLeakTestCase).execute(fn, { name });
+          const instance = current as MemoryLeakTestCase;
+          instance.#testTitle = `${cls.name}.${name}`;
+          await instance.execute(fn);
         });
       }
     });
