@@ -68,6 +68,15 @@ describe('nodeleak CLI', function () {
     expect(stderr).to.not.include('not quiet');
   });
 
+  it('keeps mocha --parallel workers quiet too', async () => {
+    const { stdout, stderr } = await nodeleak([...specArgs('quiet-probe.spec.ts'), '--parallel', '--jobs', '2']);
+    const line = stdout.split('\n').find((text) => text.includes('QUIET-PROBE '));
+    expect(line, stderr).to.be.a('string');
+    const probe = JSON.parse((line as string).slice((line as string).indexOf('{'))) as Record<string, unknown>;
+    expect(probe.execArgv).to.deep.equal(['--single-threaded', '--expose-gc']);
+    expect(probe.quiet).to.equal(true);
+  });
+
   it('exits with mocha’s exit code', async () => {
     const { code, stdout } = await nodeleak([...specArgs('exit-code.spec.ts'), '--reporter', 'dot']);
     expect(code).to.equal(2);
