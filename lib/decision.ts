@@ -250,9 +250,13 @@ function judgeMetric(
   // V8 pages); a round that repeats an earlier size cannot, so only it may complete the evidence for a leak.
   const lastIsNewSize = rounds.slice(0, last).every((round) => round.calls < calls(last));
   // Evidence: the latest rounds after round 1 (round 1 takes the warm-up's leftovers), each beyond the noise floor,
-  // each at a rate that agrees with the round before it.
+  // each at a rate that agrees with every other one (a decay from round to round is a cache filling, not a leak).
+  const agreesWithRun = (index: number, run: number): boolean => {
+    for (let other = index + 1; other <= index + run; other++) if (!ratesAgree(index, other)) return false;
+    return true;
+  };
   let run = 0;
-  while (run < CONFIRMING_ROUNDS && last - run >= 1 && beyondNoise(last - run) && (run === 0 || ratesAgree(last - run, last - run + 1))) {
+  while (run < CONFIRMING_ROUNDS && last - run >= 1 && beyondNoise(last - run) && agreesWithRun(last - run, run)) {
     run = run + 1;
   }
   if (run === CONFIRMING_ROUNDS && !lastIsNewSize) {
