@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Checkers, findUnclosed, snapshotResources } from './checkers';
+import { Checkers, CreatedHandles, findUnclosed, snapshotResources } from './checkers';
+import type { ResourceSnapshot } from './checkers';
 import type { Decision, MetricName, Round } from './decision';
 import { METRIC_NAMES, decide, defaultNoise } from './decision';
 import { InvalidArgumentError } from './errors';
@@ -170,15 +171,22 @@ async function callTimes(invoke: Invoke, n: number): Promise<void> {
 async function checkResources(invoke: Invoke, checkers: Checkers): Promise<void> {
   await settle();
   const before = snapshotResources(checkers);
-  await callTimes(invoke, 1);
-  await settle();
-  const deadline = Date.now() + RESOURCE_GRACE_MS;
-  let unclosed = findUnclosed(before, snapshotResources(checkers));
-  while (unclosed && Date.now() < deadline) {
-    await sleep(RESOURCE_POLL_MS);
-    unclosed = findUnclosed(before, snapshotResources(checkers));
+  const created = checkers.has('libuv') ? new CreatedHandles() : null;
+  try {
+    await callTimes(invoke, 1);
+    await settle(); // still recording: what the call started may open handles a turn later (listen() after a lookup)
+    created?.stopRecording(); // from here the harness's own timers poll
+    const after = (): ResourceSnapshot => ({ ...snapshotResources(checkers), createdHandles: created?.alive() });
+    const deadline = Date.now() + RESOURCE_GRACE_MS;
+    let unclosed = findUnclosed(before, after());
+    while (unclosed && Date.now() < deadline) {
+      await sleep(RESOURCE_POLL_MS);
+      unclosed = findUnclosed(before, after());
+    }
+    if (unclosed) throw unclosed;
+  } finally {
+    created?.dispose();
   }
-  if (unclosed) throw unclosed;
 }
 
 function growthBetween(metrics: readonly MetricName[], before: Partial<Record<MetricName, number>>, after: Partial<Record<MetricName, number>>): Partial<Record<MetricName, number>> {

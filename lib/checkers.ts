@@ -1,3 +1,4 @@
+import { createHook } from 'node:async_hooks';
 import diagnosticsChannel from 'node:diagnostics_channel';
 import fs from 'node:fs';
 import type { Worker } from 'node:worker_threads';
@@ -98,6 +99,57 @@ export function trackWorkers(): void {
   diagnosticsChannel.subscribe('worker_threads', onWorkerCreated);
 }
 
+// ---- handles one call creates, seen through async_hooks: unref()'d ones too, which getActiveResourcesInfo() skips ----
+
+/** async_hooks types of libuv handles that can be unref()'d and then stay open unseen. */
+const UNREFABLE_HANDLE_TYPES = new Set([
+  'Timeout',
+  'TCPSERVERWRAP',
+  'TCPWRAP',
+  'PIPESERVERWRAP',
+  'PIPEWRAP',
+  'UDPWRAP',
+  'PROCESSWRAP',
+  'SIGNALWRAP',
+  'FSEVENTWRAP',
+  'STATWATCHER',
+  'TTYWRAP',
+  'MESSAGEPORT',
+]);
+
+/** Records the handles created while `recording`, and forgets each one async_hooks says is destroyed. */
+export class CreatedHandles {
+  readonly #alive = new Map<number, string>();
+  #recording = true;
+  readonly #hook = createHook({
+    init: (asyncId, type) => {
+      if (this.#recording && UNREFABLE_HANDLE_TYPES.has(type)) this.#alive.set(asyncId, type);
+    },
+    destroy: (asyncId) => {
+      this.#alive.delete(asyncId);
+    },
+  });
+
+  constructor() {
+    this.#hook.enable();
+  }
+
+  /** Handles created from now on are not the call's (the harness's own timers while it waits). */
+  stopRecording(): void {
+    this.#recording = false;
+  }
+
+  /** Types of the recorded handles still open, e.g. ['Timeout']. */
+  alive(): string[] {
+    return [...this.#alive.values()];
+  }
+
+  dispose(): void {
+    this.#hook.disable();
+    this.#alive.clear();
+  }
+}
+
 // ---- snapshots ----
 
 /** What is open at one moment, for the checkers that apply on this platform. */
@@ -112,6 +164,8 @@ export interface ResourceSnapshot {
   threadCount?: number;
   heaps?: number;
   libuv?: string[];
+  /** After the call only: handles it created that are still open (ref'd or not). */
+  createdHandles?: string[];
   workers?: Set<Worker>;
 }
 
@@ -218,6 +272,9 @@ export function findUnclosed(before: ResourceSnapshot, after: ResourceSnapshot):
   if (before.libuv && after.libuv) {
     const left = extraNames(before.libuv, after.libuv);
     if (left.length > 0) return new UnclosedLibuvResourceError(left);
+  }
+  if (after.createdHandles && after.createdHandles.length > 0) {
+    return new UnclosedLibuvResourceError(after.createdHandles, { unref: true });
   }
   if (before.fdTargets && after.fdTargets) {
     const opened = [...after.fdTargets].filter(([fd, target]) => before.fdTargets?.get(fd) !== target);

@@ -77,17 +77,24 @@ export class UnclosedHeapError extends LeakError {
   }
 }
 
-/** One call left libuv handles or requests alive, named as process.getActiveResourcesInfo() names them. */
+/**
+ * One call left libuv handles or requests alive, named as process.getActiveResourcesInfo() names them ('Timeout',
+ * 'TCPServerWrap'), or, for unref()'d handles that do not keep the event loop alive, as async_hooks names them
+ * ('Timeout', 'TCPSERVERWRAP').
+ */
 export class UnclosedLibuvResourceError extends LeakError {
   /** e.g. ['Timeout', 'TCPServerWrap'], one entry per resource left. */
   readonly resources: readonly string[];
+  /** The resources were unref()'d: they stay open without keeping the event loop alive. */
+  readonly unref: boolean;
 
-  constructor(resources: readonly string[]) {
-    super(
-      'NODELEAK_UNCLOSED_LIBUV_RESOURCE',
-      `one call left ${plural(resources.length, 'libuv handle or request', 'libuv handles or requests')} alive: ${summarise(resources)}`,
-    );
+  constructor(resources: readonly string[], options: { unref?: boolean } = {}) {
+    const what = options.unref
+      ? `${plural(resources.length, "unref()'d libuv handle")} open`
+      : `${plural(resources.length, 'libuv handle or request', 'libuv handles or requests')} alive`;
+    super('NODELEAK_UNCLOSED_LIBUV_RESOURCE', `one call left ${what}: ${summarise(resources)}`);
     this.resources = resources;
+    this.unref = options.unref === true;
   }
 }
 

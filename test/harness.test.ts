@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import net from 'node:net';
 import { Worker } from 'node:worker_threads';
+import zlib from 'node:zlib';
 import {
   Checkers,
   InvalidArgumentError,
@@ -125,6 +126,25 @@ describe('checkLeak: resources left open by one call', function () {
     }
   });
 
+  it('catches unref()\'d handles too, which do not keep the event loop alive', async () => {
+    const timers: NodeJS.Timeout[] = [];
+    const servers: net.Server[] = [];
+    try {
+      const timer = await rejection(checkLeak(() => timers.push(setInterval(() => {}, 60_000).unref()), { ...FAST, warmupTimes: 1 }));
+      expect(timer).to.be.instanceOf(UnclosedLibuvResourceError);
+      expect((timer as UnclosedLibuvResourceError).unref).to.equal(true);
+      expect((timer as UnclosedLibuvResourceError).resources).to.deep.equal(['Timeout']);
+      expect((timer as Error).message).to.equal("one call left 1 unref()'d libuv handle open: Timeout");
+      const server = await rejection(
+        checkLeak(() => servers.push(net.createServer().listen(0, '127.0.0.1').unref()), { ...FAST, warmupTimes: 0 }),
+      );
+      expect((server as UnclosedLibuvResourceError).resources).to.deep.equal(['TCPSERVERWRAP']);
+    } finally {
+      timers.forEach(clearInterval);
+      servers.forEach((server) => server.close());
+    }
+  });
+
   it('names a server left listening', async () => {
     const servers: net.Server[] = [];
     try {
@@ -157,8 +177,10 @@ describe('checkLeak: resources left open by one call', function () {
     const report = await checkLeak(async () => {
       const handle = await fs.promises.open(__filename, 'r');
       await handle.close();
-      const timer = setInterval(() => {}, 60_000);
+      const timer = setInterval(() => {}, 60_000).unref();
       clearInterval(timer);
+      await new Promise((resolve) => setTimeout(resolve, 1)); // a timer that fires is gone
+      zlib.deflateSync('closed when collected');
     }, { ...FAST, checkers: RESOURCES_ONLY });
     expect(report.verdict).to.equal('clean');
     expect(report.rounds).to.deep.equal([]);
