@@ -18,6 +18,7 @@ import {
   checkLeakThrows,
 } from '../lib';
 import type { CheckerName, LeakOptions, MetricName } from '../lib';
+import { gc } from '../lib/measure';
 
 // Small budgets keep these specs fast in a plain process; the leaks below are large enough to show in any budget.
 const FAST: LeakOptions = { times: 100, warmupTimes: 5, retries: 2, verbosity: 0 };
@@ -33,6 +34,20 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
   const reason = (value as { reason?: string } | undefined)?.reason;
   throw new Error(`expected the promise to reject, but it resolved${reason ? `: ${reason}` : ''}`);
 }
+
+describe('gc without --expose-gc', () => {
+  it('collects garbage and leaves no gc global behind', function () {
+    const exposed = process.execArgv.some((arg) => arg.replace(/_/g, '-') === '--expose-gc');
+    if (!exposed) expect((globalThis as { gc?: unknown }).gc).to.equal(undefined);
+    let garbage: object[] | null = Array.from({ length: 100_000 }, (_, i) => ({ i, label: `object ${i}` }));
+    const holding = process.memoryUsage().heapUsed;
+    expect(garbage.length).to.equal(100_000);
+    garbage = null;
+    gc();
+    expect(holding - process.memoryUsage().heapUsed).to.be.greaterThan(4 * 1024 * 1024);
+    if (!exposed) expect((globalThis as { gc?: unknown }).gc).to.equal(undefined);
+  });
+});
 
 describe('checkLeak: memory', function () {
   this.timeout(60_000);
