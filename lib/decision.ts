@@ -85,6 +85,11 @@ export type Decision =
  * falls below −floor bounds nothing.
  * Plain heap assumes that settling waits for the figures to agree: with a fixed 3 × (gc + setImmediate), V8's
  * background compiler leaves up to 2.2 MB in flight at the read (p95 205 KB).
+ * Re-measured the same day through the harness's settledSample (lib/measure.ts, one sample ends a round and starts the
+ * next; rounds of 200–3200 calls, 14 functions with the fixture addon's clean twins): heap in rounds that repeat a
+ * size, quiet p90 1.5 KB (async functions up to 7.6 KB), plain p90 4 KB; a sample caught with memory in flight shows
+ * as a rise and the same fall in the next round (plain ±175–577 KB, quiet −172 KB once), which the rule absorbs
+ * (no agreeing run; a fall bounds nothing).
  */
 export function defaultNoise(quiet: boolean): Partial<Record<MetricName, number>> {
   const KiB = 1024;
