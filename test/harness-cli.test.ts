@@ -126,6 +126,21 @@ describe('nodeleak CLI', function () {
     expect(quiet.stderr).to.equal('');
   });
 
+  it('checkLeak works under node:test too', async () => {
+    const outcome = await new Promise<Outcome>((resolve, reject) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', '--test', path.join(fixtures, 'node-test-suite.ts')], { cwd: root });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout = stdout + chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (stderr = stderr + chunk.toString()));
+      child.on('error', reject);
+      child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    });
+    expect(outcome.code, outcome.stdout + outcome.stderr).to.equal(0);
+    expect(outcome.stdout).to.match(/^# pass 2$/m);
+    expect(outcome.stdout).to.match(/^# fail 0$/m);
+  });
+
   it('merges GLIBC_TUNABLES and resolves mocha from a directory', () => {
     expect(quietTunables(undefined)).to.equal('glibc.malloc.tcache_count=0');
     expect(quietTunables('')).to.equal('glibc.malloc.tcache_count=0');

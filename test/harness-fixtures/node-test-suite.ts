@@ -1,0 +1,20 @@
+// checkLeak under node:test (no mocha): run by test/harness-cli.test.ts with `node --test`.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { UnclosedLibuvResourceError, checkLeak } from '../../lib';
+
+const quick = { times: 50, warmupTimes: 2, retries: 1, verbosity: 0 } as const;
+
+test('a clean function passes', async () => {
+  const report = await checkLeak(() => JSON.parse('[1,2,3]'), quick);
+  assert.equal(report.verdict, 'clean');
+});
+
+test('a timer left running fails with UnclosedLibuvResourceError', async () => {
+  const timers: NodeJS.Timeout[] = [];
+  try {
+    await assert.rejects(checkLeak(() => timers.push(setInterval(() => {}, 60_000)), quick), UnclosedLibuvResourceError);
+  } finally {
+    timers.forEach(clearInterval);
+  }
+});
