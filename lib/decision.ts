@@ -3,9 +3,10 @@ import { InvalidArgumentError } from './errors';
 /**
  * The leak decision rule: pure (no native code, no I/O, no timers).
  *
- * The harness measures rounds of growing size (firstCalls, 2×, 4×, …) and asks `decide()` after each one.
+ * The harness measures rounds of calls and asks `decide()` after each one for a verdict or the next round's size
+ * (firstCalls first; a size is repeated to confirm growth, doubled or enlarged to bound a leak).
  * A real leak grows in proportion to the calls made; noise (background threads, allocator caches) and
- * one-off growth (lazy start-up, caches filling) do not. See README "How the verdict is reached".
+ * one-off growth (lazy start-up, caches filling, high-water marks) do not. See README "How the verdict is reached".
  */
 
 export type MetricName = 'heap' | 'mmap' | 'uss' | 'rss' | 'vms' | 'v8heap' | 'external';
@@ -32,7 +33,7 @@ export interface DecisionOptions {
   maxCalls: number;
   /**
    * Smallest leak, bytes per call, that must not pass as clean, per metric. Missing: defaultResolution().
-   * A metric is clean once its last round bounds the leak below this figure.
+   * A metric is clean once its last round (or last two) bounds the leak below this figure.
    */
   resolution?: Partial<Record<MetricName, number>>;
 }
@@ -43,7 +44,8 @@ export type Decision =
       verdict: 'clean';
       /** Least-squares estimate per judged metric (may be ≤ 0). */
       bytesPerCall: Partial<Record<MetricName, number>>;
-      /** Upper bound on the leak per judged metric, from the last round and its noise floor. */
+      /** Upper bound on the leak per judged metric, from the last round (or last two) and the noise floor; Infinity when
+       * the budget ran out on a round that fell below the floor. */
       upperBytesPerCall: Partial<Record<MetricName, number>>;
       /** Metrics the budget ran out on before their bound fell below the resolution (empty when none). */
       undecided: MetricName[];
@@ -290,7 +292,7 @@ function judgeMetric(
         leakedBytes: leaked,
         excess: leaked / (tolerance + noise + 1),
         wantCalls: 0,
-      repeat: false,
+        repeat: false,
         reason:
           `${metric} grew in every round at one rate: ${seen} (noise floor ${noise} B): ${formatRate(rate)}, ` +
           `${Math.round(leaked)} B in all, beyond the tolerance of ${tolerance} B`,
@@ -328,11 +330,10 @@ function judgeMetric(
       reason: `${metric}: ${span} bound a leak to ≤ ${formatRate(bound)}`,
     };
   }
-  // Open. Growth beyond the noise floor is confirmed by rounds of the same size (doubled when their rates disagree); growth within
-  // the floor only needs a round long enough for the floor to bound the leak below the resolution.
+  // Open. Growth beyond the floor, short of evidence: repeat the size (a round that disagrees with the one before is
+  // confirmed or refuted by the next); enough rounds but too little growth to clear the resolution or the tolerance:
+  // double. A fall below the floor: measure the size again. Growth within the floor: a round long enough to bound.
   let wantCalls: number;
-  // Short of evidence: repeat the size (a round that disagrees with the one before is confirmed or refuted by the next);
-  // enough rounds but too little growth to clear the resolution or the tolerance: double.
   const repeat = beyondNoise(last) && (run < CONFIRMING_ROUNDS || lastIsNewSize);
   if (beyondNoise(last)) wantCalls = repeat ? calls(last) : 2 * calls(last);
   else if (!floorHeldLast) wantCalls = calls(last);
