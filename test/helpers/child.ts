@@ -14,6 +14,8 @@ export interface ChildOptions {
   env?: Record<string, string | undefined>;
   args?: string[];
   timeoutMs?: number;
+  /** runCode only: load tsx so the snippet can require .ts modules (default true). */
+  tsx?: boolean;
 }
 
 export interface ChildResult {
@@ -62,9 +64,9 @@ export function runScript(script: string, options: ChildOptions = {}): Promise<C
   return runNode([script], script.endsWith('.ts'), options);
 }
 
-/** Runs a snippet of JavaScript (`node -e`) in a fresh node process; it may require .ts modules (tsx is loaded), by absolute path. */
+/** Runs a snippet of JavaScript (`node -e`) in a fresh node process; unless tsx is false it may require .ts modules. Require by absolute path. */
 export function runCode(code: string, options: ChildOptions = {}): Promise<ChildResult> {
-  return runNode(['-e', code], true, options);
+  return runNode(['-e', code], options.tsx ?? true, options);
 }
 
 /** Runs a script that prints one JSON document as its last line of output, and returns it parsed. */
