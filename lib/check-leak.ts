@@ -31,6 +31,11 @@ export interface LeakOptions {
   metrics?: readonly MetricName[];
   /** Label for printed reports. Default: the function's name. */
   name?: string;
+  /**
+   * Wall-time budget of the whole check, ms: a round that would end past it is not started, and the verdict is given
+   * on the rounds measured. Default: none (MemoryLeakTestCase: 80 % of its mocha timeout).
+   */
+  maxMs?: number;
 }
 
 export type ErrorClass = abstract new (...args: never[]) => unknown;
@@ -45,6 +50,7 @@ interface Settings {
   verbosity: 0 | 1 | 2;
   metrics?: MetricName[];
   name?: string;
+  maxMs?: number;
 }
 
 export const DEFAULTS = { times: 200, warmupTimes: 50, retries: 4, verbosity: 1 } as const;
@@ -56,7 +62,7 @@ const RESOURCE_GRACE_MS = 250;
 const RESOURCE_POLL_MS = 10;
 const MAX_RETRIES = 16;
 
-const OPTION_NAMES = ['times', 'warmupTimes', 'retries', 'tolerance', 'trimCallback', 'checkers', 'verbosity', 'metrics', 'name'];
+const OPTION_NAMES = ['times', 'warmupTimes', 'retries', 'tolerance', 'trimCallback', 'checkers', 'verbosity', 'metrics', 'name', 'maxMs'];
 
 function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
@@ -116,7 +122,10 @@ export function resolveOptions(where: string, options: unknown): Settings {
     }
   }
   const pick = (key: string): unknown => (given[key] === undefined ? undefined : given[key]);
-  const { trimCallback, checkers, verbosity, metrics, name } = given;
+  const { trimCallback, checkers, verbosity, metrics, name, maxMs } = given;
+  if (maxMs !== undefined && (typeof maxMs !== 'number' || !(maxMs > 0) || !Number.isFinite(maxMs))) {
+    throw new InvalidArgumentError(`${where}: maxMs must be a number of ms > 0, got ${describe(maxMs)}`);
+  }
   if (trimCallback !== undefined && typeof trimCallback !== 'function') {
     throw new InvalidArgumentError(`${where}: trimCallback must be a function, got ${describe(trimCallback)}`);
   }
@@ -146,6 +155,7 @@ export function resolveOptions(where: string, options: unknown): Settings {
     verbosity: (verbosity as 0 | 1 | 2 | undefined) ?? DEFAULTS.verbosity,
     metrics: metricList,
     name: name as string | undefined,
+    maxMs: maxMs as number | undefined,
   };
 }
 
@@ -221,7 +231,19 @@ async function checkMemory(invoke: Invoke, settings: Settings, quiet: boolean, s
   const reports: RoundReport[] = [];
   let decision: Decision = decide(rounds, decisionOptions);
   let before = await settledSample(metrics, settings.trimCallback);
+  let timeCut = '';
   while (decision.verdict === 'continue') {
+    if (settings.maxMs !== undefined && rounds.length > 0 && !timeCut) {
+      const used = rounds.reduce((sum, round) => sum + round.calls, 0);
+      const msPerCall = reports.reduce((sum, round) => sum + round.ms, 0) / used;
+      if (performance.now() - started + decision.nextCalls * msPerCall > settings.maxMs) {
+        // Out of time: the budget becomes the calls made, so decide() must give its verdict now.
+        timeCut = ` (time budget of ${settings.maxMs} ms reached after ${used} calls)`;
+        decisionOptions.maxCalls = used;
+        decision = decide(rounds, decisionOptions);
+        continue;
+      }
+    }
     const roundStarted = performance.now();
     await callTimes(invoke, decision.nextCalls);
     const after = await settledSample(metrics, settings.trimCallback);
@@ -239,7 +261,7 @@ async function checkMemory(invoke: Invoke, settings: Settings, quiet: boolean, s
     judged: [...judged],
     quiet,
     ms: performance.now() - started,
-    reason: decision.reason,
+    reason: decision.reason + timeCut,
   };
   if (decision.verdict === 'leak') {
     throw new MemoryLeakError({

@@ -6,6 +6,9 @@ import type { LeakReport } from './report';
 
 type Hook = () => void | Promise<void>;
 
+/** Share of the mocha timeout a check may measure for, so it gives a verdict instead of timing out. */
+const TIMEOUT_SHARE = 0.8;
+
 /** The parts of mocha's BDD interface register() uses; read from globalThis so mocha stays an optional peer. */
 interface MochaTest {
   (title: string, fn: () => Promise<void>): unknown;
@@ -133,6 +136,7 @@ export abstract class MemoryLeakTestCase {
 
   /** This instance's settings as checkLeak() options. */
   protected leakOptions(): LeakOptions {
+    const timeout = (this.constructor as typeof MemoryLeakTestCase).timeout;
     return {
       warmupTimes: this.warmupTimes,
       times: this.times,
@@ -142,6 +146,7 @@ export abstract class MemoryLeakTestCase {
       checkers: this.checkers,
       verbosity: this.verbosity,
       ...(this.#testTitle === undefined ? {} : { name: this.#testTitle }),
+      ...(timeout > 0 ? { maxMs: Math.floor(timeout * TIMEOUT_SHARE) } : {}),
     };
   }
 

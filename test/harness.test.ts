@@ -119,6 +119,17 @@ describe('checkLeak: memory', function () {
     expect(report.verdict).to.equal('clean');
   });
 
+  it('gives its verdict within maxMs on the rounds measured', async () => {
+    const slow = (): void => {
+      const until = performance.now() + 1;
+      while (performance.now() < until); // 1 ms a call: the default budget would take minutes
+    };
+    const started = performance.now();
+    const report = await checkLeak(slow, { times: 50, warmupTimes: 1, verbosity: 0, maxMs: 1500 });
+    expect(performance.now() - started).to.be.below(3000);
+    expect(report.reason).to.match(/\(time budget of 1500 ms reached after \d+ calls\)$/);
+  });
+
   it('fails with the function’s own error when it throws or rejects', async () => {
     const thrown = new RangeError('from the function');
     expect(await rejection(checkLeak(() => { throw thrown; }, FAST))).to.equal(thrown);
@@ -278,6 +289,7 @@ describe('checkLeak: bad input', () => {
     ['an unknown metric to judge', () => checkLeak(() => {}, { metrics: ['cpu' as MetricName] }), /metrics names unknown metric "cpu"/],
     ['an unknown option', () => checkLeak(() => {}, { tims: 3 } as LeakOptions), /unknown option "tims"/],
     ['checkers that are not Checkers', () => checkLeak(() => {}, { checkers: ['fds'] as unknown as Checkers }), /checkers must be a Checkers/],
+    ['a zero maxMs', () => checkLeak(() => {}, { maxMs: 0 }), /maxMs must be a number of ms > 0, got 0/],
     ['a bad verbosity', () => checkLeak(() => {}, { verbosity: 3 as 0 }), /verbosity must be 0, 1 or 2, got 3/],
     ['a trimCallback that is not a function', () => checkLeak(() => {}, { trimCallback: 'x' as unknown as () => void }), /trimCallback must be a function/],
     ['checkLeakThrows without a class', () => checkLeakThrows('TypeError' as unknown as typeof TypeError, () => {}), /errorClass must be a class/],
