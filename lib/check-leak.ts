@@ -121,7 +121,6 @@ export function resolveOptions(where: string, options: unknown): Settings {
       throw new InvalidArgumentError(`${where}: unknown option ${describe(key)} (known: ${OPTION_NAMES.join(', ')})`);
     }
   }
-  const pick = (key: string): unknown => (given[key] === undefined ? undefined : given[key]);
   const { trimCallback, checkers, verbosity, metrics, name, maxMs } = given;
   if (maxMs !== undefined && (typeof maxMs !== 'number' || !(maxMs > 0) || !Number.isFinite(maxMs))) {
     throw new InvalidArgumentError(`${where}: maxMs must be a number of ms > 0, got ${describe(maxMs)}`);
@@ -146,9 +145,9 @@ export function resolveOptions(where: string, options: unknown): Settings {
     metricList = [...new Set(metrics.map((metric) => metricName(where, 'metrics', metric)))];
   }
   return {
-    times: count(where, 'times', pick('times') ?? DEFAULTS.times, 1),
-    warmupTimes: count(where, 'warmupTimes', pick('warmupTimes') ?? DEFAULTS.warmupTimes, 0),
-    retries: count(where, 'retries', pick('retries') ?? DEFAULTS.retries, 0, MAX_RETRIES),
+    times: count(where, 'times', given.times === undefined ? DEFAULTS.times : given.times, 1),
+    warmupTimes: count(where, 'warmupTimes', given.warmupTimes === undefined ? DEFAULTS.warmupTimes : given.warmupTimes, 0),
+    retries: count(where, 'retries', given.retries === undefined ? DEFAULTS.retries : given.retries, 0, MAX_RETRIES),
     tolerance: toleranceTable(where, given.tolerance),
     trimCallback: trimCallback as Settings['trimCallback'],
     checkers: (checkers as Checkers | undefined) ?? Checkers.all(),

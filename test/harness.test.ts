@@ -278,6 +278,7 @@ describe('checkLeak: bad input', () => {
     ['negative times', () => checkLeak(() => {}, { times: -1 }), /times must be an integer ≥ 1, got -1/],
     ['zero times', () => checkLeak(() => {}, { times: 0 }), /times must be an integer ≥ 1, got 0/],
     ['non-integer times', () => checkLeak(() => {}, { times: 1.5 }), /times must be an integer ≥ 1, got 1.5/],
+    ['null times', () => checkLeak(() => {}, { times: null as unknown as number }), /times must be an integer ≥ 1, got null/],
     ['negative warmupTimes', () => checkLeak(() => {}, { warmupTimes: -3 }), /warmupTimes must be an integer ≥ 0, got -3/],
     ['non-integer retries', () => checkLeak(() => {}, { retries: '2' as unknown as number }), /retries must be an integer from 0 to 16, got "2"/],
     ['a negative tolerance', () => checkLeak(() => {}, { tolerance: -1 }), /tolerance must be a number of bytes ≥ 0, got -1/],
