@@ -43,6 +43,26 @@ describe('probe on Linux glibc', function () {
     if (!onGlibc) this.skip(); // the figures below are glibc's; preload.test.ts covers the others
   });
 
+  describe('the alloc fixture (its contract, which the benchmarks rely on too)', function () {
+    it('hands out slots, reports usable sizes and live blocks, and rejects bad input with TypeError or RangeError', function () {
+      const alloc = loadFixture<AllocFixture>('alloc');
+      const live = alloc.liveCount();
+      const slot = alloc.malloc(10);
+      assert.strictEqual(alloc.liveCount(), live + 1);
+      assert.isAtLeast(alloc.usableSize(slot), 10);
+      alloc.free(slot);
+      assert.strictEqual(alloc.liveCount(), live);
+      const loose = alloc as unknown as Record<string, (...args: unknown[]) => unknown>;
+      assert.throws(() => loose.malloc('10'), TypeError);
+      assert.throws(() => loose.malloc(), TypeError);
+      for (const size of [-1, 1.5, NaN, Infinity]) assert.throws(() => alloc.malloc(size), RangeError);
+      assert.throws(() => alloc.free(slot), RangeError, 'unknown slot');
+      assert.throws(() => alloc.usableSize(slot), RangeError, 'unknown slot');
+      assert.throws(() => alloc.free(1e9), RangeError);
+      assert.throws(() => loose.free('0'), TypeError);
+    });
+  });
+
   describe('figures of this process', function () {
     it('heapInfo() returns plain numbers from glibc', function () {
       const info = heapInfo();
