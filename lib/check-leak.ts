@@ -280,8 +280,25 @@ async function checkMemory(invoke: Invoke, settings: Settings, quiet: boolean, s
   };
 }
 
+/** The check in progress in this thread: checks measure the whole process, so two at once would blame each other. */
+let running: string | null = null;
+
 async function run(where: string, label: string, invoke: Invoke, options: LeakOptions | undefined): Promise<LeakReport> {
   const settings = resolveOptions(where, options);
+  if (running !== null) {
+    throw new InvalidArgumentError(
+      `${where}: the check of ${running} is still running; await it before starting another (each one measures the whole process)`,
+    );
+  }
+  running = settings.name ?? label;
+  try {
+    return await measure(label, invoke, settings);
+  } finally {
+    running = null;
+  }
+}
+
+async function measure(label: string, invoke: Invoke, settings: Settings): Promise<LeakReport> {
   const started = performance.now();
   const { quiet } = quietness();
   warnIfNotQuiet(settings.verbosity);

@@ -304,6 +304,14 @@ describe('checkLeak: bad input', () => {
     });
   }
 
+  it('rejects a second check while one is running', async () => {
+    const first = checkLeak(function slowToCheck() {}, { ...FAST, checkers: RESOURCES_ONLY });
+    const err = await rejection(checkLeak(() => {}, FAST));
+    expect(err).to.be.instanceOf(InvalidArgumentError);
+    expect((err as Error).message).to.match(/the check of slowToCheck is still running; await it/);
+    expect((await first).verdict).to.equal('clean');
+  });
+
   it('rejects unknown checker names in only() and exclude()', () => {
     expect(() => Checkers.all().only('fd' as CheckerName)).to.throw(InvalidArgumentError, /unknown checker 'fd'/);
     expect(() => Checkers.exclude('sockets' as CheckerName)).to.throw(InvalidArgumentError, /unknown checker 'sockets'/);
