@@ -21,7 +21,8 @@ import type { CheckerName, LeakOptions, MetricName } from '../lib';
 import { gc } from '../lib/measure';
 
 // Small budgets keep these specs fast in a plain process; the leaks below are large enough to show in any budget.
-const FAST: LeakOptions = { times: 100, warmupTimes: 5, retries: 2, verbosity: 0 };
+// retries 3: four rounds at least, which decide() needs to call a leak (round 1 and three that agree).
+const FAST: LeakOptions = { times: 100, warmupTimes: 5, retries: 3, verbosity: 0 };
 const RESOURCES_ONLY = Checkers.exclude('memory');
 
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
