@@ -121,6 +121,10 @@ describe('nodeleak CLI', function () {
     expect(plain.stderr).to.include('--single-threaded');
     const silent = await check([], 0, plainEnv);
     expect(silent.stderr).to.equal('');
+    const chatty = await check([], 2, plainEnv);
+    const reports = chatty.stderr.split('\n').filter((line) => line.startsWith('nodeleak: anonymous function: no leak ('));
+    expect(reports, chatty.stderr).to.have.length(2);
+    expect(chatty.stderr).to.match(/^round\s+calls\s+/m);
     const quiet = await check(['--single-threaded'], 1, { ...process.env, GLIBC_TUNABLES: 'glibc.malloc.tcache_count=0' });
     expect(quiet.stdout).to.equal('done\n');
     expect(quiet.stderr).to.equal('');
