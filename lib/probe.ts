@@ -30,8 +30,8 @@ export interface ProcessInfo {
   rss: number;
   /** Virtual memory size, bytes (Windows: private committed bytes). */
   vms: number;
-  /** Unique set size: memory only this process maps, bytes. */
-  uss: number;
+  /** Unique set size: memory only this process maps, bytes. Absent on FreeBSD and NetBSD, which keep no such figure. */
+  uss?: number;
   /** Open file descriptors (POSIX). */
   fds?: number;
   /** Open handles (Windows). */

@@ -86,8 +86,8 @@ describe('probe on Linux glibc', function () {
       const proc = processInfo();
       assert.sameMembers(Object.keys(proc), ['rss', 'vms', 'uss', 'fds', 'threads']);
       for (const key of ['rss', 'vms', 'uss', 'fds', 'threads'] as const) assertWholeNumber(proc[key], key);
-      assert.isAbove(proc.uss, 0);
-      assert.isAtMost(proc.uss, proc.rss, 'private pages are resident pages');
+      assert.isAbove(proc.uss!, 0);
+      assert.isAtMost(proc.uss!, proc.rss, 'private pages are resident pages');
       assert.isAtMost(proc.rss, proc.vms);
       assert.strictEqual(proc.rss % PAGE_SIZE, 0, 'rss counts whole pages');
       assert.strictEqual(proc.vms % PAGE_SIZE, 0, 'vms counts whole pages');
