@@ -1,7 +1,6 @@
 import { createHook } from 'node:async_hooks';
 import diagnosticsChannel from 'node:diagnostics_channel';
 import fs from 'node:fs';
-import type { Worker } from 'node:worker_threads';
 import { InvalidArgumentError } from './errors';
 import {
   LeakError,
@@ -82,11 +81,17 @@ export class Checkers {
 
 // ---- live worker threads, seen through the 'worker_threads' diagnostics channel (published by new Worker()) ----
 
-const liveWorkers = new Set<Worker>();
+/** What the checker uses of a Worker; kept structural so the published types need no @types/node. */
+interface LiveWorker {
+  readonly threadId: number;
+  once(event: 'exit', listener: () => void): unknown;
+}
+
+const liveWorkers = new Set<LiveWorker>();
 let trackingWorkers = false;
 
 function onWorkerCreated(message: unknown): void {
-  const worker = (message as { worker?: Worker }).worker;
+  const worker = (message as { worker?: LiveWorker }).worker;
   if (!worker) return;
   liveWorkers.add(worker);
   worker.once('exit', () => liveWorkers.delete(worker));
@@ -166,7 +171,7 @@ export interface ResourceSnapshot {
   libuv?: string[];
   /** After the call only: handles it created that are still open (ref'd or not). */
   createdHandles?: string[];
-  workers?: Set<Worker>;
+  workers?: Set<LiveWorker>;
 }
 
 function readLink(path: string): string | null {

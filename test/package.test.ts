@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
+import { QUIET_GLIBC_TUNABLES, QUIET_NODE_FLAGS } from './helpers/child';
 import {
   buildTools,
   consumerEnv,
@@ -73,7 +74,9 @@ function installedDir(project: string): string {
 }
 
 function expectLiveFigures(project: string, env: NodeJS.ProcessEnv): void {
-  const figures = JSON.parse(runNode(project, env, ['-e', liveFiguresScript])) as LiveFigures;
+  // A quiet process: in a plain one V8's threads may free blocks between the two readings.
+  const quietEnv = { ...env, GLIBC_TUNABLES: QUIET_GLIBC_TUNABLES };
+  const figures = JSON.parse(runNode(project, quietEnv, [...QUIET_NODE_FLAGS, '-e', liveFiguresScript])) as LiveFigures;
   expect(figures.before.allocator).to.equal('glibc');
   expect(figures.before.heapUsed).to.be.greaterThan(0);
   const grown = figures.after.heapUsed + figures.after.mmapUsed - (figures.before.heapUsed + figures.before.mmapUsed);
@@ -160,6 +163,14 @@ describe('the packed tarball', function () {
 
     it("import { heapInfo } from 'nodeleak' works from an .mjs", function () {
       expectEsmImport(project, env);
+    });
+
+    it("installs the nodeleak command and the 'nodeleak/chai' entry point", function () {
+      const help = runNode(project, env, [path.join(installedDir(project), 'dist', 'cli.js'), '--help']);
+      expect(help).to.match(/nodeleak/);
+      expect(fs.existsSync(path.join(project, 'node_modules', '.bin', 'nodeleak')), 'node_modules/.bin/nodeleak').to.equal(true);
+      const plugin = runNode(project, env, ['-e', "console.log(typeof require('nodeleak/chai'))"]);
+      expect(plugin.trim()).to.equal('function');
     });
 
     it('its .d.ts types resolve for a TypeScript consumer, in CommonJS and ESM', function () {
