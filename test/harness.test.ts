@@ -43,6 +43,7 @@ describe('gc without --expose-gc', () => {
     let garbage: object[] | null = Array.from({ length: 100_000 }, (_, i) => ({ i, label: `object ${i}` }));
     const holding = process.memoryUsage().heapUsed;
     expect(garbage.length).to.equal(100_000);
+    // eslint-disable-next-line no-useless-assignment -- drops the only reference so gc() frees them
     garbage = null;
     gc();
     expect(holding - process.memoryUsage().heapUsed).to.be.greaterThan(4 * 1024 * 1024);

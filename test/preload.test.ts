@@ -17,7 +17,6 @@ import {
   jemallocLargePad,
   jemallocSizeClass,
   measureInChild,
-  sum,
   tcmallocLargeSpan,
   type Measurement,
 } from './fixtures/alloc/rules';
