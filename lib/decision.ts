@@ -78,7 +78,7 @@ export type Decision =
  *   rss       258 KB / 537 KB / 4 MB       602 KB / 1 MB / 5.4 MB
  *   uss       360 KB / 1.2 MB / 38 MB      573 KB / 950 KB / 5.4 MB
  *   vms       0 / 639 KB / 138 MB          807 KB / 2.3 MB / 134 MB
- *   v8heap    210 KB / 230 KB / 352 KB     212 KB / 227 KB / 323 KB
+ *   v8heap    210 KB / 230 KB / 352 KB     212 KB / 227 KB / 323 KB   (superseded: see v8heap below)
  *   external  0 / 0 / 0 (8 KB in round 1)  0 / 0 / 16 KB
  *
  * The floor sits near p90–p95, and for heap also below the deepest fall measured (quiet −576 B, plain −11 KB), since a
@@ -92,21 +92,30 @@ export type Decision =
  * size, quiet p90 1.5 KB (async functions up to 7.6 KB), plain p90 4 KB; a sample caught with memory in flight shows
  * as a rise and the same fall in the next round (plain ±175–577 KB, quiet −172 KB once), which the rule absorbs
  * (no agreeing run; a fall bounds nothing).
+ * v8heap re-measured 2026-11-23 20:40 UTC through settledSample after the harness began collecting last before the
+ * read and left code spaces out (the ±250 KB above was a fresh old-space allocation buffer counted as used): ten
+ * Node-core functions (empty, JSON, Buffer, sha256, deflateSync, statSync, URL, TextEncoder, fs.promises.stat,
+ * setTimeout), rounds of 1000 calls (500 async), |growth| after round 1, 70 rounds each:
+ *   quiet p50 1.2 KB, p90 9.4 KB, p95 18 KB, max 231 KB (setTimeout: +231 KB then −226 KB the next round);
+ *   plain p50 3.2 KB, p90 135 KB, p95 161 KB, max 228 KB — every rise above 16 KB fell back by as much within two
+ *   rounds (JSON +161 KB, −161 KB, +161 KB: an allocation buffer counted in one read and not the next).
+ * Floors: quiet 32 KiB (above p95 but for one-offs), plain 64 KiB (spikes are one-offs too, and the rule wants three
+ * agreeing rounds beyond the floor; a fall below −floor bounds nothing).
  */
 export function defaultNoise(quiet: boolean): Partial<Record<MetricName, number>> {
   const KiB = 1024;
   const MiB = 1024 * KiB;
   return quiet
-    ? { heap: 1 * KiB, mmap: 128 * KiB, rss: 512 * KiB, uss: 512 * KiB, vms: 1 * MiB, v8heap: 256 * KiB, external: 8 * KiB }
-    : { heap: 12 * KiB, mmap: 128 * KiB, rss: 1 * MiB, uss: 1 * MiB, vms: 2 * MiB, v8heap: 256 * KiB, external: 16 * KiB };
+    ? { heap: 1 * KiB, mmap: 128 * KiB, rss: 512 * KiB, uss: 512 * KiB, vms: 1 * MiB, v8heap: 32 * KiB, external: 8 * KiB }
+    : { heap: 12 * KiB, mmap: 128 * KiB, rss: 1 * MiB, uss: 1 * MiB, vms: 2 * MiB, v8heap: 64 * KiB, external: 16 * KiB };
 }
 
 /** Smallest leak (bytes per call) a clean verdict rules out, per metric. */
 export function defaultResolution(): Partial<Record<MetricName, number>> {
   // heap: below 3.2 B/call (one 32 B chunk every 10th call), the smallest leak nodeleak promises to catch.
   // mmap counts only blocks of 128 KiB and up; vms moves by pages (a raw mmap leak is ≥ 4 KiB a call); rss/uss by pages
-  // of touched memory; external by Buffer pool slabs (8 KiB); v8heap by ±250 KB a round, so its floor over 1000 calls.
-  return { heap: 2, mmap: 1024, rss: 1024, uss: 1024, vms: 4096, v8heap: 512, external: 32 };
+  // of touched memory; external by Buffer pool slabs (8 KiB); v8heap by a few KB a round (its quiet floor over 512 calls).
+  return { heap: 2, mmap: 1024, rss: 1024, uss: 1024, vms: 4096, v8heap: 64, external: 32 };
 }
 
 interface MetricJudgement {
@@ -121,6 +130,11 @@ interface MetricJudgement {
   wantCalls: number;
   /** The metric is gathering evidence of a leak and wants the last round's size repeated. */
   repeat: boolean;
+  /**
+   * The metric grew, within its floor, at a rate a round of wantCalls would show beyond the floor before it could bound
+   * it below the resolution: a suspected leak, measured before the other metrics' (longer) bounding rounds.
+   */
+  suspect: boolean;
   reason: string;
 }
 
@@ -293,6 +307,7 @@ function judgeMetric(
         excess: leaked / (tolerance + noise + 1),
         wantCalls: 0,
         repeat: false,
+        suspect: false,
         reason:
           `${metric} grew in every round at one rate: ${seen} (noise floor ${noise} B): ${formatRate(rate)}, ` +
           `${Math.round(leaked)} B in all, beyond the tolerance of ${tolerance} B`,
@@ -327,6 +342,7 @@ function judgeMetric(
       excess: 0,
       wantCalls: 0,
       repeat: false,
+      suspect: false,
       reason: `${metric}: ${span} bound a leak to ≤ ${formatRate(bound)}`,
     };
   }
@@ -334,6 +350,7 @@ function judgeMetric(
   // confirmed or refuted by the next); enough rounds but too little growth to clear the resolution or the tolerance:
   // double. A fall below the floor: measure the size again. Growth within the floor: a round long enough to bound.
   let wantCalls: number;
+  let suspect = false;
   const repeat = beyondNoise(last) && (run < CONFIRMING_ROUNDS || lastIsNewSize);
   if (beyondNoise(last)) wantCalls = repeat ? calls(last) : 2 * calls(last);
   else if (!floorHeldLast) wantCalls = calls(last);
@@ -342,6 +359,7 @@ function judgeMetric(
     // growth at this rate would stand twice above the floor, whichever comes first.
     const toBound = (Math.max(growth(last), 0) + noise) / resolution;
     const toShow = growth(last) > 0 ? (2 * noise * calls(last)) / growth(last) : Infinity;
+    suspect = toShow < toBound;
     wantCalls = Math.max(2 * calls(last), roundSize(Math.min(toBound, toShow), firstCalls));
   }
   return {
@@ -353,13 +371,24 @@ function judgeMetric(
     excess: 0,
     wantCalls,
     repeat,
+    suspect,
     reason: `${metric}: ${span} bound a leak only to ≤ ${formatRate(bound)} (resolution ${formatRate(resolution)})`,
   };
 }
 
-/** Calls for the next round: what the open metrics want, within the budget; a leftover smaller than that round joins it. */
-function nextRoundCalls(wantCalls: number, remaining: number): number {
-  return wantCalls >= remaining || remaining - wantCalls < wantCalls ? remaining : wantCalls;
+/**
+ * Calls for the next round, within the budget (`remaining` calls).
+ * A metric gathering evidence gets exactly the size it repeats (a larger round would be a new size, which cannot
+ * finish the evidence), or what is left when less is. Any other round leaves room for the rounds that would confirm
+ * growth it shows: itself and CONFIRMING_ROUNDS − 1 repeats of its size. When even a repeat of the last size leaves no
+ * such room, the last size is repeated (pooling tightens the bounds) until the budget is spent.
+ */
+function nextRoundCalls(wantCalls: number, repeat: boolean, lastCalls: number, remaining: number, firstCalls: number): number {
+  if (repeat) return Math.min(wantCalls, remaining);
+  const room = Math.floor(remaining / CONFIRMING_ROUNDS);
+  if (wantCalls <= room) return wantCalls;
+  if (room > lastCalls) return Math.max(lastCalls, Math.floor(room / firstCalls) * firstCalls);
+  return Math.min(lastCalls, remaining);
 }
 
 /**
@@ -405,12 +434,21 @@ export function decide(rounds: readonly Round[], options: DecisionOptions): Deci
   const open = judgements.filter(([, judgement]) => judgement.state === 'open');
   if (open.length > 0 && used < options.maxCalls) {
     // Evidence of a leak first: a metric gathering it needs the same size again, and a round of that size still
-    // tightens the other metrics' bounds.
+    // tightens the other metrics' bounds. Then a suspected leak: the shortest round that would show it beyond its
+    // floor, before another metric's long bounding round spends the budget. Then the longest round a bound needs.
     const gathering = open.filter(([, judgement]) => judgement.repeat);
-    const wantCalls = Math.max(...(gathering.length > 0 ? gathering : open).map(([, judgement]) => judgement.wantCalls));
+    const suspects = open.filter(([, judgement]) => judgement.suspect);
+    const wants = (group: typeof open): number[] => group.map(([, judgement]) => judgement.wantCalls);
+    const wantCalls =
+      gathering.length > 0
+        ? Math.max(...wants(gathering))
+        : suspects.length > 0
+          ? Math.min(...wants(suspects))
+          : Math.max(...wants(open));
+    const lastCalls = rounds[rounds.length - 1].calls;
     return {
       verdict: 'continue',
-      nextCalls: nextRoundCalls(wantCalls, options.maxCalls - used),
+      nextCalls: nextRoundCalls(wantCalls, gathering.length > 0, lastCalls, options.maxCalls - used, options.firstCalls),
       reason: open.map(([, judgement]) => judgement.reason).join('; '),
     };
   }

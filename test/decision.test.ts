@@ -127,6 +127,85 @@ describe('decide()', () => {
     });
   });
 
+  describe('a clear leak in one metric while another is still bounding itself', () => {
+    // The harness's small budgets (times 100, retries 3): a JS leak of 1.1 KB/call shows on v8heap from round 1, while the
+    // C heap's floor (12 KiB plain) wants ~6,000 calls to bound itself below 2 B/call. The leaking metric must get its
+    // repeated rounds before a long bounding round spends the budget.
+    const jsLeak = (quiet: boolean, seed: number, maxCalls: number, bytesPerCall = 1100) => {
+      const random = seeded(seed);
+      const options: DecisionOptions = { metrics: ['heap', 'v8heap'], tolerance: {}, noise: defaultNoise(quiet), firstCalls: 100, maxCalls };
+      const heapNoise = quiet ? QUIET_HEAP : PLAIN_HEAP;
+      return play(options, (_r, _b, n) => ({ heap: noise(random, heapNoise), v8heap: bytesPerCall * n + noise(random, 16_000) }));
+    };
+
+    for (const [quiet, maxCalls] of [[true, 1_500], [false, 12_700], [false, 6_300]] as const) {
+      it(`calls a 1.1 KB/call v8heap leak in a ${quiet ? 'quiet' : 'plain'} process within ${maxCalls} calls, every time`, () => {
+        for (let seed = 1; seed <= 50; seed++) {
+          const { decision, calls } = jsLeak(quiet, seed, maxCalls);
+          expect(decision.verdict, `seed ${seed}`).to.equal('leak');
+          if (decision.verdict !== 'leak') return;
+          expect(decision.metric).to.equal('v8heap');
+          expect(decision.bytesPerCall).to.be.closeTo(1100, 300);
+          expect(calls).to.be.below(maxCalls);
+        }
+      });
+    }
+
+    it('calls a 128 B/call v8heap leak, which the old 256 KiB floor let pass', () => {
+      for (const quiet of [true, false]) {
+        for (let seed = 1; seed <= 30; seed++) {
+          const { decision } = jsLeak(quiet, seed, quiet ? 6_300 : 51_100, 128);
+          expect(decision, `${quiet ? 'quiet' : 'plain'} seed ${seed}`).to.deep.include({ verdict: 'leak', metric: 'v8heap' });
+        }
+      }
+    });
+
+    it('measures a metric that grew within its floor at a suspect rate before another metric’s long bounding round', () => {
+      // v8heap +20 KB in 100 calls (200 B/call, within the plain 64 KiB floor); heap +2 KB (within 12 KiB) wants ~7,000.
+      const options: DecisionOptions = { metrics: ['heap', 'v8heap'], tolerance: {}, noise: defaultNoise(false), firstCalls: 100, maxCalls: 51_100 };
+      const next = decide([{ calls: 100, growth: { heap: 2000, v8heap: 20_000 } }], options);
+      expect(next.verdict).to.equal('continue');
+      if (next.verdict !== 'continue') return;
+      expect(next.nextCalls).to.be.below(1000);
+    });
+
+    it('never starts a round longer than any before unless two more of its size fit in the budget', () => {
+      for (let seed = 1; seed <= 50; seed++) {
+        const random = seeded(seed);
+        const maxCalls = 1000 + 100 * seed;
+        const { rounds } = play(heapOptions(false, { firstCalls: 100, maxCalls }), () => ({ heap: noise(random, PLAIN_HEAP) }));
+        let used = 0;
+        rounds.forEach((round, index) => {
+          const remaining = maxCalls - used;
+          const earlier = rounds.slice(0, index).map((r) => r.calls);
+          if (index > 0 && earlier.every((calls) => calls < round.calls)) {
+            expect(round.calls * 3, `seed ${seed}, round ${index + 1}`).to.be.at.most(remaining);
+          }
+          used += round.calls;
+        });
+      }
+    });
+
+    it('never calls v8heap noise with one-off spikes that fall back a leak', () => {
+      // Measured through the harness in a plain process: a few KB a round, and ±60–230 KB spikes undone the next round.
+      for (let seed = 1; seed <= 100; seed++) {
+        const random = seeded(seed);
+        let pending = 0;
+        const options: DecisionOptions = { metrics: ['heap', 'v8heap'], tolerance: {}, noise: defaultNoise(false), firstCalls: 200, maxCalls: 204_600 };
+        const { decision } = play(options, () => {
+          let v8heap = noise(random, 16_000) - pending;
+          pending = 0;
+          if (random() < 0.2) {
+            pending = 60_000 + Math.round(random() * 170_000);
+            v8heap += pending;
+          }
+          return { heap: noise(random, PLAIN_HEAP), v8heap };
+        });
+        expect(decision.verdict, `seed ${seed}`).to.equal('clean');
+      }
+    });
+  });
+
   describe('clean', () => {
     it('calls a quiet clean function clean after one round when the round stays within the floor', () => {
       const { decision, rounds } = play(heapOptions(true), () => ({ heap: 300 }));
