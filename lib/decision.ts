@@ -131,8 +131,8 @@ interface MetricJudgement {
   /** The metric is gathering evidence of a leak and wants the last round's size repeated. */
   repeat: boolean;
   /**
-   * The metric grew, within its floor, at a rate a round of wantCalls would show beyond the floor before it could bound
-   * it below the resolution: a suspected leak, measured before the other metrics' (longer) bounding rounds.
+   * The metric grew within its floor, but faster than its resolution: a suspected leak, whose showing round is
+   * measured before the other metrics' (longer) bounding rounds.
    */
   suspect: boolean;
   reason: string;
@@ -359,7 +359,7 @@ function judgeMetric(
     // growth at this rate would stand twice above the floor, whichever comes first.
     const toBound = (Math.max(growth(last), 0) + noise) / resolution;
     const toShow = growth(last) > 0 ? (2 * noise * calls(last)) / growth(last) : Infinity;
-    suspect = toShow < toBound;
+    suspect = growth(last) / calls(last) > resolution;
     wantCalls = Math.max(2 * calls(last), roundSize(Math.min(toBound, toShow), firstCalls));
   }
   return {
