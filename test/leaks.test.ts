@@ -38,9 +38,10 @@ function errorClass(err: JsonTest['err']): string {
 
 function run(command: string[], reportFile: string): Promise<SuiteRun> {
   return new Promise((resolve, reject) => {
-    // The child must start without this process's mocha/tsx settings leaking into it.
+    // The child must start without this process's settings leaking into it (this spec may itself run quiet).
     const env = { ...process.env };
     delete env.NODE_OPTIONS;
+    delete env.GLIBC_TUNABLES;
     const child = spawn(process.execPath, command, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stdout.resume();
@@ -59,15 +60,15 @@ function run(command: string[], reportFile: string): Promise<SuiteRun> {
   });
 }
 
-const runners: Record<string, (args: string[]) => string[]> = {
-  'the quiet CLI': (args) => [cliBin, ...args],
-  'plain mocha': (args) => [mochaBin, ...args],
+const runners: Record<string, { command: (args: string[]) => string[]; process: string }> = {
+  'the quiet CLI': { command: (args) => [cliBin, ...args], process: 'quiet process' },
+  'plain mocha': { command: (args) => [mochaBin, ...args], process: 'plain process' },
 };
 
 const suiteFiles = Object.keys(expectedOutcomes);
 const leakCount = suiteFiles.flatMap((file) => Object.values(expectedOutcomes[file])).filter((o) => o !== 'pass').length;
 
-for (const [runnerName, commandFor] of Object.entries(runners)) {
+for (const [runnerName, runner] of Object.entries(runners)) {
   describe(`leak suites through ${runnerName}`, function () {
     this.timeout(240_000);
     let result: SuiteRun;
@@ -84,7 +85,7 @@ for (const [runnerName, commandFor] of Object.entries(runners)) {
         '--reporter', 'json', '--reporter-option', `output=${reportFile}`,
         ...suiteFiles.map((file) => path.join(suitesDir, file)),
       ];
-      result = await run(commandFor(args), reportFile);
+      result = await run(runner.command(args), reportFile);
     });
 
     after(() => {
@@ -94,6 +95,12 @@ for (const [runnerName, commandFor] of Object.entries(runners)) {
     it('runs every test of the suites, and no other', () => {
       const expected = suiteFiles.flatMap((file) => Object.keys(expectedOutcomes[file])).sort();
       expect(result.report.tests.map((t) => t.fullTitle).sort()).to.deep.equal(expected);
+    });
+
+    it(`measures in a ${runner.process}`, () => {
+      const memoryLeaks = result.report.failures.filter((t) => errorClass(t.err) === 'MemoryLeakError');
+      expect(memoryLeaks.length).to.be.greaterThan(0);
+      for (const t of memoryLeaks) expect(t.err.message, t.fullTitle).to.include(runner.process);
     });
 
     it('exits non-zero, one failure per leak', () => {
