@@ -15,16 +15,15 @@ interface Outcome {
   stderr: string;
 }
 
-/** Runs `nodeleak args...` (from the TypeScript source, as dist/cli.js would run) and collects what it did. */
-function nodeleak(
-  args: string[],
-  options: { cwd?: string; env?: NodeJS.ProcessEnv; onStdout?: (text: string, child: ReturnType<typeof spawn>) => void } = {},
+type Child = ReturnType<typeof spawn>;
+
+/** Runs node with `argv` and collects what it did; `onStdout` sees the output so far as it arrives. */
+function runNode(
+  argv: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; onStdout?: (text: string, child: Child) => void } = {},
 ): Promise<Outcome> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--require', require.resolve('tsx/cjs'), cli, ...args], {
-      cwd: options.cwd ?? root,
-      env: options.env ?? process.env,
-    });
+    const child = spawn(process.execPath, argv, { cwd: options.cwd ?? root, env: options.env ?? process.env });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => {
@@ -37,6 +36,11 @@ function nodeleak(
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
+}
+
+/** Runs `nodeleak args...` from the TypeScript source, as dist/cli.js would run. */
+function nodeleak(args: string[], options: Parameters<typeof runNode>[1] = {}): Promise<Outcome> {
+  return runNode(['--require', require.resolve('tsx/cjs'), cli, ...args], options);
 }
 
 const specArgs = (file: string): string[] => ['--no-config', '--require', 'tsx/cjs', path.join(fixtures, file)];
@@ -104,15 +108,7 @@ describe('nodeleak CLI', function () {
   it('outside a quiet process, warns once with the command to use, unless verbosity is 0', async () => {
     const script = path.join(fixtures, 'warn-once.ts');
     const check = (flags: string[], verbosity: number, env: NodeJS.ProcessEnv = process.env): Promise<Outcome> =>
-      new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, [...flags, '--require', require.resolve('tsx/cjs'), script, String(verbosity)], { env });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (chunk: Buffer) => (stdout = stdout + chunk.toString()));
-        child.stderr.on('data', (chunk: Buffer) => (stderr = stderr + chunk.toString()));
-        child.on('error', reject);
-        child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-      });
+      runNode([...flags, '--require', require.resolve('tsx/cjs'), script, String(verbosity)], { env });
     const plainEnv = { ...process.env, GLIBC_TUNABLES: '' };
     const plain = await check([], 1, plainEnv);
     expect(plain.stdout).to.equal('done\n');
@@ -131,15 +127,7 @@ describe('nodeleak CLI', function () {
   });
 
   it('checkLeak works under node:test too', async () => {
-    const outcome = await new Promise<Outcome>((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', '--test', path.join(fixtures, 'node-test-suite.ts')], { cwd: root });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk: Buffer) => (stdout = stdout + chunk.toString()));
-      child.stderr.on('data', (chunk: Buffer) => (stderr = stderr + chunk.toString()));
-      child.on('error', reject);
-      child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-    });
+    const outcome = await runNode(['--import', 'tsx', '--test', path.join(fixtures, 'node-test-suite.ts')]);
     expect(outcome.code, outcome.stdout + outcome.stderr).to.equal(0);
     expect(outcome.stdout).to.match(/^# pass 2$/m);
     expect(outcome.stdout).to.match(/^# fail 0$/m);
