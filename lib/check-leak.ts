@@ -13,11 +13,11 @@ import { formatClean } from './report';
 export type Tolerance = number | Partial<Record<MetricName, number>>;
 
 export interface LeakOptions {
-  /** Calls in the first measured round; later rounds double it. Default 200. */
+  /** Calls in the first measured round; decide() sizes the later ones. Default 200. */
   times?: number;
   /** Calls made before anything is measured (lazy start-up, caches). Default 50. */
   warmupTimes?: number;
-  /** Rounds the check may add after the first before it must give a verdict (a plain process gets 3 more). Default 4. */
+  /** Sets the call budget: times × (2^(retries+1+extra) − 1), extra being 2 in a quiet process and 5 in a plain one. Default 4. */
   retries?: number;
   /** Growth accepted as bounded (caches), bytes: one figure for every metric, or per metric. Default 0. */
   tolerance?: Tolerance;
@@ -211,7 +211,7 @@ function growthBetween(metrics: readonly MetricName[], before: Partial<Record<Me
   return growth;
 }
 
-/** Calls in rounds of doubling size (times, 2×, 4×, …) until decide() gives a verdict. */
+/** Calls in rounds of the sizes decide() asks for until it gives a verdict. */
 async function checkMemory(invoke: Invoke, settings: Settings, quiet: boolean, started: number): Promise<LeakReport> {
   const measured = availableMetrics();
   const judged = settings.metrics ?? measured.filter((metric) => DEFAULT_JUDGED.includes(metric));

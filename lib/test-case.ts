@@ -104,9 +104,9 @@ function autoTests(cls: TestCaseClass, methods: readonly string[]): [string, () 
 export abstract class MemoryLeakTestCase {
   /** Calls before anything is measured. */
   warmupTimes: number = DEFAULTS.warmupTimes;
-  /** Calls in the first measured round; later rounds double it. */
+  /** Calls in the first measured round; the decision rule sizes the later ones. */
   times: number = DEFAULTS.times;
-  /** Rounds a check may add after the first before it must give a verdict. */
+  /** Sets a check's call budget (see LeakOptions.retries). */
   retries: number = DEFAULTS.retries;
   /** Growth accepted as bounded, bytes: one figure, or per metric. */
   tolerance: Tolerance = 0;
