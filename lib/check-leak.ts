@@ -13,7 +13,7 @@ import { formatClean } from './report';
 export type Tolerance = number | Partial<Record<MetricName, number>>;
 
 export interface LeakOptions {
-  /** Calls in the first measured round; decide() sizes the later ones. Default 200. */
+  /** Calls in the first measured round; decide() sizes the later ones. Default 300. */
   times?: number;
   /** Calls made before anything is measured (lazy start-up, caches). Default 50. */
   warmupTimes?: number;
@@ -53,14 +53,14 @@ interface Settings {
   maxMs?: number;
 }
 
-export const DEFAULTS = { times: 200, warmupTimes: 50, retries: 4, verbosity: 1 } as const;
+export const DEFAULTS = { times: 300, warmupTimes: 50, retries: 4, verbosity: 1 } as const;
 
 /**
  * Doublings of the call budget on top of `retries`. decide() repeats round sizes (three agreeing rounds after round 1,
  * the last repeating an earlier size) and keeps room for them, so its schedule spends the budget more slowly than
- * doubling rounds would. Quiet 2: with the defaults 25,400 calls (one 32 B chunk every 10th call needs 2,600–2,800,
- * and up to ~20,000 when a round is caught in noise). Plain 5: 204,600 calls, where the floor is twelve times higher
- * and that leak needs ~26,000 calls in the median (D's bootstrap: 51,000 caught it in half the runs, 200,000 in all).
+ * doubling rounds would. Quiet 2: with the defaults 38,100 calls, where one 32 B chunk every 10th call needs 1,250 and
+ * a clean function 350 in the median. Plain 5: 306,900 calls, where the floor is sixteen times higher and that leak
+ * needs ~18,000 calls in the median (up to ~150,000 when rounds are caught in noise).
  */
 const QUIET_EXTRA_DOUBLINGS = 2;
 const PLAIN_EXTRA_DOUBLINGS = 5;

@@ -68,49 +68,35 @@ export type Decision =
  * Noise floor of one settled round, per metric, in a quiet process
  * (GLIBC_TUNABLES=glibc.malloc.tcache_count=0, node --single-threaded) or a plain one.
  *
- * Measured 2026-11-23 (Node 20.20, glibc, x86_64, 2 cores): rounds of 1000 calls (500 for async functions) of twelve
- * Node-core functions (empty, JSON, Buffer, sha256, deflateSync, statSync, URL, TextEncoder, fs.promises.stat, gzip,
- * pbkdf2, setTimeout), settled by gc + setImmediate until two reads agree, then heapTrim. |growth| after round 1:
+ * Measured 2026-11-23 (Node 20.20, glibc 2.36, x86_64, 2 cores) through settledSample (lib/measure.ts): the 27 clean
+ * Node-core functions of bench/detection.ts, eight processes per mode, 50 warm-up calls, then rounds of 25–400 calls.
+ * |growth| of the 2,592 quiet and 2,400 plain rounds after round 1:
  *
- *   metric    quiet p90 / p95 / max        plain p90 / p95 / max
- *   heap      752 / 4 KB / 96 KB           5.3 KB / 8.2 KB / 60 KB
- *   mmap      0 / 0 / 0                    0 / 0 / 0
- *   rss       258 KB / 537 KB / 4 MB       602 KB / 1 MB / 5.4 MB
- *   uss       360 KB / 1.2 MB / 38 MB      573 KB / 950 KB / 5.4 MB
- *   vms       0 / 639 KB / 138 MB          807 KB / 2.3 MB / 134 MB
- *   v8heap    210 KB / 230 KB / 352 KB     212 KB / 227 KB / 323 KB   (superseded: see v8heap below)
- *   external  0 / 0 / 0 (8 KB in round 1)  0 / 0 / 16 KB
+ *   metric    quiet p90 / p95 / p99 / max           plain p90 / p95 / p99 / max
+ *   heap      16 B / 256 B / 4.3 KB / 204 KB         3.6 KB / 13 KB / 591 KB / 1.1 MB
+ *   v8heap    3.3 KB / 4.9 KB / 9.4 KB / 33 KB       3.5 KB / 5.2 KB / 13 KB / 30 KB
+ *   vms       0 / 0 / 1.2 MB / 4.6 MB                57 KB / 139 KB / 2.2 MB / 135 MB
+ *   mmap, external: 0 throughout
  *
- * The floor sits near p90–p95, and for heap also below the deepest fall measured (quiet −576 B, plain −11 KB), since a
- * fall can hide a leak. Rarer, larger rises are one-off (high-water marks such as sha256's +50 KB when a round is longer
- * than any before, thread arenas in vms): the rule wants three agreeing rounds before it calls a leak, and a round that
- * falls below −floor bounds nothing.
- * Plain heap assumes that settling waits for the figures to agree: with a fixed 3 × (gc + setImmediate), V8's
- * background compiler leaves up to 2.2 MB in flight at the read (p95 205 KB).
- * Re-measured the same day through the harness's settledSample (lib/measure.ts, one sample ends a round and starts the
- * next; rounds of 200–3200 calls, 14 functions with the fixture addon's clean twins): heap in rounds that repeat a
- * size, quiet p90 1.5 KB (async functions up to 7.6 KB), plain p90 4 KB; a sample caught with memory in flight shows
- * as a rise and the same fall in the next round (plain ±175–577 KB, quiet −172 KB once), which the rule absorbs
- * (no agreeing run; a fall bounds nothing).
- * v8heap re-measured 2026-11-23 20:40 UTC through settledSample after the harness began collecting last before the
- * read and left code spaces out (the ±250 KB above was a fresh old-space allocation buffer counted as used): ten
- * Node-core functions (empty, JSON, Buffer, sha256, deflateSync, statSync, URL, TextEncoder, fs.promises.stat,
- * setTimeout), rounds of 1000 calls (500 async), |growth| after round 1, 70 rounds each:
- *   quiet p50 1.2 KB, p90 9.4 KB, p95 18 KB, max 231 KB (setTimeout: +231 KB then −226 KB the next round);
- *   plain p50 3.2 KB, p90 135 KB, p95 161 KB, max 228 KB — every rise above 16 KB fell back by as much within two
- *   rounds (JSON +161 KB, −161 KB, +161 KB: an allocation buffer counted in one read and not the next).
- * Inside checkLeak (same day, 14 clean functions, rounds of 800 calls) the old-space figure still jumped between
- * full collections, ±135–195 KB in half the rounds (+185, −167, +175, −162 KB), which can also hide a JS leak's
- * growth in one round; read as the least of three reads one collection apart, it stayed within 17 KB quiet and
- * 33 KB plain (p95). Floors: quiet 32 KiB, plain 64 KiB — they assume that least-of-three reading; spikes that
- * revert never make three agreeing rounds, so they cost calls, not false leaks.
+ * A quiet C heap is exact: most rounds move by 0 or ±16 B; the rest are one-off steps of 1.4–1.9 KB (and multiples),
+ * 4–25 KB the first time a round is longer than any before (high-water marks), and falls: 1 % below −256 B, the
+ * deepest −3.3 KB in a process's first round, and −204 KB once (memory held before the round, handed back). In a
+ * plain process V8's and libuv's threads keep their own allocator caches: ±1–4 KB every round whatever its length,
+ * and memory caught in flight by one read (+100 to +1,100 KB) comes back as the same fall in the next round.
+ *
+ * The floor must cover what a round can fall, since a fall hides a leak, and most rises. Quiet heap 512 B; quiet
+ * v8heap 16 KiB (earlier readings inside checkLeak reached 17 KB at p95); plain heap 8 KiB. Larger rises cost calls,
+ * not false leaks: a leak takes three agreeing rounds beyond the floor, a round that falls below −floor bounds nothing,
+ * and a round right after a rise bounds only pooled with it. rss, uss and vms floors hold their earlier measurement
+ * (quiet rss p95 537 KB, vms p95 639 KB; plain rss p95 1 MB, vms p95 2.3 MB); plain v8heap keeps 64 KiB from readings
+ * inside checkLeak (33 KB at p95).
  */
 export function defaultNoise(quiet: boolean): Partial<Record<MetricName, number>> {
   const KiB = 1024;
   const MiB = 1024 * KiB;
   return quiet
-    ? { heap: 1 * KiB, mmap: 128 * KiB, rss: 512 * KiB, uss: 512 * KiB, vms: 1 * MiB, v8heap: 32 * KiB, external: 8 * KiB }
-    : { heap: 12 * KiB, mmap: 128 * KiB, rss: 1 * MiB, uss: 1 * MiB, vms: 2 * MiB, v8heap: 64 * KiB, external: 16 * KiB };
+    ? { heap: 512, mmap: 128 * KiB, rss: 512 * KiB, uss: 512 * KiB, vms: 1 * MiB, v8heap: 16 * KiB, external: 8 * KiB }
+    : { heap: 8 * KiB, mmap: 128 * KiB, rss: 1 * MiB, uss: 1 * MiB, vms: 2 * MiB, v8heap: 64 * KiB, external: 16 * KiB };
 }
 
 /** Smallest leak (bytes per call) a clean verdict rules out, per metric. */
@@ -268,6 +254,8 @@ function judgeMetric(
   // Round 1 may hold one-off growth (thread pools, caches started lazily): estimate from the later rounds when there are any.
   const estimate = slope(rounds.length > 1 ? rounds.slice(1) : rounds, metric);
   const beyondNoise = (index: number): boolean => growth(index) > noise;
+  // A round that fell further than the floor allows: the floor did not hold for it.
+  const floorHeld = (index: number): boolean => growth(index) >= -noise;
   const ratesAgree = (a: number, b: number): boolean =>
     upper(a) * RATE_AGREEMENT >= lower(b) && upper(b) * RATE_AGREEMENT >= lower(a);
   // A round larger than every earlier one can raise high-water marks (hash tables sized by the objects alive at once,
@@ -293,9 +281,10 @@ function judgeMetric(
     }
     const rate = runGrowth / runCalls;
     const runLower = (runGrowth - run * noise) / runCalls;
-    // Growth the leak explains: every round after the first, and of round 1 only what the rate accounts for.
-    let leaked = Math.min(growth(0), rate * calls(0) + noise);
-    for (let index = 1; index <= last; index++) leaked = leaked + growth(index);
+    // Growth the leak explains: every round after the first, and of round 1 only what the rate accounts for. A round
+    // that fell below the floor handed back memory held before it (a cache emptied), which says nothing of the leak.
+    let leaked = floorHeld(0) ? Math.min(growth(0), rate * calls(0) + noise) : 0;
+    for (let index = 1; index <= last; index++) if (floorHeld(index)) leaked = leaked + growth(index);
     if (runLower >= resolution / 2 && leaked > tolerance + noise) {
       const seen = rounds
         .slice(first)
@@ -320,12 +309,14 @@ function judgeMetric(
   // Bounds on the leak: the last round alone, or pooled with the round before it (after round 1). A round that fell
   // further than the floor allows shows the floor did not hold for it (memory handed back by a trim, a thread's stack
   // unmapped): such a fall could hide a leak, so that round bounds nothing.
-  const floorHeld = (index: number): boolean => growth(index) >= -noise;
+  // A round right after one that rose beyond the floor may fall by what that round caught in flight, so only the
+  // pair bounds it: alone it could hide a leak of that size.
+  const boundsAlone = (index: number): boolean => floorHeld(index) && (index === 0 || !beyondNoise(index - 1));
   const bounds: Array<{ bound: number; span: string }> = [];
-  if (floorHeld(last)) {
+  if (boundsAlone(last)) {
     bounds.push({ bound: upper(last), span: `${Math.round(growth(last))} B in ${calls(last)} calls` });
   }
-  if (last >= 2 && floorHeld(last) && floorHeld(last - 1)) {
+  if (last >= 1 && floorHeld(last) && floorHeld(last - 1)) {
     const pairGrowth = growth(last - 1) + growth(last);
     const pairCalls = calls(last - 1) + calls(last);
     bounds.push({ bound: (pairGrowth + 2 * noise) / pairCalls, span: `${Math.round(pairGrowth)} B in the last ${pairCalls} calls` });
@@ -351,12 +342,13 @@ function judgeMetric(
   }
   // Open. Growth beyond the floor, short of evidence: repeat the size (a round that disagrees with the one before is
   // confirmed or refuted by the next); enough rounds but too little growth to clear the resolution or the tolerance:
-  // double. A fall below the floor: measure the size again. Growth within the floor: a round long enough to bound.
+  // double. A fall below the floor, or a round that would bound alone but follows a rise: measure the size again.
+  // Growth within the floor: a round long enough to bound.
   let wantCalls: number;
   let suspect = false;
   const repeat = beyondNoise(last) && (run < CONFIRMING_ROUNDS || lastIsNewSize);
   if (beyondNoise(last)) wantCalls = repeat ? calls(last) : 2 * calls(last);
-  else if (!floorHeldLast) wantCalls = calls(last);
+  else if (!floorHeldLast || (!boundsAlone(last) && upper(last) <= resolution)) wantCalls = calls(last);
   else {
     // The size at which the floor bounds the leak below the resolution, or — when the metric grew — the size at which
     // growth at this rate would stand twice above the floor, whichever comes first.

@@ -105,6 +105,38 @@ describe('decide()', () => {
       expect(decision.leakedBytes).to.be.below(measured - 10_000);
     });
 
+    it('calls a 3.2 B/call leak although memory caught in flight by one read comes back within the floor in the next round', () => {
+      // Without the in-flight rule the third round alone, (−440 + 512) / 300 ≈ 0.24 B/call, would pass the leak.
+      const rounds: Round[] = [
+        { calls: 300, growth: { heap: 960 } },
+        { calls: 300, growth: { heap: 960 + 1400 } },
+        { calls: 300, growth: { heap: 960 - 1400 } },
+      ];
+      const options = heapOptions(true, { firstCalls: 300 });
+      const next = decide(rounds, options);
+      expect(next.verdict).to.equal('continue');
+      if (next.verdict !== 'continue') return;
+      expect(next.nextCalls).to.equal(300);
+      const { decision } = play(options, (round, before, n) => {
+        const chunks = Math.floor((before + n) / 10) - Math.floor(before / 10);
+        return { heap: 32 * chunks + (round === 1 ? 1400 : round === 2 ? -1400 : 0) };
+      });
+      expect(decision.verdict).to.equal('leak');
+    });
+
+    it('calls a leak around a round that handed back memory held before it (a cache emptied)', () => {
+      // 10 MB handed back: more than the leak could grow within the budget, so it must not be set against the leak.
+      for (const emptied of [0, 2]) {
+        const { decision, rounds } = play(heapOptions(true, { firstCalls: 300, maxCalls: 300 * 127 }), (round, _b, n) => ({
+          heap: 32 * n + (round === emptied ? -10_000_000 : 0),
+        }));
+        expect(decision.verdict, `emptied in round ${emptied + 1}`).to.equal('leak');
+        if (decision.verdict !== 'leak') return;
+        expect(rounds.length, `emptied in round ${emptied + 1}`).to.equal(emptied === 0 ? 4 : 6);
+        expect(decision.leakedBytes).to.be.above(0);
+      }
+    });
+
     it('names the one metric that leaks among several', () => {
       const random = seeded(7);
       const options: DecisionOptions = {
@@ -214,6 +246,21 @@ describe('decide()', () => {
       expect(rounds).to.have.length(1);
       expect(decision.undecided).to.deep.equal([]);
       expect(decision.upperBytesPerCall.heap).to.be.at.most(2);
+    });
+
+    it('passes a quiet clean function after its first round of 300 calls (the default times)', () => {
+      // Growth as measured after warm-up in a quiet process: the C heap within a few dozen bytes, V8's objects within a
+      // few KB, nothing on mmap, vms or external.
+      const options: DecisionOptions = {
+        metrics: ['heap', 'mmap', 'vms', 'v8heap', 'external'],
+        tolerance: {},
+        noise: defaultNoise(true),
+        firstCalls: 300,
+        maxCalls: 300 * 127,
+      };
+      const { decision, calls } = play(options, () => ({ heap: 16, mmap: 0, vms: 0, v8heap: 2400, external: 0 }));
+      expect(decision.verdict).to.equal('clean');
+      expect(calls).to.equal(300);
     });
 
     it('never calls seeded quiet noise a leak, even with high-water bumps whenever a round is longer than any before', () => {
