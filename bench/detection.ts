@@ -100,11 +100,11 @@ async function child(names: string[]): Promise<void> {
     let outcome: Outcome;
     try {
       const report = await checkLeak(fn, { verbosity: 0 });
-      outcome = { case: name, verdict: 'clean', undecided: report.undecided.length > 0, calls: report.warmupCalls + report.calls, ms: elapsedMs(started) };
+      outcome = { case: name, verdict: 'clean', undecided: report.undecided.length > 0, calls: callsMade(report), ms: elapsedMs(started) };
     } catch (err) {
       const ms = elapsedMs(started);
       if (err instanceof LeakError) {
-        const calls = err instanceof MemoryLeakError ? err.report.warmupCalls + err.report.calls : null;
+        const calls = err instanceof MemoryLeakError ? callsMade(err.report) : null;
         outcome = { case: name, verdict: 'leak', errorClass: err.name, calls, ms };
       } else {
         outcome = { case: name, verdict: 'error', errorClass: (err as Error)?.name, message: String((err as Error)?.stack ?? err), calls: null, ms };
@@ -112,6 +112,11 @@ async function child(names: string[]): Promise<void> {
     }
     process.stdout.write(`${JSON.stringify(outcome)}\n`);
   }
+}
+
+/** Every call checkLeak() made: warm-up, the one call the resource checks watch (on by default), the measured rounds. */
+function callsMade(report: { warmupCalls: number; calls: number }): number {
+  return report.warmupCalls + 1 + report.calls;
 }
 
 function elapsedMs(started: bigint): number {
@@ -305,9 +310,10 @@ async function main(): Promise<void> {
     const fps = outcomes.filter((o) => o.case in cleanCases && o.verdict === 'leak');
     for (const fp of fps.slice(0, 10)) console.log(`false positive: ${fp.case} (${fp.errorClass}) after ${fp.calls} calls`);
   }
-  console.log('\ncalls = warm-up + measured calls until the verdict; budget out = passed as clean because the call budget ran out');
-console.log('before a leak could be ruled out (counted in leak verdicts as a miss). psleak, as quoted in issue 3:');
-console.log('6,511 calls to call a leak, 511 to pass a clean function.');
+  console.log('\ncalls = warm-up + one call for the resource checks + measured calls until the verdict;');
+  console.log('budget out = passed as clean because the call budget ran out before a leak could be ruled out');
+  console.log('(counted in leak verdicts as a miss). psleak, as quoted in issue 3: 6,511 calls to call a leak,');
+  console.log('511 to pass a clean function.');
   console.log(`wall time ${fmt((Date.now() - started) / 1000, 1)} s`);
 }
 
