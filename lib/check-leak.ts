@@ -58,9 +58,10 @@ export const DEFAULTS = { times: 300, warmupTimes: 50, retries: 4, verbosity: 1 
 /**
  * Doublings of the call budget on top of `retries`. decide() repeats round sizes (three agreeing rounds after round 1,
  * the last repeating an earlier size) and keeps room for them, so its schedule spends the budget more slowly than
- * doubling rounds would. Quiet 2: with the defaults 38,100 calls, where one 32 B chunk every 10th call needs 1,250 and
- * a clean function 350 in the median. Plain 5: 306,900 calls, where the floor is sixteen times higher and that leak
- * needs ~18,000 calls in the median (up to ~150,000 when rounds are caught in noise).
+ * doubling rounds would. Quiet 2: with the defaults 38,100 calls, where one 32 B chunk every 10th call took 2,151 calls
+ * and a clean function 351 in the median (bench:detection, warm-up included). Plain 5: 306,900 calls, where the floor
+ * is sixteen times higher and that leak took 33,951 in the median, 62,751 at most in 20 trials (replaying recorded
+ * plain-process noise through decide() gave up to ~150,000 when rounds are caught in noise).
  */
 const QUIET_EXTRA_DOUBLINGS = 2;
 const PLAIN_EXTRA_DOUBLINGS = 5;

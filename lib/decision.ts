@@ -59,7 +59,7 @@ export type Decision =
       /** The rate those rounds allow, given the noise floor: lowerBytesPerCall ≤ true rate ≤ upperBytesPerCall. */
       lowerBytesPerCall: number;
       upperBytesPerCall: number;
-      /** Growth the leak explains over all rounds (round 1 only up to the rate). */
+      /** Growth the leak explains over all rounds (round 1 only up to the rate; rounds that fell below the floor left out). */
       leakedBytes: number;
       reason: string;
     };
@@ -306,7 +306,7 @@ function judgeMetric(
       };
     }
   }
-  // Bounds on the leak: the last round alone, or pooled with the round before it (after round 1). A round that fell
+  // Bounds on the leak: the last round alone, or pooled with the round before it. A round that fell
   // further than the floor allows shows the floor did not hold for it (memory handed back by a trim, a thread's stack
   // unmapped): such a fall could hide a leak, so that round bounds nothing.
   // A round right after one that rose beyond the floor may fall by what that round caught in flight, so only the
