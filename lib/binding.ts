@@ -8,6 +8,12 @@ export interface NativeProbe {
   heapInfo(): Record<string, unknown>;
   heapTrim(): Record<string, unknown>;
   processInfo(): Record<string, unknown>;
+  /** Takes the process-wide one-check guard: null when taken, else the label of the check that holds it. */
+  acquireCheck(label: string): string | null;
+  /** Gives the guard back, if this thread holds it. */
+  releaseCheck(): void;
+  /** How many Node environments (main thread, workers) have loaded the probe. */
+  loadedEnvironments(): number;
 }
 
 let probe: NativeProbe | undefined;

@@ -3,6 +3,7 @@
 // (ESM only) imported or required (Node 20.19+ / 22.12+ can require ES modules), and with chai 4/5.
 import type { ErrorClass, LeakOptions } from './check-leak';
 import { checkLeak, checkLeakThrows } from './check-leak';
+import { deriveCheck } from './in-flight';
 import { LeakError } from './leak-errors';
 import type { LeakReport } from './report';
 
@@ -45,13 +46,15 @@ function nodeleakChai(chai: ChaiStatic, utils: ChaiUtils): void {
   utils.addMethod(chai.Assertion.prototype, 'leakMemory', function leakMemory(options?: LeakOptions & { throws?: ErrorClass }) {
     const fn = this._obj;
     if (utils.flag(this, 'negate')) return runCheck(fn, options);
-    return runCheck(fn, options).then(
+    // deriveCheck: the check counts as awaited only when the user awaits this assertion, not when the plugin does.
+    return deriveCheck<LeakReport, LeakError>(
+      runCheck(fn, options),
       (report) => {
         throw new chai.AssertionError(`expected the function to leak, but it did not (${report.reason})`, { actual: report });
       },
       (err: unknown) => {
         if (err instanceof LeakError) return err;
-        throw err; // bad options, or the function itself failed: not an answer either way
+        throw err; // bad options, inconclusive, or the function itself failed: not an answer either way
       },
     );
   });

@@ -1,59 +1,23 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Checkers, CreatedHandles, findUnclosed, snapshotResources } from './checkers';
-import type { ResourceSnapshot } from './checkers';
+import { CreatedHandles, findUnclosed, snapshotResources } from './checkers';
+import type { Checkers, ResourceSnapshot } from './checkers';
 import type { Decision, MetricName, Round } from './decision';
-import { METRIC_NAMES, decide, defaultNoise } from './decision';
-import { InvalidArgumentError } from './errors';
-import { MemoryLeakError, UnexpectedBehaviourError } from './leak-errors';
-import { DEFAULT_JUDGED, availableMetrics, settle, settledSample } from './measure';
+import { decide, defaultNoise } from './decision';
+import { BindingLoadError, InvalidArgumentError, UnsupportedPlatformError } from './errors';
+import type { StartedCheck } from './in-flight';
+import { aborted, startCheck } from './in-flight';
+import { InconclusiveError, MemoryLeakError, UnexpectedBehaviourError } from './leak-errors';
+import { DEFAULT_JUDGED, availableMetrics, requireCHeap, settle, settledSample } from './measure';
+import type { LeakOptions, Settings } from './options';
+import { describe, isAbortSignal, resolveOptions } from './options';
 import { quietness, warnIfNotQuiet } from './quiet';
 import type { LeakReport, RoundReport } from './report';
 import { formatClean } from './report';
 
-export type Tolerance = number | Partial<Record<MetricName, number>>;
-
-export interface LeakOptions {
-  /** Calls in the first measured round; decide() sizes the later ones. Default 300. */
-  times?: number;
-  /** Calls made before anything is measured (lazy start-up, caches). Default 50. */
-  warmupTimes?: number;
-  /** Sets the call budget: times × (2^(retries+1+extra) − 1), extra being 2 in a quiet process and 5 in a plain one. Default 4. */
-  retries?: number;
-  /** Growth accepted as bounded (caches), bytes: one figure for every metric, or per metric. Default 0. */
-  tolerance?: Tolerance;
-  /** Called before every measurement, after garbage collection: empty your caches here. */
-  trimCallback?: () => void | Promise<void>;
-  /** Which checks to run. Default Checkers.all(). */
-  checkers?: Checkers;
-  /** 0: silent; 1: warn once when the process is not quiet (default); 2: also print every clean report. */
-  verbosity?: 0 | 1 | 2;
-  /** Metrics to judge. Default: heap, mmap, vms, v8heap and external (rss and uss are measured and shown). */
-  metrics?: readonly MetricName[];
-  /** Label for printed reports. Default: the function's name. */
-  name?: string;
-  /**
-   * Wall-time budget of the whole check, ms: a round that would end past it is not started, and the verdict is given
-   * on the rounds measured. Default: none (MemoryLeakTestCase: 80 % of its mocha timeout).
-   */
-  maxMs?: number;
-}
+export type { LeakOptions, Tolerance } from './options';
+export { DEFAULTS } from './options';
 
 export type ErrorClass = abstract new (...args: never[]) => unknown;
-
-interface Settings {
-  times: number;
-  warmupTimes: number;
-  retries: number;
-  tolerance: Partial<Record<MetricName, number>>;
-  trimCallback?: () => void | Promise<void>;
-  checkers: Checkers;
-  verbosity: 0 | 1 | 2;
-  metrics?: MetricName[];
-  name?: string;
-  maxMs?: number;
-}
-
-export const DEFAULTS = { times: 300, warmupTimes: 50, retries: 4, verbosity: 1 } as const;
 
 /**
  * Doublings of the call budget on top of `retries`. decide() repeats round sizes (three agreeing rounds after round 1,
@@ -68,103 +32,6 @@ const PLAIN_EXTRA_DOUBLINGS = 5;
 /** How long a resource may take to close after the call returned (requests in flight, workers exiting), ms. */
 const RESOURCE_GRACE_MS = 250;
 const RESOURCE_POLL_MS = 10;
-const MAX_RETRIES = 16;
-
-const OPTION_NAMES = ['times', 'warmupTimes', 'retries', 'tolerance', 'trimCallback', 'checkers', 'verbosity', 'metrics', 'name', 'maxMs'];
-
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'function') return 'a function';
-  if (Array.isArray(value)) return 'an array';
-  return String(value);
-}
-
-function count(where: string, name: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    const range = max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `from ${min} to ${max}`;
-    throw new InvalidArgumentError(`${where}: ${name} must be an integer ${range}, got ${describe(value)}`);
-  }
-  return value;
-}
-
-function metricName(where: string, what: string, name: unknown): MetricName {
-  if (!METRIC_NAMES.includes(name as MetricName)) {
-    throw new InvalidArgumentError(`${where}: ${what} names unknown metric ${describe(name)} (known: ${METRIC_NAMES.join(', ')})`);
-  }
-  return name as MetricName;
-}
-
-function bytes(where: string, what: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new InvalidArgumentError(`${where}: ${what} must be a number of bytes ≥ 0, got ${describe(value)}`);
-  }
-  return value;
-}
-
-function toleranceTable(where: string, tolerance: unknown): Partial<Record<MetricName, number>> {
-  if (tolerance === undefined) return {};
-  if (typeof tolerance === 'number') {
-    const all = bytes(where, 'tolerance', tolerance);
-    return Object.fromEntries(METRIC_NAMES.map((metric) => [metric, all]));
-  }
-  if (tolerance === null || typeof tolerance !== 'object' || Array.isArray(tolerance)) {
-    throw new InvalidArgumentError(`${where}: tolerance must be bytes or an object of bytes per metric, got ${describe(tolerance)}`);
-  }
-  const table: Partial<Record<MetricName, number>> = {};
-  for (const [name, value] of Object.entries(tolerance)) {
-    table[metricName(where, 'tolerance', name)] = bytes(where, `tolerance.${name}`, value);
-  }
-  return table;
-}
-
-/** Checks every option and fills in the defaults. Throws InvalidArgumentError naming the bad one. */
-export function resolveOptions(where: string, options: unknown): Settings {
-  if (options === undefined) options = {};
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new InvalidArgumentError(`${where}: options must be an object, got ${describe(options)}`);
-  }
-  const given = options as Record<string, unknown>;
-  for (const key of Object.keys(given)) {
-    if (!OPTION_NAMES.includes(key)) {
-      throw new InvalidArgumentError(`${where}: unknown option ${describe(key)} (known: ${OPTION_NAMES.join(', ')})`);
-    }
-  }
-  const { trimCallback, checkers, verbosity, metrics, name, maxMs } = given;
-  if (maxMs !== undefined && (typeof maxMs !== 'number' || !(maxMs > 0) || !Number.isFinite(maxMs))) {
-    throw new InvalidArgumentError(`${where}: maxMs must be a number of ms > 0, got ${describe(maxMs)}`);
-  }
-  if (trimCallback !== undefined && typeof trimCallback !== 'function') {
-    throw new InvalidArgumentError(`${where}: trimCallback must be a function, got ${describe(trimCallback)}`);
-  }
-  if (checkers !== undefined && !(checkers instanceof Checkers)) {
-    throw new InvalidArgumentError(`${where}: checkers must be a Checkers (e.g. Checkers.all().exclude('threads')), got ${describe(checkers)}`);
-  }
-  if (verbosity !== undefined && verbosity !== 0 && verbosity !== 1 && verbosity !== 2) {
-    throw new InvalidArgumentError(`${where}: verbosity must be 0, 1 or 2, got ${describe(verbosity)}`);
-  }
-  if (name !== undefined && typeof name !== 'string') {
-    throw new InvalidArgumentError(`${where}: name must be a string, got ${describe(name)}`);
-  }
-  let metricList: MetricName[] | undefined;
-  if (metrics !== undefined) {
-    if (!Array.isArray(metrics) || metrics.length === 0) {
-      throw new InvalidArgumentError(`${where}: metrics must be a non-empty array of metric names, got ${describe(metrics)}`);
-    }
-    metricList = [...new Set(metrics.map((metric) => metricName(where, 'metrics', metric)))];
-  }
-  return {
-    times: count(where, 'times', given.times === undefined ? DEFAULTS.times : given.times, 1),
-    warmupTimes: count(where, 'warmupTimes', given.warmupTimes === undefined ? DEFAULTS.warmupTimes : given.warmupTimes, 0),
-    retries: count(where, 'retries', given.retries === undefined ? DEFAULTS.retries : given.retries, 0, MAX_RETRIES),
-    tolerance: toleranceTable(where, given.tolerance),
-    trimCallback: trimCallback as Settings['trimCallback'],
-    checkers: (checkers as Checkers | undefined) ?? Checkers.all(),
-    verbosity: (verbosity as 0 | 1 | 2 | undefined) ?? DEFAULTS.verbosity,
-    metrics: metricList,
-    name: name as string | undefined,
-    maxMs: maxMs as number | undefined,
-  };
-}
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (
@@ -176,31 +43,79 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 
 type Invoke = () => unknown;
 
-/** Calls `invoke` n times, one after the other, awaiting each promise it returns. Sync calls stay sync. */
-async function callTimes(invoke: Invoke, n: number): Promise<void> {
-  for (let i = 0; i < n; i++) {
-    const result = invoke();
-    if (isThenable(result)) await result;
+/**
+ * One check's clock and stop signal; every phase calls the function through it. It stops calling at once when the
+ * signal is aborted (CheckAbortedError), and early, returning the calls made, when the time budget ends.
+ */
+class Pace {
+  /** Calls made so far, every phase. */
+  calls = 0;
+  /** Wall time of one call, from the latest calls made. */
+  msPerCall: number | undefined;
+  /** Wall time of one settled read, from the latest one. */
+  settleMs = 0;
+
+  constructor(
+    readonly label: string,
+    readonly signal: AbortSignal,
+    /** performance.now() at which the time budget ends; Infinity without one. */
+    readonly deadline: number,
+  ) {}
+
+  throwIfAborted(): void {
+    if (this.signal.aborted) throw aborted(this.label, this.calls, this.signal);
+  }
+
+  /** Calls `invoke` up to n times, one after the other, awaiting each promise it returns; sync calls stay sync. */
+  async call(invoke: Invoke, n: number): Promise<number> {
+    const started = performance.now();
+    let made = 0;
+    while (made < n) {
+      this.throwIfAborted();
+      if (this.deadline !== Infinity && performance.now() >= this.deadline) break;
+      const result = invoke();
+      if (isThenable(result)) await result;
+      made = made + 1;
+      this.calls = this.calls + 1;
+    }
+    if (made > 0) this.msPerCall = (performance.now() - started) / made;
+    return made;
+  }
+
+  /** Whether `calls` more calls and one settled read fit in what is left of the time budget. */
+  fits(calls: number): boolean {
+    if (this.deadline === Infinity) return true;
+    return performance.now() + calls * (this.msPerCall ?? 0) + this.settleMs <= this.deadline;
+  }
+
+  async settled<T>(read: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    const value = await read();
+    this.settleMs = performance.now() - started;
+    this.throwIfAborted();
+    return value;
   }
 }
 
 /** One call after warm-up; anything it leaves open (after a short grace for requests in flight) is an error. */
-async function checkResources(invoke: Invoke, checkers: Checkers): Promise<void> {
+async function checkResources(invoke: Invoke, checkers: Checkers, created: CreatedHandles | null, pace: Pace): Promise<boolean> {
   await settle();
   const before = snapshotResources(checkers);
-  const created = checkers.has('libuv') ? new CreatedHandles() : null;
   try {
-    await callTimes(invoke, 1);
-    await settle(); // still recording: what the call started may open handles a turn later (listen() after a lookup)
+    created?.startRecording();
+    if ((await pace.call(invoke, 1)) === 0) return false;
+    await settle(); // still recording: what the call started may open handles a turn later
     created?.stopRecording(); // from here the harness's own timers poll
-    const after = (): ResourceSnapshot => ({ ...snapshotResources(checkers), createdHandles: created?.alive() });
+    const after = (): ResourceSnapshot => ({ ...snapshotResources(checkers), createdHandles: created?.leftOpen() });
     const deadline = Date.now() + RESOURCE_GRACE_MS;
     let unclosed = findUnclosed(before, after());
     while (unclosed && Date.now() < deadline) {
       await sleep(RESOURCE_POLL_MS);
+      pace.throwIfAborted();
       unclosed = findUnclosed(before, after());
     }
     if (unclosed) throw unclosed;
+    return true;
   } finally {
     created?.dispose();
   }
@@ -212,10 +127,39 @@ function growthBetween(metrics: readonly MetricName[], before: Partial<Record<Me
   return growth;
 }
 
-/** Calls in rounds of the sizes decide() asks for until it gives a verdict. */
-async function checkMemory(invoke: Invoke, settings: Settings, quiet: boolean, started: number): Promise<LeakReport> {
+/** The metrics a check judges: the user's, or the defaults. */
+function judgedMetrics(settings: Settings): MetricName[] {
+  return settings.metrics ?? [...DEFAULT_JUDGED];
+}
+
+const WITHOUT_C_HEAP =
+  "To check without the C heap, name the metrics to judge without heap and mmap (e.g. metrics: ['v8heap', 'external']); " +
+  'the report then says the C heap was not judged.';
+
+/** Fails before any call when a judged C-heap metric cannot be read: a check that cannot see the C heap proves nothing of it. */
+function refuseWithoutCHeap(judged: readonly MetricName[]): void {
+  if (!judged.includes('heap') && !judged.includes('mmap')) return;
+  try {
+    requireCHeap();
+  } catch (err) {
+    if (err instanceof UnsupportedPlatformError) {
+      const reason = err.message.replace(/^nodeleak cannot probe the C heap on [^:]+: /, '').replace(/\. Supported: .*$/s, '');
+      throw new UnsupportedPlatformError(err.platform, reason, err.supported, WITHOUT_C_HEAP);
+    }
+    if (err instanceof BindingLoadError) throw new BindingLoadError(err.platform, err.cause, WITHOUT_C_HEAP);
+    throw err;
+  }
+}
+
+interface Outcome {
+  base: Omit<LeakReport, 'verdict' | 'bytesPerCall' | 'upperBytesPerCall' | 'undecided'>;
+  decision: Exclude<Decision, { verdict: 'continue' }> | null;
+}
+
+/** Calls in rounds of the sizes decide() asks for until it gives a verdict, or the time budget ends. */
+async function checkMemory(invoke: Invoke, settings: Settings, quiet: boolean, pace: Pace, started: number): Promise<Outcome> {
   const measured = availableMetrics();
-  const judged = settings.metrics ?? measured.filter((metric) => DEFAULT_JUDGED.includes(metric));
+  const judged = judgedMetrics(settings);
   const unmeasurable = judged.filter((metric) => !measured.includes(metric));
   if (unmeasurable.length > 0) {
     throw new InvalidArgumentError(
@@ -236,100 +180,123 @@ async function checkMemory(invoke: Invoke, settings: Settings, quiet: boolean, s
   };
   const rounds: Round[] = [];
   const reports: RoundReport[] = [];
+  const used = (): number => rounds.reduce((sum, round) => sum + round.calls, 0);
   let decision: Decision = decide(rounds, decisionOptions);
-  let before = await settledSample(metrics, settings.trimCallback);
+  let before = await pace.settled(() => settledSample(metrics, settings.trimCallback));
   let timeCut = '';
+  const cutAt = (calls: number): void => {
+    // Out of time: the budget becomes the calls made, so decide() gives its verdict on them.
+    timeCut = ` (time budget of ${settings.maxMs ?? Math.round(pace.deadline - started)} ms reached after ${calls} calls)`;
+    decisionOptions.firstCalls = Math.min(decisionOptions.firstCalls, calls);
+    decisionOptions.maxCalls = calls;
+  };
   while (decision.verdict === 'continue') {
-    if (settings.maxMs !== undefined && rounds.length > 0 && !timeCut) {
-      const used = rounds.reduce((sum, round) => sum + round.calls, 0);
-      const msPerCall = reports.reduce((sum, round) => sum + round.ms, 0) / used;
-      if (performance.now() - started + decision.nextCalls * msPerCall > settings.maxMs) {
-        // Out of time: the budget becomes the calls made, so decide() must give its verdict now.
-        timeCut = ` (time budget of ${settings.maxMs} ms reached after ${used} calls)`;
-        decisionOptions.maxCalls = used;
-        decision = decide(rounds, decisionOptions);
-        continue;
-      }
+    if (!pace.fits(decision.nextCalls) && rounds.length > 0) {
+      cutAt(used());
+      decision = decide(rounds, decisionOptions);
+      continue;
     }
     const roundStarted = performance.now();
-    await callTimes(invoke, decision.nextCalls);
-    const after = await settledSample(metrics, settings.trimCallback);
+    const made = await pace.call(invoke, decision.nextCalls);
+    if (made === 0) break;
+    const after = await pace.settled(() => settledSample(metrics, settings.trimCallback));
     const growth = growthBetween(metrics, before, after);
-    rounds.push({ calls: decision.nextCalls, growth });
-    reports.push({ round: rounds.length, calls: decision.nextCalls, growth, ms: performance.now() - roundStarted });
+    rounds.push({ calls: made, growth });
+    reports.push({ round: rounds.length, calls: made, growth, ms: performance.now() - roundStarted });
     before = after; // the settled end of one round is the start of the next
+    if (made < decision.nextCalls) cutAt(used());
     decision = decide(rounds, decisionOptions);
   }
   const base = {
-    calls: rounds.reduce((sum, round) => sum + round.calls, 0),
+    calls: used(),
     warmupCalls: settings.warmupTimes,
     rounds: reports,
     metrics: [...metrics],
     judged: [...judged],
     quiet,
     ms: performance.now() - started,
-    reason: decision.reason + timeCut,
+    reason: decision.verdict === 'continue' ? `no round fitted in the time budget${timeCut}` : decision.reason + timeCut,
+    cHeapJudged: judged.includes('heap') || judged.includes('mmap'),
   };
-  if (decision.verdict === 'leak') {
-    throw new MemoryLeakError({
-      ...base,
-      verdict: 'leak',
-      metric: decision.metric,
-      bytesPerCall: decision.bytesPerCall,
-      leakedBytes: decision.leakedBytes,
-    });
-  }
-  return {
-    ...base,
-    verdict: 'clean',
-    bytesPerCall: decision.bytesPerCall,
-    upperBytesPerCall: decision.upperBytesPerCall,
-    undecided: decision.undecided,
-  };
+  return { base, decision: decision.verdict === 'continue' ? null : decision };
 }
 
-/** The check in progress in this thread: checks measure the whole process, so two at once would blame each other. */
-let running: string | null = null;
-
-async function run(where: string, label: string, invoke: Invoke, options: LeakOptions | undefined): Promise<LeakReport> {
-  const settings = resolveOptions(where, options);
-  if (running !== null) {
-    throw new InvalidArgumentError(
-      `${where}: the check of ${running} is still running; await it before starting another (each one measures the whole process)`,
-    );
-  }
-  running = settings.name ?? label;
-  try {
-    return await measure(label, invoke, settings);
-  } finally {
-    running = null;
-  }
+function warnInconclusive(report: LeakReport, label: string, verbosity: number): void {
+  if (verbosity === 0) return;
+  const open = report.undecided.length > 0 ? `a leak on ${report.undecided.join(', ')} was not ruled out` : 'not every check ran';
+  process.stderr.write(`nodeleak: ${label}: inconclusive, passed because allowInconclusive is set: ${open} (${report.reason})\n`);
 }
 
-async function measure(label: string, invoke: Invoke, settings: Settings): Promise<LeakReport> {
+async function measure(label: string, invoke: Invoke, settings: Settings, check: StartedCheck): Promise<LeakReport> {
   const started = performance.now();
+  const maxMs = settings.maxMs ?? check.defaultMaxMs;
+  const pace = new Pace(label, check.signal, maxMs === undefined ? Infinity : started + maxMs);
   const { quiet } = quietness();
+  const judged = settings.checkers.has('memory') ? judgedMetrics(settings) : [];
+  refuseWithoutCHeap(judged);
   warnIfNotQuiet(settings.verbosity);
-  await callTimes(invoke, settings.warmupTimes);
-  const resourceCheckers = settings.checkers.names.filter((name) => name !== 'memory');
-  if (resourceCheckers.length > 0) await checkResources(invoke, settings.checkers);
-  const report: LeakReport = settings.checkers.has('memory')
-    ? await checkMemory(invoke, settings, quiet, started)
-    : {
-        verdict: 'clean',
-        calls: 0,
-        warmupCalls: settings.warmupTimes,
-        rounds: [],
-        metrics: [],
-        judged: [],
-        quiet,
-        ms: performance.now() - started,
-        reason: 'memory not checked (checkers exclude it)',
-        bytesPerCall: {},
-        upperBytesPerCall: {},
-        undecided: [],
-      };
-  if (settings.verbosity === 2) process.stderr.write(`${formatClean(report, settings.name ?? label)}\n`);
+  const unmeasured = (reason: string): LeakReport => ({
+    verdict: 'inconclusive',
+    calls: 0,
+    warmupCalls: settings.warmupTimes,
+    rounds: [],
+    metrics: [],
+    judged,
+    quiet,
+    ms: performance.now() - started,
+    reason,
+    cHeapJudged: judged.includes('heap') || judged.includes('mmap'),
+    bytesPerCall: {},
+    upperBytesPerCall: {},
+    undecided: judged,
+  });
+  const budget = `the time budget of ${Math.round(maxMs ?? 0)} ms`;
+  let report: LeakReport;
+  // Learns the types of the handles warm-up calls create, so the resource check knows what its call replaced.
+  const handles = settings.checkers.has('libuv') ? new CreatedHandles() : null;
+  let warmed: number;
+  let resourcesChecked: boolean;
+  try {
+    warmed = await pace.call(invoke, settings.warmupTimes);
+    resourcesChecked =
+      warmed === settings.warmupTimes &&
+      (!settings.checkers.names.some((name) => name !== 'memory') ||
+        (pace.fits(1) && (await checkResources(invoke, settings.checkers, handles, pace))));
+  } finally {
+    handles?.dispose();
+  }
+  if (warmed < settings.warmupTimes) {
+    report = unmeasured(`${budget} ended during warm-up, after ${warmed} of ${settings.warmupTimes} calls: nothing was measured`);
+  } else if (!resourcesChecked) {
+    report = unmeasured(`${budget} ended before the resource check's call: nothing was measured`);
+  } else if (settings.checkers.has('memory')) {
+    const { base, decision } = await checkMemory(invoke, settings, quiet, pace, started);
+    if (decision?.verdict === 'leak') {
+      throw new MemoryLeakError({
+        ...base,
+        verdict: 'leak',
+        metric: decision.metric,
+        bytesPerCall: decision.bytesPerCall,
+        leakedBytes: decision.leakedBytes,
+      });
+    }
+    report = decision
+      ? {
+          ...base,
+          verdict: decision.undecided.length > 0 ? 'inconclusive' : 'clean',
+          bytesPerCall: decision.bytesPerCall,
+          upperBytesPerCall: decision.upperBytesPerCall,
+          undecided: decision.undecided,
+        }
+      : { ...base, verdict: 'inconclusive', bytesPerCall: {}, upperBytesPerCall: {}, undecided: judged };
+  } else {
+    report = { ...unmeasured('memory not checked (checkers exclude it)'), verdict: 'clean', undecided: [] };
+  }
+  if (report.verdict === 'inconclusive') {
+    if (!settings.allowInconclusive) throw new InconclusiveError(report, label);
+    warnInconclusive(report, label, settings.verbosity);
+  }
+  if (settings.verbosity === 2) process.stderr.write(`${formatClean(report, label)}\n`);
   return report;
 }
 
@@ -337,14 +304,39 @@ function functionLabel(fn: unknown): string {
   return typeof fn === 'function' && fn.name ? fn.name : 'anonymous function';
 }
 
+/** The label a check is known by before its options are checked: its `name` option, or the function's name. */
+function checkLabel(fn: unknown, options: unknown): string {
+  const name = (options as { name?: unknown } | null | undefined)?.name;
+  return typeof name === 'string' ? name : functionLabel(fn);
+}
+
+/** Starts a check through the in-flight registry: options are checked inside it, so every outcome is tracked. */
+function run(where: string, fn: unknown, options: unknown, invoke: () => Invoke): Promise<LeakReport> {
+  const label = checkLabel(fn, options);
+  const given = options as { signal?: unknown; verbosity?: unknown } | null | undefined;
+  const signal = isAbortSignal(given?.signal) ? given.signal : undefined;
+  const warnThreads = (why: string): void => {
+    if (given?.verbosity === 0) return;
+    process.stderr.write(
+      `nodeleak: ${label}: other threads of this process may run JavaScript while it is measured (${why}); their ` +
+        "allocations count as the function's. Run leak tests in a process of their own (vitest: pool: 'forks').\n",
+    );
+  };
+  return startCheck(label, signal, warnThreads, (check) => {
+    const settings = resolveOptions(where, options);
+    return measure(label, invoke(), settings, check);
+  });
+}
+
 /**
  * Calls `fn` many times and resolves with a report when it leaks neither memory nor resources; rejects with a
- * LeakError subclass when it does, with InvalidArgumentError on bad options, and with fn's own error when fn throws.
+ * LeakError subclass when it does, with InconclusiveError when the budget ended first, with CheckAbortedError when
+ * stopped through `signal`, with InvalidArgumentError on bad options, and with fn's own error when fn throws.
  */
 export function checkLeak(fn: () => unknown, options?: LeakOptions): Promise<LeakReport> {
-  return Promise.resolve().then(() => {
+  return run('checkLeak()', fn, options, () => {
     if (typeof fn !== 'function') throw new InvalidArgumentError(`checkLeak(): fn must be a function, got ${describe(fn)}`);
-    return run('checkLeak()', functionLabel(fn), fn, options);
+    return fn;
   });
 }
 
@@ -352,22 +344,48 @@ function className(errorClass: ErrorClass): string {
   return errorClass.name || 'the expected class';
 }
 
+/** Names of the constructors along `value`'s prototype chain: ['TypeError', 'Error', 'Object']. */
+function constructorNames(value: unknown): string[] {
+  const names: string[] = [];
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return names;
+  for (let proto = Object.getPrototypeOf(value) as object | null; proto; proto = Object.getPrototypeOf(proto) as object | null) {
+    const ctor = Object.getOwnPropertyDescriptor(proto, 'constructor')?.value as { name?: unknown } | undefined;
+    if (typeof ctor?.name === 'string' && ctor.name) names.push(ctor.name);
+  }
+  return names;
+}
+
+/**
+ * Whether `err` is an `errorClass`: instanceof, or — for errors made in another realm (jest's test context, a vm
+ * context), whose classes are other objects of the same names — a constructor of that name on its prototype chain.
+ */
+function isInstance(err: unknown, errorClass: ErrorClass): boolean {
+  if (err instanceof errorClass) return true;
+  return errorClass.name !== '' && constructorNames(err).includes(errorClass.name);
+}
+
 /** Like checkLeak(), but every call must throw (or reject with) an instance of `errorClass`. */
 export function checkLeakThrows(errorClass: ErrorClass, fn: () => unknown, options?: LeakOptions): Promise<LeakReport> {
-  return Promise.resolve().then(() => {
+  return run('checkLeakThrows()', fn, options, () => {
     if (typeof errorClass !== 'function') {
       throw new InvalidArgumentError(`checkLeakThrows(): errorClass must be a class, got ${describe(errorClass)}`);
     }
     if (typeof fn !== 'function') throw new InvalidArgumentError(`checkLeakThrows(): fn must be a function, got ${describe(fn)}`);
     const expected = className(errorClass);
     const check = (err: unknown): void => {
-      if (err instanceof errorClass) return;
-      const got = err instanceof Error ? `${err.name}: ${err.message}` : describe(err);
-      throw new UnexpectedBehaviourError(expected, `expected the function to throw ${expected}, but it threw ${got}`, err);
+      if (isInstance(err, errorClass)) return;
+      const got = err instanceof Error || constructorNames(err).includes('Error') ? `${(err as Error).name}: ${(err as Error).message}` : describe(err);
+      const chain = constructorNames(err).filter((name) => name !== 'Object');
+      throw new UnexpectedBehaviourError(
+        expected,
+        `expected the function to throw ${expected}, but it threw ${got} ` +
+          `(neither instanceof ${expected} nor named so along its class chain: ${chain.join(' → ') || 'none'})`,
+        err,
+      );
     };
     const returned = (value: unknown): UnexpectedBehaviourError =>
       new UnexpectedBehaviourError(expected, `expected the function to throw ${expected}, but it returned ${describe(value)}`, value);
-    const invoke = (): unknown => {
+    return (): unknown => {
       let result: unknown;
       try {
         result = fn();
@@ -382,6 +400,5 @@ export function checkLeakThrows(errorClass: ErrorClass, fn: () => unknown, optio
       }
       throw returned(result);
     };
-    return run('checkLeakThrows()', functionLabel(fn), invoke, options);
   });
 }

@@ -1,4 +1,4 @@
-import { createHook } from 'node:async_hooks';
+import { createHook, executionAsyncId } from 'node:async_hooks';
 import diagnosticsChannel from 'node:diagnostics_channel';
 import fs from 'node:fs';
 import { InvalidArgumentError } from './errors';
@@ -97,6 +97,11 @@ function onWorkerCreated(message: unknown): void {
   worker.once('exit', () => liveWorkers.delete(worker));
 }
 
+/** Worker threads created since tracking started that have not exited. */
+export function liveWorkerCount(): number {
+  return liveWorkers.size;
+}
+
 /** Starts counting Worker objects created from now on; harmless to call again. */
 export function trackWorkers(): void {
   if (trackingWorkers) return;
@@ -104,34 +109,62 @@ export function trackWorkers(): void {
   diagnosticsChannel.subscribe('worker_threads', onWorkerCreated);
 }
 
-// ---- handles one call creates, seen through async_hooks: unref()'d ones too, which getActiveResourcesInfo() skips ----
+// ---- handles one call leaves open, seen through async_hooks: unref()'d ones too, which getActiveResourcesInfo() skips ----
 
-/** async_hooks types of libuv handles that can be unref()'d and then stay open unseen. */
-const UNREFABLE_HANDLE_TYPES = new Set([
-  'Timeout',
-  'TCPSERVERWRAP',
-  'TCPWRAP',
-  'PIPESERVERWRAP',
-  'PIPEWRAP',
-  'UDPWRAP',
-  'PROCESSWRAP',
-  'SIGNALWRAP',
-  'FSEVENTWRAP',
-  'STATWATCHER',
-  'TTYWRAP',
-  'MESSAGEPORT',
-]);
+/** async_hooks types of libuv handles (and timers), with the names process.getActiveResourcesInfo() gives them. */
+const HANDLE_NAMES: Readonly<Record<string, string>> = {
+  Timeout: 'Timeout',
+  TCPSERVERWRAP: 'TCPServerWrap',
+  TCPWRAP: 'TCPSocketWrap',
+  PIPESERVERWRAP: 'PipeServerWrap',
+  PIPEWRAP: 'PipeWrap',
+  UDPWRAP: 'UDPWrap',
+  PROCESSWRAP: 'ProcessWrap',
+  SIGNALWRAP: 'SignalWrap',
+  FSEVENTWRAP: 'FSEventWrap',
+  STATWATCHER: 'StatWatcher',
+  TTYWRAP: 'TTYWrap',
+  MESSAGEPORT: 'MessagePort',
+};
+const HANDLE_RESOURCE_NAMES = new Set(Object.values(HANDLE_NAMES));
 
-/** Records the handles created while `recording`, and forgets each one async_hooks says is destroyed. */
+/** A handle the call left open: its name, and whether it keeps the event loop alive (hasRef()). */
+export interface OpenHandle {
+  name: string;
+  ref: boolean;
+}
+
+/**
+ * The handles one call leaves open, per type: those created by the call (in its own async context, or one it
+ * started) and still alive, less those of that type that existed before and were closed without firing (a debounce
+ * timer the call cleared and re-armed). A handle created in the callback of a timer that fired meanwhile (a heartbeat
+ * re-arming itself) is not the call's. Types are learnt from construction on, so warm-up calls make theirs known.
+ */
 export class CreatedHandles {
-  readonly #alive = new Map<number, string>();
-  #recording = true;
+  /** Types of the handles created since construction and not destroyed. */
+  readonly #types = new Map<number, string>();
+  /** Async ids the call started: its context, and everything created from one of them while recording. */
+  readonly #callIds = new Set<number>();
+  readonly #created = new Map<number, { type: string; resource: { hasRef?: () => boolean } }>();
+  readonly #fired = new Set<number>();
+  readonly #closedBefore = new Map<string, number>();
+  #recording = false;
   readonly #hook = createHook({
-    init: (asyncId, type) => {
-      if (this.#recording && UNREFABLE_HANDLE_TYPES.has(type)) this.#alive.set(asyncId, type);
+    init: (asyncId, type, triggerAsyncId, resource) => {
+      const handle = Object.hasOwn(HANDLE_NAMES, type);
+      if (handle) this.#types.set(asyncId, type);
+      if (!this.#recording || !this.#callIds.has(triggerAsyncId)) return;
+      this.#callIds.add(asyncId);
+      if (handle) this.#created.set(asyncId, { type, resource: resource as { hasRef?: () => boolean } });
+    },
+    before: (asyncId) => {
+      if (this.#types.has(asyncId)) this.#fired.add(asyncId);
     },
     destroy: (asyncId) => {
-      this.#alive.delete(asyncId);
+      const type = this.#types.get(asyncId);
+      this.#types.delete(asyncId);
+      if (this.#created.delete(asyncId) || type === undefined || this.#fired.delete(asyncId)) return;
+      this.#closedBefore.set(type, (this.#closedBefore.get(type) ?? 0) + 1);
     },
   });
 
@@ -139,19 +172,38 @@ export class CreatedHandles {
     this.#hook.enable();
   }
 
+  /** What is created from the current async context on, until stopRecording(), is the call's. */
+  startRecording(): void {
+    this.#callIds.add(executionAsyncId());
+    this.#recording = true;
+  }
+
   /** Handles created from now on are not the call's (the harness's own timers while it waits). */
   stopRecording(): void {
     this.#recording = false;
   }
 
-  /** Types of the recorded handles still open, e.g. ['Timeout']. */
-  alive(): string[] {
-    return [...this.#alive.values()];
+  /** The call's handles still open, net of the ones it closed, e.g. [{ name: 'Timeout', ref: false }]. */
+  leftOpen(): OpenHandle[] {
+    const open: OpenHandle[] = [];
+    const closed = new Map(this.#closedBefore);
+    for (const { type, resource } of this.#created.values()) {
+      const left = closed.get(type) ?? 0;
+      if (left > 0) {
+        closed.set(type, left - 1);
+        continue;
+      }
+      const ref = typeof resource.hasRef === 'function' ? resource.hasRef() : true;
+      open.push({ name: HANDLE_NAMES[type], ref });
+    }
+    return open;
   }
 
   dispose(): void {
     this.#hook.disable();
-    this.#alive.clear();
+    this.#types.clear();
+    this.#callIds.clear();
+    this.#created.clear();
   }
 }
 
@@ -169,8 +221,8 @@ export interface ResourceSnapshot {
   threadCount?: number;
   heaps?: number;
   libuv?: string[];
-  /** After the call only: handles it created that are still open (ref'd or not). */
-  createdHandles?: string[];
+  /** After the call only: handles it left open (ref'd or not). */
+  createdHandles?: OpenHandle[];
   workers?: Set<LiveWorker>;
 }
 
@@ -274,12 +326,19 @@ export function findUnclosed(before: ResourceSnapshot, after: ResourceSnapshot):
     const left = [...after.workers].filter((worker) => !before.workers?.has(worker));
     if (left.length > 0) return new UnclosedWorkerError(left.map((worker) => worker.threadId));
   }
-  if (before.libuv && after.libuv) {
-    const left = extraNames(before.libuv, after.libuv);
-    if (left.length > 0) return new UnclosedLibuvResourceError(left);
-  }
   if (after.createdHandles && after.createdHandles.length > 0) {
-    return new UnclosedLibuvResourceError(after.createdHandles, { unref: true });
+    const handles = after.createdHandles;
+    return new UnclosedLibuvResourceError(
+      handles.map((handle) => handle.name),
+      { unref: handles.every((handle) => !handle.ref) },
+    );
+  }
+  if (before.libuv && after.libuv) {
+    // Handles and timers are judged above, by what the call created; an unrelated timer firing meanwhile is not the
+    // call's. What is left here are requests in flight (fs, dns), given a grace to complete.
+    const requests = (names: readonly string[]): string[] => names.filter((name) => !HANDLE_RESOURCE_NAMES.has(name));
+    const left = extraNames(requests(before.libuv), requests(after.libuv));
+    if (left.length > 0) return new UnclosedLibuvResourceError(left);
   }
   if (before.fdTargets && after.fdTargets) {
     const opened = [...after.fdTargets].filter(([fd, target]) => before.fdTargets?.get(fd) !== target);

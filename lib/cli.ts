@@ -22,6 +22,8 @@ freed memory. Worker threads and the libuv thread pool still work.
 
 Every argument goes to mocha unchanged, and mocha reads your .mocharc as usual
 (spec, require/import of TypeScript loaders such as tsx, timeouts...).
+nodeleak adds its root hooks (--require nodeleak/mocha): a test fails when it does
+not await a check it started, and its checks stop before its timeout.
 mocha is resolved from the current directory (install it: npm install -D mocha).
 Node flags that mocha itself turns into a child process (--node-option, --inspect...)
 start that child without the quiet flags; the leak tests then warn and measure longer.
@@ -57,6 +59,16 @@ export function resolveMocha(cwd: string): string | null {
   return path.join(path.dirname(packageJson), bin ?? 'bin/mocha.js');
 }
 
+/**
+ * The user's mocha arguments with nodeleak's root hooks required last (after any TypeScript loader the user
+ * requires), before a `--` that ends the options.
+ */
+export function withRootHooks(args: readonly string[]): string[] {
+  const hooks = ['--require', require.resolve('./mocha')];
+  const end = args.indexOf('--');
+  return end === -1 ? [...args, ...hooks] : [...args.slice(0, end), ...hooks, ...args.slice(end)];
+}
+
 function version(): string {
   const manifest = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
   return manifest.version;
@@ -78,7 +90,7 @@ export function main(args: readonly string[]): void {
     process.exitCode = 1;
     return;
   }
-  const child = spawn(process.execPath, [...QUIET_NODE_FLAGS, mocha, ...args], {
+  const child = spawn(process.execPath, [...QUIET_NODE_FLAGS, mocha, ...withRootHooks(args)], {
     stdio: 'inherit',
     env: { ...process.env, GLIBC_TUNABLES: quietTunables(process.env.GLIBC_TUNABLES) },
   });

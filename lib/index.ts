@@ -1,14 +1,25 @@
 export { heapInfo, heapTrim, processInfo } from './probe';
 export type { Allocator, HeapInfo, HeapTrimResult, ProcessInfo } from './probe';
-export { NodeleakError, InvalidArgumentError, UnsupportedPlatformError, BindingLoadError } from './errors';
+export {
+  NodeleakError,
+  InvalidArgumentError,
+  UnsupportedPlatformError,
+  BindingLoadError,
+  CheckAbortedError,
+  ConcurrentCheckError,
+  UnawaitedCheckError,
+} from './errors';
 export { checkLeak, checkLeakThrows } from './check-leak';
-export type { LeakOptions, Tolerance, ErrorClass } from './check-leak';
+export type { ErrorClass } from './check-leak';
+export type { AbortSignalLike, LeakOptions, OptionName, Tolerance } from './options';
+export { OPTION_NAMES } from './options';
 export { MemoryLeakTestCase } from './test-case';
 export { Checkers } from './checkers';
 export type { CheckerName } from './checkers';
 export type { LeakReport, LeakReportBase, RoundReport } from './report';
 export type { MetricName } from './decision';
 export {
+  InconclusiveError,
   LeakError,
   MemoryLeakError,
   UnclosedFdError,

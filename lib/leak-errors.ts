@@ -1,7 +1,7 @@
 import { NodeleakError } from './errors';
 import type { MetricName } from './decision';
-import type { LeakReportBase } from './report';
-import { formatMemoryLeak } from './report';
+import type { LeakReport, LeakReportBase } from './report';
+import { formatInconclusive, formatMemoryLeak } from './report';
 
 /** What a leak test found: memory that grows with the calls, or a resource one call left open. */
 export class LeakError extends NodeleakError {}
@@ -28,6 +28,19 @@ export class MemoryLeakError extends LeakError {
     this.report = report;
     this.metric = report.metric;
     this.bytesPerCall = report.bytesPerCall;
+  }
+}
+
+/**
+ * The budget (calls or time) ended before every judged metric was bounded: nothing was shown to leak, and nothing was
+ * ruled out either. Not a LeakError. `report.undecided` names the metrics left open.
+ */
+export class InconclusiveError extends NodeleakError {
+  readonly report: LeakReport;
+
+  constructor(report: LeakReport, label: string) {
+    super('NODELEAK_INCONCLUSIVE', formatInconclusive(report, label));
+    this.report = report;
   }
 }
 

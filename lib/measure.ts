@@ -47,6 +47,12 @@ function probeAvailability(): { heap: boolean; process: boolean } {
   return probeWorks;
 }
 
+/** Reads the C heap once, so a check that judges it fails with the probe's own error (BindingLoadError,
+ * UnsupportedPlatformError) before it calls anything. */
+export function requireCHeap(): void {
+  heapInfo();
+}
+
 /**
  * Metrics judged unless the user names others: rss and uss also move with pages the process touches for the first
  * time (code of the node binary, thread stacks), which is bounded but slow, so they are shown, not judged.

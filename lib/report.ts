@@ -26,11 +26,16 @@ export interface LeakReportBase {
   ms: number;
   /** The decision rule's own words for its verdict. */
   reason: string;
+  /** Whether the C heap (heap or mmap) was among the judged metrics. */
+  cHeapJudged: boolean;
 }
 
-/** What checkLeak() resolves with. */
+/**
+ * What checkLeak() resolves with. 'inconclusive' only with allowInconclusive: the budget ended before every judged
+ * metric was bounded (see `undecided`); without that option such a check rejects with InconclusiveError.
+ */
 export interface LeakReport extends LeakReportBase {
-  verdict: 'clean';
+  verdict: 'clean' | 'inconclusive';
   /** Estimated bytes per call per metric (≤ 0 or tiny when clean). */
   bytesPerCall: Partial<Record<MetricName, number>>;
   /** Upper bound the last round puts on a leak, per metric, bytes per call. */
@@ -92,12 +97,40 @@ export function formatMemoryLeak(report: LeakReportBase & LeakDetails): string {
     '',
     `estimate: ${formatRate(report.bytesPerCall)} on ${report.metric}, ${formatBytes(report.leakedBytes, false)} leaked in all`,
     `why: ${report.reason}`,
+    ...cHeapNote(report),
   ].join('\n');
+}
+
+function cHeapNote(report: LeakReportBase): string[] {
+  return report.cHeapJudged || report.metrics.length === 0 ? [] : ['note: the C heap was not judged (metrics leave out heap and mmap)'];
 }
 
 /** What verbosity 2 prints for a clean check. */
 export function formatClean(report: LeakReport, label: string): string {
   const head = `nodeleak: ${label}: no leak (${report.rounds.length} rounds, ${report.calls.toLocaleString('en-US')} calls, ${Math.round(report.ms)} ms, ${processKind(report.quiet)})`;
-  if (report.rounds.length === 0) return head;
-  return [head, formatRounds(report, null), `why: ${report.reason}`].join('\n');
+  if (report.rounds.length === 0) return [head, ...cHeapNote(report)].join('\n');
+  return [head, formatRounds(report, null), `why: ${report.reason}`, ...cHeapNote(report)].join('\n');
+}
+
+/** InconclusiveError's message: what was and was not ruled out, and what to change. */
+export function formatInconclusive(report: LeakReport, label: string): string {
+  const ruledOut = report.judged
+    .filter((metric) => !report.undecided.includes(metric))
+    .map((metric) => `${metric} ≤ ${formatRate(report.upperBytesPerCall[metric] ?? Infinity)}`);
+  const open = report.undecided.map((metric) => {
+    const bound = report.upperBytesPerCall[metric];
+    return bound === undefined || !Number.isFinite(bound) ? `${metric} (no bound)` : `${metric} (bounded only to ≤ ${formatRate(bound)})`;
+  });
+  return [
+    `inconclusive: the check of ${label} ended before it could ` +
+      (report.undecided.length > 0 ? `rule out a leak on ${report.undecided.join(', ')} ` : 'run every check ') +
+      `(${report.rounds.length} rounds, ${report.calls.toLocaleString('en-US')} calls, ${Math.round(report.ms)} ms, ${processKind(report.quiet)})`,
+    `ruled out: ${ruledOut.length > 0 ? ruledOut.join(', ') : 'nothing'}`,
+    `not ruled out: ${open.join(', ')}`,
+    'To decide: give the check more time (maxMs, or the test\'s timeout) and calls (retries, times), run it in a quiet ' +
+      'process (npx nodeleak), or pass allowInconclusive: true to accept this as a pass with a warning.',
+    ...(report.rounds.length > 0 ? ['', formatRounds(report, null)] : []),
+    `why: ${report.reason}`,
+    ...cHeapNote(report),
+  ].join('\n');
 }

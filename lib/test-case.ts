@@ -1,19 +1,21 @@
-import type { ErrorClass, LeakOptions, Tolerance } from './check-leak';
-import { DEFAULTS, checkLeak, checkLeakThrows } from './check-leak';
+import type { ErrorClass } from './check-leak';
+import { checkLeak, checkLeakThrows } from './check-leak';
 import { Checkers } from './checkers';
+import type { MetricName } from './decision';
 import { InvalidArgumentError } from './errors';
+import { abandonTestScope, runInTestScope } from './in-flight';
+import type { ClassFieldName, LeakOptions, Tolerance } from './options';
+import { CLASS_FIELD_NAMES, DEFAULTS } from './options';
 import type { LeakReport } from './report';
 
 type Hook = () => void | Promise<void>;
 
-/** Share of the mocha timeout a check may measure for, so it gives a verdict instead of timing out. */
-const TIMEOUT_SHARE = 0.8;
-
 /** The parts of mocha's BDD interface register() uses; read from globalThis so mocha stays an optional peer. */
+type MochaTestFn = (this: { timeout(): number }) => Promise<void>;
 interface MochaTest {
-  (title: string, fn: () => Promise<void>): unknown;
-  only(title: string, fn: () => Promise<void>): unknown;
-  skip(title: string, fn: () => Promise<void>): unknown;
+  (title: string, fn: MochaTestFn): unknown;
+  only(title: string, fn: MochaTestFn): unknown;
+  skip(title: string, fn: MochaTestFn): unknown;
 }
 interface MochaInterface {
   describe(title: string, fn: (this: { timeout(ms: number): void; slow(ms: number): void }) => void): unknown;
@@ -65,6 +67,12 @@ function testMethodNames(cls: TestCaseClass): string[] {
   return [...names];
 }
 
+/** Own instance properties named test* that hold functions (`testX = async () => {…}`): refused, see register(). */
+function testFields(cls: TestCaseClass): string[] {
+  const instance = new cls() as unknown as Record<string, unknown>;
+  return Object.keys(instance).filter((name) => name.startsWith('test') && typeof instance[name] === 'function');
+}
+
 function checkStatics(cls: TestCaseClass, tests: readonly string[]): void {
   const where = `${cls.name}.register()`;
   for (const list of ['only', 'skip'] as const) {
@@ -96,6 +104,9 @@ function autoTests(cls: TestCaseClass, methods: readonly string[]): [string, () 
   });
 }
 
+/** Classes register() has declared to mocha: a second register() would declare every test twice. */
+const registered = new WeakSet<object>();
+
 /**
  * A class of leak tests for mocha. Subclass it, set the fields, write `async testSomething()` methods that call
  * `this.execute(fn)`, then call `YourClass.register()`: one describe() named after the class, one it() per test*
@@ -110,12 +121,21 @@ export abstract class MemoryLeakTestCase {
   retries: number = DEFAULTS.retries;
   /** Growth accepted as bounded, bytes: one figure, or per metric. */
   tolerance: Tolerance = 0;
-  /** Called before every measurement: empty caches here. */
-  trimCallback?: () => void | Promise<void>;
+  /**
+   * Called before every measurement: empty caches here. Declared as a method, not a field, so that a subclass may
+   * write it as a method (an own field of the base class would hide the subclass's prototype method).
+   */
+  trimCallback?(): void | Promise<void>;
   /** Which checks execute() runs. */
   checkers: Checkers = Checkers.all();
   /** 0 silent, 1 warn once outside a quiet process, 2 print every clean report. */
   verbosity: 0 | 1 | 2 = DEFAULTS.verbosity;
+  /** Metrics to judge (see LeakOptions.metrics); undefined: the defaults. */
+  metrics: readonly MetricName[] | undefined = undefined;
+  /** Wall-time budget of each check, ms; undefined: 80 % of the test's timeout. */
+  maxMs: number | undefined = undefined;
+  /** Accept an inconclusive check as a pass, with a warning (see LeakOptions.allowInconclusive). */
+  allowInconclusive = false;
 
   /** Test names (test* methods or auto entries) to run with it.only. */
   static only: string[] = [];
@@ -134,20 +154,16 @@ export abstract class MemoryLeakTestCase {
   static setUpClass?(): void | Promise<void>;
   static tearDownClass?(): void | Promise<void>;
 
-  /** This instance's settings as checkLeak() options. */
+  /** This instance's settings as checkLeak() options: every field named in CLASS_FIELD_NAMES, methods bound to it. */
   protected leakOptions(): LeakOptions {
-    const timeout = (this.constructor as typeof MemoryLeakTestCase).timeout;
-    return {
-      warmupTimes: this.warmupTimes,
-      times: this.times,
-      retries: this.retries,
-      tolerance: this.tolerance,
-      trimCallback: this.trimCallback,
-      checkers: this.checkers,
-      verbosity: this.verbosity,
-      ...(this.#testTitle === undefined ? {} : { name: this.#testTitle }),
-      ...(timeout > 0 ? { maxMs: Math.floor(timeout * TIMEOUT_SHARE) } : {}),
-    };
+    const options: Record<string, unknown> = {};
+    const fields = this as unknown as Record<ClassFieldName, unknown>;
+    for (const name of CLASS_FIELD_NAMES) {
+      const value = fields[name];
+      if (value !== undefined) options[name] = typeof value === 'function' ? (value as () => unknown).bind(this) : value;
+    }
+    if (this.#testTitle !== undefined) options.name = this.#testTitle;
+    return options as LeakOptions;
   }
 
   /** Fails (rejects) when `fn` leaks memory or leaves a resource open; `options` override the fields for this call. */
@@ -160,16 +176,33 @@ export abstract class MemoryLeakTestCase {
     return checkLeakThrows(errorClass, fn, { ...this.leakOptions(), ...options });
   }
 
-  /** Declares this class's tests to mocha. Call it at the top level of the test file. */
+  /**
+   * Declares this class's tests to mocha. Call it once, at the top level of the test file. Tests are `test*` methods
+   * and `static auto` entries; `testX = async () => {…}` fields are refused (register() constructs one instance to
+   * look for them), as is a class with no tests.
+   */
   static register(): void {
     const cls = this as unknown as TestCaseClass;
     if ((cls as unknown) === MemoryLeakTestCase) {
       throw new InvalidArgumentError('register() must be called on a subclass of MemoryLeakTestCase');
     }
+    const where = `${cls.name}.register()`;
+    if (registered.has(cls)) throw new InvalidArgumentError(`${where}: the class is registered already; call register() once`);
     const mocha = mochaInterface(cls.name);
     const methods = testMethodNames(cls);
+    const fields = testFields(cls);
+    if (fields.length > 0) {
+      throw new InvalidArgumentError(
+        `${where}: ${fields.join(', ')} ${fields.length === 1 ? 'is a field' : 'are fields'} holding a function; ` +
+          'write each test as a method (`async testX() {…}`), which register() can list before any instance exists',
+      );
+    }
     const auto = autoTests(cls, methods);
+    if (methods.length === 0 && auto.length === 0) {
+      throw new InvalidArgumentError(`${where}: the class has no tests: add methods named test… or entries to static auto`);
+    }
     checkStatics(cls, [...methods, ...auto.map(([name]) => name)]);
+    registered.add(cls);
     const declare = (name: string): MochaTest['only'] =>
       cls.only.includes(name) ? mocha.it.only : cls.skip.includes(name) ? mocha.it.skip : mocha.it;
 
@@ -186,22 +219,27 @@ export abstract class MemoryLeakTestCase {
       mocha.afterEach(async () => {
         const instance = current;
         current = undefined;
+        await abandonTestScope(); // a test mocha timed out may still have a check calling: stop it before tearDown
         await instance?.tearDown?.();
       });
+      // Each test runs in a test scope: its checks get their time budget from the timeout, are stopped before it
+      // ends, and have stopped calling before tearDown runs; a check the test did not await fails it.
+      const declareTest = (name: string, body: (instance: MemoryLeakTestCase) => unknown): void => {
+        declare(name)(name, async function () {
+          const instance = current as MemoryLeakTestCase;
+          instance.#testTitle = `${cls.name}.${name}`;
+          await runInTestScope(instance.#testTitle, () => this.timeout(), () => body(instance));
+        });
+      };
       for (const name of methods) {
-        declare(name)(name, async () => {
-          const instance = current as MemoryLeakTestCase;
-          instance.#testTitle = `${cls.name}.${name}`;
-          await (instance as unknown as Record<string, () => unknown>)[name].call(instance);
-        });
+        declareTest(name, (instance) => (instance as unknown as Record<string, () => unknown>)[name].call(instance));
       }
-      for (const [name, fn] of auto) {
-        declare(name)(name, async () => {
-          const instance = current as MemoryLeakTestCase;
-          instance.#testTitle = `${cls.name}.${name}`;
-          await instance.execute(fn);
-        });
-      }
+      for (const [name, fn] of auto) declareTest(name, (instance) => instance.execute(fn));
     });
   }
 }
+
+// Every option in CLASS_FIELD_NAMES is a member of MemoryLeakTestCase, of a type checkLeak() accepts for it: a name
+// added to the list without its field (or a field of another type) fails to compile here.
+const fieldsMatchOptions: { [K in ClassFieldName]?: LeakOptions[K] } = {} as Pick<MemoryLeakTestCase, ClassFieldName>;
+void fieldsMatchOptions;

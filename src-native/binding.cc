@@ -1,9 +1,46 @@
 // The N-API binding: calls the platform backend and turns its C structs into
 // plain objects. Argument checks and typed errors live in lib/.
 #include <napi.h>
+#include <mutex>
+#include <string>
 #include "probe.h"
 
 namespace {
+
+// One leak check at a time per process: a check measures the whole process, and this library is loaded once per
+// process however many threads (Node environments) load it, so its statics are the one place every thread sees.
+std::mutex check_mutex;
+napi_env check_holder = nullptr;  // the environment whose check is running, or nullptr
+std::string check_label;
+int environments = 0;  // Node environments (main thread, workers) that have loaded the probe
+
+// acquireCheck(label): null when this environment now holds the guard; otherwise the label of the running check.
+Napi::Value AcquireCheck(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::lock_guard<std::mutex> lock(check_mutex);
+  if (check_holder != nullptr) return Napi::String::New(env, check_label);
+  check_holder = env;
+  check_label = info[0].As<Napi::String>().Utf8Value();
+  return env.Null();
+}
+
+void ReleaseHeldBy(napi_env env) {
+  std::lock_guard<std::mutex> lock(check_mutex);
+  if (check_holder == env) {
+    check_holder = nullptr;
+    check_label.clear();
+  }
+}
+
+Napi::Value ReleaseCheck(const Napi::CallbackInfo& info) {
+  ReleaseHeldBy(info.Env());
+  return info.Env().Undefined();
+}
+
+Napi::Value LoadedEnvironments(const Napi::CallbackInfo& info) {
+  std::lock_guard<std::mutex> lock(check_mutex);
+  return Napi::Number::New(info.Env(), environments);
+}
 
 // A negative figure means the platform has none: the key is left out.
 void SetFigure(Napi::Object obj, const char* key, double value) {
@@ -66,6 +103,20 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("heapInfo", Napi::Function::New(env, HeapInfo, "heapInfo"));
   exports.Set("heapTrim", Napi::Function::New(env, HeapTrim, "heapTrim"));
   exports.Set("processInfo", Napi::Function::New(env, ProcessInfo, "processInfo"));
+  exports.Set("acquireCheck", Napi::Function::New(env, AcquireCheck, "acquireCheck"));
+  exports.Set("releaseCheck", Napi::Function::New(env, ReleaseCheck, "releaseCheck"));
+  exports.Set("loadedEnvironments", Napi::Function::New(env, LoadedEnvironments, "loadedEnvironments"));
+  {
+    std::lock_guard<std::mutex> lock(check_mutex);
+    environments++;
+  }
+  // A worker terminated mid-check never runs its finally blocks: its environment's teardown releases the guard.
+  napi_env raw = env;
+  env.AddCleanupHook([raw]() {
+    ReleaseHeldBy(raw);
+    std::lock_guard<std::mutex> lock(check_mutex);
+    environments--;
+  });
   return exports;
 }
 

@@ -68,7 +68,8 @@ describe('nodeleak CLI', function () {
     expect(probe.quiet).to.equal(true);
     expect(probe.fromWorker).to.equal(42);
     expect(probe.keyBytes).to.equal(32);
-    expect(probe.argv).to.deep.equal([...specArgs('quiet-probe.spec.ts'), '--reporter', 'dot']);
+    // the user's arguments untouched, then nodeleak's root hooks (after any loader the user requires)
+    expect(probe.argv).to.deep.equal([...specArgs('quiet-probe.spec.ts'), '--reporter', 'dot', '--require', path.join(root, 'lib', 'mocha.ts')]);
     expect(stderr).to.not.include('not quiet');
   });
 

@@ -3,31 +3,12 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { InvalidArgumentError, MemoryLeakTestCase } from '../lib';
+import { runSuite as runFixtureSuite } from './helpers/suite';
+import type { SuiteRun } from './helpers/suite';
 
 const run = promisify(execFile);
 const fixtures = path.join(__dirname, 'harness-fixtures');
-
-interface TestResult {
-  title: string;
-  suite: string;
-  state: 'passed' | 'failed' | 'pending';
-  timeout: number;
-  error: { name: string; message: string } | null;
-}
-interface SuiteRun {
-  results: TestResult[];
-  events: string[];
-  failures: number;
-}
-
-/** Runs a fixture suite in a child through mocha's programmatic API (run-mocha.ts). */
-async function runSuite(file: string): Promise<SuiteRun> {
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', path.join(fixtures, 'run-mocha.ts'), path.join(fixtures, file)], {
-    cwd: path.join(__dirname, '..'),
-    timeout: 120_000,
-  });
-  return JSON.parse(stdout.trim().split('\n').pop() as string) as SuiteRun;
-}
+const runSuite = (file: string): Promise<SuiteRun> => runFixtureSuite(path.join(fixtures, file));
 
 describe('MemoryLeakTestCase.register()', function () {
   this.timeout(120_000);

@@ -5,6 +5,8 @@ import { Worker } from 'node:worker_threads';
 import zlib from 'node:zlib';
 import {
   Checkers,
+  ConcurrentCheckError,
+  InconclusiveError,
   InvalidArgumentError,
   LeakError,
   MemoryLeakError,
@@ -121,15 +123,22 @@ describe('checkLeak: memory', function () {
     expect(report.verdict).to.equal('clean');
   });
 
-  it('gives its verdict within maxMs on the rounds measured', async () => {
+  it('stops within maxMs, and a budget that ends before a bound is InconclusiveError, not a pass', async () => {
     const slow = (): void => {
       const until = performance.now() + 1;
       while (performance.now() < until); // 1 ms a call: the default budget would take minutes
     };
     const started = performance.now();
-    const report = await checkLeak(slow, { times: 50, warmupTimes: 1, verbosity: 0, maxMs: 1500 });
+    const err = await rejection(checkLeak(slow, { times: 50, warmupTimes: 1, verbosity: 0, maxMs: 1500 }));
     expect(performance.now() - started).to.be.below(3000);
+    expect(err).to.be.instanceOf(InconclusiveError).and.instanceOf(NodeleakError).and.not.instanceOf(LeakError);
+    const { report } = err as InconclusiveError;
+    expect(report.verdict).to.equal('inconclusive');
+    expect(report.undecided).to.have.length.greaterThan(0);
     expect(report.reason).to.match(/\(time budget of 1500 ms reached after \d+ calls\)$/);
+    expect((err as Error).message).to.match(/^inconclusive: the check of slow ended before it could rule out a leak on /);
+    expect((err as Error).message).to.match(/^not ruled out: /m);
+    expect((err as Error).message).to.include('allowInconclusive: true');
   });
 
   it('fails with the function’s own error when it throws or rejects', async () => {
@@ -166,7 +175,8 @@ describe('checkLeak: resources left open by one call', function () {
       const server = await rejection(
         checkLeak(() => servers.push(net.createServer().listen(0, '127.0.0.1').unref()), { ...FAST, warmupTimes: 0 }),
       );
-      expect((server as UnclosedLibuvResourceError).resources).to.deep.equal(['TCPSERVERWRAP']);
+      expect((server as UnclosedLibuvResourceError).resources).to.deep.equal(['TCPServerWrap']);
+      expect((server as UnclosedLibuvResourceError).unref).to.equal(true);
     } finally {
       timers.forEach(clearInterval);
       servers.forEach((server) => server.close());
@@ -269,7 +279,10 @@ describe('checkLeakThrows', function () {
     const thrown = new RangeError('out of range');
     const err = await rejection(checkLeakThrows(TypeError, () => { throw thrown; }, FAST));
     expect(err).to.be.instanceOf(UnexpectedBehaviourError);
-    expect((err as Error).message).to.equal('expected the function to throw TypeError, but it threw RangeError: out of range');
+    expect((err as Error).message).to.equal(
+      'expected the function to throw TypeError, but it threw RangeError: out of range ' +
+        '(neither instanceof TypeError nor named so along its class chain: RangeError → Error)',
+    );
     expect((err as Error).cause).to.equal(thrown);
   });
 });
@@ -309,8 +322,8 @@ describe('checkLeak: bad input', () => {
   it('rejects a second check while one is running', async () => {
     const first = checkLeak(function slowToCheck() {}, { ...FAST, checkers: RESOURCES_ONLY });
     const err = await rejection(checkLeak(() => {}, FAST));
-    expect(err).to.be.instanceOf(InvalidArgumentError);
-    expect((err as Error).message).to.match(/the check of slowToCheck is still running; await it/);
+    expect(err).to.be.instanceOf(ConcurrentCheckError);
+    expect((err as Error).message).to.match(/the check of slowToCheck \(started at .*harness\.test\.ts:\d+:\d+\) is still running, and await each check/);
     expect((await first).verdict).to.equal('clean');
   });
 

@@ -2,11 +2,11 @@
  * and tcmalloc are read through their own statistics, and an allocator the
  * probe cannot read must give UnsupportedPlatformError, never glibc's
  * (by then meaningless) figures. .ci/run installs the libraries. */
-import fs from 'node:fs';
 import path from 'node:path';
 import { assert } from 'chai';
 import { platformTuple } from '../lib/platform';
 import { QUIET_NODE_FLAGS, runCode } from './helpers/child';
+import { needFile } from './helpers/requires';
 import {
   PAGE_SIZE,
   SMALL_COUNT,
@@ -31,10 +31,7 @@ const LARGE_SIZES = [TCMALLOC_MAX_SMALL * 2 + 1, 1 << 20, (4 << 20) + 1, 48 << 2
 /** Skips the suite, saying why, when the library is not installed (a dev machine without the Debian package). */
 function requireLibrary(ctx: Mocha.Context, library: string, debianPackage: string): void {
   if (!process.platform.startsWith('linux') || !platformTuple().endsWith('-glibc')) ctx.skip();
-  if (!fs.existsSync(library)) {
-    console.log(`      skipped: ${library} is missing (install the Debian package ${debianPackage}; .ci/run does)`);
-    ctx.skip();
-  }
+  needFile(ctx, library, debianPackage);
 }
 
 function sizeResult(measurement: Measurement, kind: 'small' | 'large', size: number) {

@@ -3,8 +3,6 @@ import { MemoryLeakTestCase } from '../../lib';
 
 class OnlySuite extends MemoryLeakTestCase {
   static override only = ['testChosen'];
-  override times = 50;
-  override retries = 1;
   override verbosity = 0 as const;
 
   async testChosen(): Promise<void> {

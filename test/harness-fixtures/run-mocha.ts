@@ -1,8 +1,11 @@
 // Runs one suite file through mocha's programmatic API and prints one JSON line per test, then the hook events.
+// `--hooks` after the file loads nodeleak's root hooks (nodeleak/mocha), as `npx nodeleak` does.
 import Mocha from 'mocha';
+import { mochaHooks } from '../../lib/mocha';
 
 const file = process.argv[2];
-const mocha = new Mocha({ reporter: Mocha.reporters.Base }); // Base prints nothing by itself
+const withHooks = process.argv.includes('--hooks');
+const mocha = new Mocha({ reporter: Mocha.reporters.Base, ...(withHooks ? { rootHooks: mochaHooks as Mocha.RootHookObject } : {}) }); // Base prints nothing by itself
 mocha.addFile(file);
 const results: object[] = [];
 mocha
@@ -18,7 +21,7 @@ mocha
         suite: test.parent?.title,
         state: test.isPending() ? 'pending' : test.state,
         timeout: test.timeout(),
-        error: test.err ? { name: test.err.name, message: test.err.message.split('\n')[0] } : null,
+        error: test.err ? { name: test.err.name, message: test.err.message.split('\n')[0], full: test.err.message } : null,
       });
     });
   })

@@ -1,0 +1,340 @@
+// Every check started in this process, until someone has seen how it ended: the one-check-at-a-time guard, the test
+// scopes that fail a test whose check it did not await, and the exit report for runners that have neither.
+import path from 'node:path';
+import { isMainThread } from 'node:worker_threads';
+import type { NativeProbe } from './binding';
+import { binding } from './binding';
+import { liveWorkerCount, trackWorkers } from './checkers';
+import { CheckAbortedError, ConcurrentCheckError, UnawaitedCheckError } from './errors';
+import type { AbortSignalLike } from './options';
+
+type State = 'running' | 'passed' | 'failed';
+
+interface CheckRecord {
+  readonly label: string;
+  /** `file:line:column` of the call that started the check, outside nodeleak. */
+  readonly site: string;
+  state: State;
+  error?: unknown;
+  /** Something called then() on the promise the user got: its outcome reached the user's code. */
+  observed: boolean;
+  readonly controller: AbortController;
+  /** Resolves once the check has stopped calling the function, whatever its outcome. */
+  readonly stopped: Promise<void>;
+  readonly scope: TestScope | null;
+}
+
+/** A test in progress (MemoryLeakTestCase's or one under nodeleak/mocha): the checks it starts belong to it. */
+interface TestScope {
+  readonly title: string;
+  /** The test's timeout now, ms (0: none); read when a check starts, as a test may set it in its body. */
+  readonly timeout: () => number;
+  /** performance.now() when the test started: its timeout counts from here. */
+  readonly startedAt: number;
+  /** Stops the scope's checks shortly before the timeout; armed when a check starts. */
+  timer: NodeJS.Timeout | null;
+  readonly records: CheckRecord[];
+}
+
+/**
+ * The state every copy of nodeleak in this thread shares (dist/ beside lib/ under ts loaders, or two installed
+ * versions): the hooks of one copy must see the checks another starts.
+ */
+interface Shared {
+  /** Checks that are running, or that ended outside a test scope without anyone seeing how. */
+  records: Set<CheckRecord>;
+  scope: TestScope | null;
+  exitReportInstalled: boolean;
+}
+const shared: Shared = ((globalThis as Record<symbol, Shared | undefined>)[Symbol.for('nodeleak.in-flight.v1')] ??= {
+  records: new Set(),
+  scope: null,
+  exitReportInstalled: false,
+});
+const { records } = shared;
+/** The record of the check a promise stands for, on every promise CheckPromise.watching() makes. */
+const RECORD = Symbol.for('nodeleak.check-record.v1');
+
+/**
+ * The promise checkLeak() returns. It marks its check as observed when anything calls then() on it (await, return
+ * from an async function, Promise.all, chai): a native promise would be awaited without a visible then() call.
+ */
+class CheckPromise<T> extends Promise<T> {
+  static override get [Symbol.species](): PromiseConstructor {
+    return Promise;
+  }
+
+  declare [RECORD]: CheckRecord | undefined;
+
+  /** `promise.then(onFulfilled, onRejected)` as a promise that stands for the same check, without observing it. */
+  static derive<T, A>(promise: Promise<T>, onFulfilled: (value: T) => A, onRejected: (reason: unknown) => A): Promise<A> {
+    const next = Promise.prototype.then.call(promise, onFulfilled, onRejected) as Promise<A>;
+    const record = (promise as { [RECORD]?: CheckRecord })[RECORD];
+    return record ? CheckPromise.watching(record, next) : next;
+  }
+
+  static watching<T>(record: CheckRecord, outcome: Promise<T>): CheckPromise<T> {
+    const promise = new CheckPromise<T>((resolve, reject) => {
+      outcome.then(resolve, reject);
+    });
+    Object.defineProperty(promise, RECORD, { value: record });
+    // Handled here, so an unawaited failure is never an unhandledRejection that a runner pins on whichever test is
+    // running by then: the test scope or the exit report names it instead.
+    Promise.prototype.then.call(promise, undefined, () => {});
+    return promise;
+  }
+
+  override then<A = T, B = never>(
+    onFulfilled?: ((value: T) => A | PromiseLike<A>) | null,
+    onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
+  ): Promise<A | B> {
+    const record = this[RECORD];
+    if (record) {
+      record.observed = true;
+      forgetIfDone(record);
+    }
+    return super.then(onFulfilled, onRejected);
+  }
+}
+
+function forgetIfDone(record: CheckRecord): void {
+  if (record.state !== 'running' && record.observed && record.scope === null) records.delete(record);
+}
+
+const ownDirectory = __dirname;
+
+/**
+ * The first frame of the current stack in the user's code, as `file:line:column`: not nodeleak's own files, nor a
+ * package under node_modules (chai's assertion wrappers).
+ */
+function callSite(): string {
+  const holder: { stack?: string } = {};
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 30;
+  Error.captureStackTrace(holder, callSite);
+  Error.stackTraceLimit = limit;
+  for (const line of (holder.stack ?? '').split('\n').slice(1)) {
+    const location = /\(?((?:file:\/\/)?[^\s()]+:\d+:\d+)\)?$/.exec(line.trim())?.[1];
+    if (!location || location.startsWith('node:')) continue;
+    const file = location.replace(/^file:\/\//, '').replace(/:\d+:\d+$/, '');
+    if (path.dirname(file) === ownDirectory || file.split(/[\\/]/).includes('node_modules')) continue;
+    return location;
+  }
+  return '';
+}
+
+function probeOrNull(): NativeProbe | null {
+  try {
+    return binding();
+  } catch {
+    return null; // no probe: the guard covers this thread only (a check that judges the C heap refuses anyway)
+  }
+}
+
+function unresolvedAtExit(): CheckRecord[] {
+  return [...records].filter((record) => record.state === 'running' || (record.state === 'failed' && !record.observed));
+}
+
+function reportAtExit(): void {
+  const left = unresolvedAtExit();
+  if (left.length === 0) return;
+  for (const record of left) {
+    const where = record.site ? ` (started at ${record.site})` : '';
+    const what = record.state === 'running' ? 'was still running when the process exited' : 'failed, and nothing awaited it';
+    const found = record.error instanceof Error ? `: ${record.error.message.split('\n')[0]}` : '';
+    process.stderr.write(`nodeleak: the check of ${record.label}${where} ${what}${found}\n`);
+  }
+  process.stderr.write('nodeleak: await every check (or return it from the test); the exit code says the run failed.\n');
+  if (!process.exitCode) process.exitCode = 1;
+}
+
+/**
+ * Sets a failing exit code when the process ends with a check running or failed unseen. Runners set their own exit
+ * code in an 'exit' listener of their own (mocha does, after its run): when the event loop empties, this listener
+ * moves behind theirs, so it has the last word.
+ */
+function installExitReport(): void {
+  if (shared.exitReportInstalled) return;
+  shared.exitReportInstalled = true;
+  process.on('exit', reportAtExit);
+  process.on('beforeExit', () => {
+    process.off('exit', reportAtExit);
+    process.on('exit', reportAtExit);
+  });
+}
+
+/** Whether JavaScript may be running in another thread of this process while a check measures it. */
+function otherThreadsRunJs(probe: NativeProbe | null): string | null {
+  if (!isMainThread) return 'this check runs in a worker thread, beside the main thread';
+  const workers = liveWorkerCount();
+  if (workers > 0) return `${workers} worker thread${workers === 1 ? ' is' : 's are'} running`;
+  const environments = probe?.loadedEnvironments() ?? 1;
+  if (environments > 1) return `${environments - 1} other thread${environments === 2 ? ' has' : 's have'} loaded nodeleak`;
+  return null;
+}
+
+export interface StartedCheck {
+  /** Aborted by the user's signal, or by the test scope when the test ends or its time runs out. */
+  readonly signal: AbortSignal;
+  /** What is left of the test scope's default time budget, ms. */
+  readonly defaultMaxMs: number | undefined;
+}
+
+/**
+ * Runs one check: takes the process-wide guard (or rejects with ConcurrentCheckError), links the user's signal and
+ * the test scope's, and returns a promise that records whether its outcome was seen.
+ * `onConcurrentThreads` is called once with a sentence when other threads of the process may be running JavaScript.
+ */
+export function startCheck<T>(
+  label: string,
+  userSignal: AbortSignalLike | undefined,
+  onConcurrentThreads: (why: string) => void,
+  run: (started: StartedCheck) => Promise<T>,
+): Promise<T> {
+  installExitReport();
+  trackWorkers();
+  const site = callSite();
+  const controller = new AbortController();
+  const owner = shared.scope;
+  let stop: () => void = () => {};
+  const record: CheckRecord = {
+    label,
+    site,
+    state: 'running',
+    observed: false,
+    controller,
+    stopped: new Promise<void>((resolve) => (stop = resolve)),
+    scope: owner,
+  };
+  const outcome = (async (): Promise<T> => {
+    const sameThread = [...records].find((other) => other.state === 'running');
+    if (sameThread) {
+      const where = sameThread.site ? ` (started at ${sameThread.site})` : '';
+      throw new ConcurrentCheckError(label, `${sameThread.label}${where}`, false);
+    }
+    const probe = probeOrNull();
+    const holder = probe?.acquireCheck(label) ?? null;
+    if (holder !== null) throw new ConcurrentCheckError(label, holder, true);
+    const onUserAbort = (): void => controller.abort(userSignal?.reason);
+    try {
+      if (userSignal?.aborted) onUserAbort();
+      else userSignal?.addEventListener('abort', onUserAbort, { once: true });
+      const others = otherThreadsRunJs(probe);
+      if (others) onConcurrentThreads(others);
+      return await run({ signal: controller.signal, defaultMaxMs: owner ? armScope(owner) : undefined });
+    } finally {
+      userSignal?.removeEventListener('abort', onUserAbort);
+      probe?.releaseCheck();
+    }
+  })();
+  records.add(record);
+  owner?.records.push(record);
+  outcome.then(
+    () => {
+      record.state = 'passed';
+      stop();
+      forgetIfDone(record);
+    },
+    (err: unknown) => {
+      record.state = 'failed';
+      record.error = err;
+      stop();
+      forgetIfDone(record);
+    },
+  );
+  return CheckPromise.watching(record, outcome);
+}
+
+/** `promise.then(onFulfilled, onRejected)` for nodeleak's own wrappers (the chai plugin): the check counts as awaited
+ * only when the user's code awaits what this returns. */
+export const deriveCheck = CheckPromise.derive;
+
+/** Share of a test's timeout its checks may measure for by default, so they give a verdict before it ends. */
+const TIMEOUT_SHARE = 0.8;
+
+/** How long before the test's timeout its checks are stopped, so they have stopped calling when mocha moves on. */
+function stopMargin(timeoutMs: number): number {
+  return Math.min(2000, Math.max(50, timeoutMs * 0.1));
+}
+
+/** Why a test scope stopped a check: its time was about to run out. */
+function timeUp(title: string, timeoutMs: number): Error {
+  return new Error(
+    `${title} was about to reach its timeout of ${timeoutMs} ms. Give the test more time (mocha's this.timeout(ms), ` +
+      'MemoryLeakTestCase.timeout) or the check less to do (maxMs, times, retries)',
+  );
+}
+
+/**
+ * Arms the scope's stop timer for the test's timeout as it is now, and returns what is left of the default time
+ * budget of a check starting now, ms (undefined: no timeout). Counting from the test's start is conservative: mocha
+ * restarts its countdown when a test sets its timeout, so its real end is never earlier.
+ */
+function armScope(own: TestScope): number | undefined {
+  const timeoutMs = own.timeout();
+  if (own.timer) clearTimeout(own.timer);
+  own.timer = null;
+  if (!(timeoutMs > 0)) return undefined;
+  const stopAt = own.startedAt + timeoutMs - stopMargin(timeoutMs);
+  own.timer = setTimeout(() => abortAll(own, timeUp(own.title, timeoutMs)), Math.max(0, stopAt - performance.now()));
+  own.timer.unref();
+  return Math.max(1, own.startedAt + timeoutMs * TIMEOUT_SHARE - performance.now());
+}
+
+/**
+ * Runs one test's body so that the checks it starts belong to it: they take their default time budget from the
+ * test's timeout, are stopped shortly before it ends, and have stopped calling the function when this returns.
+ * The test fails (this rejects) when a check it started was not awaited, even if the check passed.
+ * Nested calls (MemoryLeakTestCase under nodeleak/mocha) run the body inside the outer scope.
+ */
+export async function runInTestScope(title: string, timeout: () => number, body: () => unknown): Promise<void> {
+  if (shared.scope !== null) {
+    await body();
+    return;
+  }
+  const own: TestScope = { title, timeout, startedAt: performance.now(), timer: null, records: [] };
+  shared.scope = own;
+  let failure: { error: unknown } | null = null;
+  try {
+    await body();
+  } catch (error) {
+    failure = { error };
+  } finally {
+    if (shared.scope === own) shared.scope = null; // abandonTestScope() may have closed it already
+    if (own.timer) clearTimeout(own.timer);
+  }
+  const running = own.records.filter((record) => record.state === 'running');
+  abortAll(own, new Error(`${title} ended without awaiting it`));
+  await Promise.all(own.records.map((record) => record.stopped));
+  for (const record of own.records) records.delete(record);
+  if (failure) throw failure.error;
+  const unseen = own.records.find((record) => !record.observed);
+  if (unseen) {
+    const state = running.includes(unseen) ? 'running' : unseen.state;
+    throw new UnawaitedCheckError(title, unseen.label, unseen.site, state, unseen.error);
+  }
+}
+
+/**
+ * Closes the test scope a test left open because the runner moved on without it (mocha's own timeout fired while the
+ * body awaited something else): stops its checks and waits until they have stopped calling. The runner has failed
+ * that test already.
+ */
+export async function abandonTestScope(): Promise<void> {
+  const own = shared.scope;
+  if (own === null) return;
+  shared.scope = null;
+  if (own.timer) clearTimeout(own.timer);
+  abortAll(own, new Error(`${own.title} ended (its runner moved on) while the check was running`));
+  await Promise.all(own.records.map((record) => record.stopped));
+  for (const record of own.records) records.delete(record);
+}
+
+function abortAll(own: TestScope, reason: Error): void {
+  for (const record of own.records) if (record.state === 'running') record.controller.abort(reason);
+}
+
+/** The error a check stopped through its signal rejects with. */
+export function aborted(label: string, calls: number, signal: AbortSignal): CheckAbortedError {
+  return new CheckAbortedError(label, calls, signal.reason);
+}

@@ -1,0 +1,405 @@
+// "Green means measured, and no leak": every way a check could end without measuring what it claims is a loud
+// failure, and a failure is the fault of the test that caused it.
+import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import vm from 'node:vm';
+import {
+  CheckAbortedError,
+  Checkers,
+  InconclusiveError,
+  LeakError,
+  MemoryLeakError,
+  OPTION_NAMES,
+  UnclosedLibuvResourceError,
+  UnexpectedBehaviourError,
+  UnsupportedPlatformError,
+  checkLeak,
+  checkLeakThrows,
+} from '../lib';
+import type { LeakOptions } from '../lib';
+import { CLASS_FIELD_NAMES } from '../lib/options';
+import { platformTuple } from '../lib/platform';
+import { runCode, runScript } from './helpers/child';
+import { needFile } from './helpers/requires';
+import { resultOf, runSuite } from './helpers/suite';
+
+const root = path.join(__dirname, '..');
+const fixtures = path.join(__dirname, 'integrity-fixtures');
+const fixture = (file: string): string => path.join(fixtures, file);
+const QUIET_ENV = { ...process.env, GLIBC_TUNABLES: 'glibc.malloc.tcache_count=0' };
+const QUIET_FLAGS = ['--single-threaded', '--expose-gc'];
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected the promise to reject, but it resolved');
+}
+
+/** Runs the CLI from source with mocha's JSON reporter on one fixture file; returns the parsed report and stderr. */
+function cliJson(file: string): Promise<{ code: number | null; stderr: string; tests: { title: string; err: { name?: string; message?: string } }[] }> {
+  const argv = ['--require', require.resolve('tsx/cjs'), path.join(root, 'lib', 'cli.ts'), '--no-config', '--require', 'tsx/cjs', '--reporter', 'json', '--timeout', '60000', file];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, argv, { cwd: root });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      try {
+        const report = JSON.parse(stdout.slice(stdout.indexOf('{'))) as { tests: { title: string; err: { name?: string; message?: string } }[] };
+        resolve({ code, stderr, tests: report.tests });
+      } catch {
+        reject(new Error(`no JSON from the CLI (exit ${code}):\n${stdout}\n${stderr}`));
+      }
+    });
+  });
+}
+
+describe('green means measured, and no leak', function () {
+  this.timeout(180_000);
+
+  describe('1. a check nobody awaits fails the test that started it, not the next one', () => {
+    it('MemoryLeakTestCase: execute() without await', async () => {
+      const run = await runSuite(fixture('unawaited-class.ts'));
+      const first = resultOf(run, 'testNotAwaited');
+      expect(first.state).to.equal('failed');
+      expect(first.error?.name).to.equal('UnawaitedCheckError');
+      expect(first.error?.message).to.match(
+        /^Unawaited\.testNotAwaited: the check of Unawaited\.testNotAwaited \(started at .*unawaited-class\.ts:11:\d+\) was still running when the test ended; it was stopped\. Await it/,
+      );
+      expect(resultOf(run, 'testAfterIt').state).to.equal('passed');
+      expect(run.events).to.include('testAfterIt:clean');
+    });
+
+    for (const [how, runUnawaited] of [
+      ['plain mocha with nodeleak/mocha loaded', () => runSuite(fixture('unawaited-mocha.ts'), { hooks: true })],
+    ] as const) {
+      it(`checkLeak and chai under ${how}`, async () => {
+        const run = await runUnawaited();
+        for (const title of ['checkLeak without await', 'chai without await', 'chai positive form without await']) {
+          const result = resultOf(run, title);
+          expect(result.state, title).to.equal('failed');
+          expect(result.error?.name, title).to.equal('UnawaitedCheckError');
+          expect(result.error?.message, title).to.match(/\(started at .*unawaited-mocha\.ts:\d+:\d+\)/);
+        }
+        expect(resultOf(run, 'a clean check after them').state).to.equal('passed');
+        expect(run.events).to.include('clean:clean:0');
+        expect(resultOf(run, 'an awaited chai positive form').state).to.equal('passed');
+        expect(run.events).to.include('positive:MemoryLeakError');
+      });
+    }
+
+    it('the same suite through the quiet CLI, which loads nodeleak/mocha itself', async () => {
+      const { tests } = await cliJson(fixture('unawaited-mocha.ts'));
+      const byTitle = new Map(tests.map((test) => [test.title, test.err]));
+      for (const title of ['checkLeak without await', 'chai without await', 'chai positive form without await']) {
+        expect(byTitle.get(title)?.message, title).to.match(/the check of .* (was still running when the test ended|was not awaited|failed, but nothing awaited it)/);
+      }
+      expect(byTitle.get('a clean check after them')).to.deep.equal({});
+      expect(byTitle.get('takes its budget from the test timeout')).to.deep.equal({});
+    });
+
+    it('any runner: a check failed unseen, or running at exit, makes the exit code non-zero with a message', async () => {
+      const failed = await runScript(fixture('unawaited-exit.ts'), { args: ['failed'], timeoutMs: 120_000 });
+      expect(failed.code, failed.stderr).to.equal(1);
+      expect(failed.stderr).to.match(/^nodeleak: the check of anonymous function \(started at .*unawaited-exit\.ts:6:\d+\) failed, and nothing awaited it: v8heap leaks about/m);
+      const running = await runScript(fixture('unawaited-exit.ts'), { args: ['running'] });
+      expect(running.code, running.stderr).to.equal(1);
+      expect(running.stderr).to.match(/the check of anonymous function \(started at .*\) was still running when the process exited/);
+    });
+
+    it('plain mocha without the hooks still exits non-zero when a check failed unseen', async () => {
+      const mocha = require.resolve('mocha/bin/mocha.js');
+      const script = `it('starts a check without awaiting it', () => { const { checkLeak } = require(${JSON.stringify(path.join(root, 'lib'))}); const kept = []; checkLeak(() => kept.push(new Array(128).fill(0)), { verbosity: 0 }); });`;
+      const file = path.join(fixtures, '.generated-unawaited.spec.js');
+      require('node:fs').writeFileSync(file, script);
+      try {
+        const outcome = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+          const child = spawn(process.execPath, [mocha, '--no-config', '--require', 'tsx/cjs', file], { cwd: root });
+          let stderr = '';
+          child.stdout.resume();
+          child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+          child.on('close', (code) => resolve({ code, stderr }));
+        });
+        expect(outcome.code, outcome.stderr).to.equal(1);
+        expect(outcome.stderr).to.include('failed, and nothing awaited it');
+      } finally {
+        require('node:fs').rmSync(file, { force: true });
+      }
+    });
+  });
+
+  describe('2. a check never outlives its test', () => {
+    it('MemoryLeakTestCase stops its check before the timeout and before tearDown; the budget covers warm-up', async () => {
+      const run = await runSuite(fixture('timeout-class.ts'));
+      const stopped = resultOf(run, 'testStoppedBeforeTimeout');
+      expect(stopped.state).to.equal('failed');
+      expect(stopped.error?.name).to.equal('CheckAbortedError');
+      expect(stopped.error?.message).to.match(/was stopped after \d+ calls, before a verdict: Timeouts\.testStoppedBeforeTimeout was about to reach its timeout of 1500 ms/);
+      const byDefault = resultOf(run, 'testDefaultBudget');
+      expect(byDefault.state).to.equal('failed');
+      expect(byDefault.error?.name).to.equal('InconclusiveError');
+      expect(byDefault.error?.full).to.match(/ended during warm-up, after \d+ of 50 calls/);
+      expect(resultOf(run, 'testNext').state).to.equal('passed');
+      expect(run.events).to.include('testNext:0');
+      expect(run.events).to.include('callsAfterTearDown:0');
+    });
+
+    it('signal stops a check between two calls; it rejects with CheckAbortedError and makes no call after', async () => {
+      const controller = new AbortController();
+      let calls = 0;
+      const pending = checkLeak(
+        async () => {
+          calls++;
+          await sleep(2);
+        },
+        { signal: controller.signal, verbosity: 0 },
+      );
+      setTimeout(() => controller.abort(new Error('enough')), 150);
+      const err = await rejection(pending);
+      expect(err).to.be.instanceOf(CheckAbortedError).and.not.instanceOf(LeakError);
+      expect((err as CheckAbortedError).calls).to.equal(calls);
+      expect((err as Error).message).to.match(/^the check of anonymous function was stopped after \d+ calls, before a verdict: enough$/);
+      const atStop = calls;
+      await sleep(100);
+      expect(calls).to.equal(atStop);
+      let never = 0;
+      const already = await rejection(checkLeak(() => never++, { signal: AbortSignal.abort(), verbosity: 0 }));
+      expect(already).to.be.instanceOf(CheckAbortedError);
+      expect(never).to.equal(0);
+    });
+
+    it('maxMs covers warm-up too', async () => {
+      let calls = 0;
+      const started = performance.now();
+      const err = await rejection(
+        checkLeak(
+          async () => {
+            calls++;
+            await sleep(10);
+          },
+          { warmupTimes: 10_000, maxMs: 300, verbosity: 0 },
+        ),
+      );
+      expect(performance.now() - started).to.be.below(1500);
+      expect(err).to.be.instanceOf(InconclusiveError);
+      expect((err as InconclusiveError).report.reason).to.match(/^the time budget of 300 ms ended during warm-up, after \d+ of 10000 calls/);
+      expect(calls).to.be.below(100);
+    });
+  });
+
+  describe('3. not enough evidence is InconclusiveError', () => {
+    it('a 1 KiB/call JS leak with maxMs 1200 does not pass', async () => {
+      const kept: number[][] = [];
+      const err = await rejection(checkLeak(() => kept.push(new Array(128).fill(0)), { maxMs: 1200, verbosity: 0 }));
+      expect(err).to.satisfy((found: unknown) => found instanceof MemoryLeakError || found instanceof InconclusiveError);
+    });
+
+    it('allowInconclusive makes it a pass that says so, in the report and on stderr', async () => {
+      const written: string[] = [];
+      const write = process.stderr.write;
+      process.stderr.write = ((chunk: string) => written.push(String(chunk)) > 0) as typeof process.stderr.write;
+      let report;
+      try {
+        report = await checkLeak(async () => sleep(2), { maxMs: 300, warmupTimes: 1, allowInconclusive: true, verbosity: 1, name: 'slowOne' });
+      } finally {
+        process.stderr.write = write;
+      }
+      expect(report.verdict).to.equal('inconclusive');
+      expect(report.undecided).to.have.length.greaterThan(0);
+      expect(written.join('')).to.match(/nodeleak: slowOne: inconclusive, passed because allowInconclusive is set: a leak on .* was not ruled out/);
+    });
+  });
+
+  describe('4. the C heap is measured, or the check refuses', () => {
+    const MIMALLOC = `/usr/lib/${process.arch === 'x64' ? 'x86_64' : 'aarch64'}-linux-gnu/libmimalloc.so.2`;
+
+    it('an allocator the probe cannot read: UnsupportedPlatformError before any call, unless metrics leave the C heap out', async function () {
+      if (process.platform !== 'linux' || !platformTuple().endsWith('-glibc')) this.skip();
+      needFile(this, MIMALLOC, 'libmimalloc2.0');
+      const code = `
+        const { checkLeak } = require(${JSON.stringify(path.join(root, 'lib'))});
+        let calls = 0;
+        const leak = [];
+        const fn = () => { calls++; leak.push(Buffer.alloc(64)); };
+        (async () => {
+          const refused = await checkLeak(fn, { verbosity: 0 }).then(() => null, (err) => ({ name: err.name, message: err.message }));
+          const refusedCalls = calls;
+          const report = await checkLeak(() => JSON.parse('[1]'), { verbosity: 0, metrics: ['v8heap', 'external'] });
+          console.log(JSON.stringify({ refused, refusedCalls, judged: report.judged, cHeapJudged: report.cHeapJudged, verdict: report.verdict }));
+        })();`;
+      const result = await runCode(code, { env: { LD_PRELOAD: MIMALLOC }, timeoutMs: 120_000 });
+      const outcome = JSON.parse(result.stdout.trim().split('\n').pop() as string) as Record<string, unknown>;
+      expect(outcome.refused).to.deep.include({ name: UnsupportedPlatformError.name });
+      expect((outcome.refused as { message: string }).message).to.include("name the metrics to judge without heap and mmap (e.g. metrics: ['v8heap', 'external'])");
+      expect(outcome.refusedCalls).to.equal(0);
+      expect(outcome).to.deep.include({ judged: ['v8heap', 'external'], cHeapJudged: false, verdict: 'clean' });
+    });
+
+    it('no probe at all: BindingLoadError before any call', async () => {
+      // node-gyp-build looks for the binary beside the package root it is given: a dist/ copy with no build/ beside it.
+      const code = `
+        const Module = require('node:module');
+        const load = Module._load;
+        Module._load = function (request, ...rest) {
+          if (request === 'node-gyp-build') return () => { throw new Error('No native build was found (simulated)'); };
+          return load.call(this, request, ...rest);
+        };
+        const { checkLeak } = require(${JSON.stringify(path.join(root, 'lib'))});
+        let calls = 0;
+        checkLeak(() => calls++, { verbosity: 0 }).then(
+          () => console.log(JSON.stringify({ passed: true })),
+          (err) => console.log(JSON.stringify({ name: err.name, message: err.message, calls })),
+        );`;
+      const result = await runCode(code);
+      const outcome = JSON.parse(result.stdout.trim().split('\n').pop() as string) as Record<string, unknown>;
+      expect(outcome).to.deep.include({ name: 'BindingLoadError', calls: 0 });
+      expect(outcome.message).to.include('name the metrics to judge without heap and mmap');
+    });
+  });
+
+  describe('5. class suites do what they look like', () => {
+    it('metrics, maxMs and allowInconclusive work as fields; trimCallback as a method, in TypeScript and JavaScript', async () => {
+      const ts = await runSuite(fixture('fields-suite.ts'));
+      expect(ts.results.map((result) => [result.title, result.state])).to.deep.equal([
+        ['testMetricsField', 'passed'],
+        ['testTrimCallbackMethod', 'passed'],
+        ['testMaxMsField', 'passed'],
+        ['testMaxMsField', 'passed'],
+      ]);
+      expect(ts.events).to.include('metrics:v8heap,external:false');
+      expect(ts.events).to.include('trim:clean');
+      expect(ts.events.filter((event) => event === 'maxMs:true:true')).to.have.length(1); // the second one passes: allowInconclusive
+      const js = await runSuite(fixture('fields-suite.js'));
+      expect(js.results.map((result) => result.state)).to.deep.equal(['passed']);
+      expect(js.events).to.include('js:clean:v8heap');
+    });
+
+    it('every option name is a class field, except the two the class sets per test', () => {
+      expect([...CLASS_FIELD_NAMES, 'name', 'signal'].sort()).to.deep.equal([...OPTION_NAMES].sort());
+    });
+
+    for (const [misuse, message] of [
+      ['arrow', /ArrowTests\.register\(\): testArrow is a field holding a function; write each test as a method/],
+      ['empty', /NoTests\.register\(\): the class has no tests/],
+      ['twice', /Twice\.register\(\): the class is registered already/],
+    ] as const) {
+      it(`register() refuses ${misuse === 'arrow' ? 'arrow-function test fields' : misuse === 'empty' ? 'a class with no tests' : 'a second register()'}`, async () => {
+        const run = await runSuite(fixture('register-refusals.ts'), { env: { ...process.env, NODELEAK_MISUSE: misuse } });
+        expect(run.loadError?.name).to.equal('InvalidArgumentError');
+        expect(run.loadError?.message).to.match(message);
+      });
+    }
+  });
+
+  describe('6. one check at a time, per process', () => {
+    it('checks started at once in three worker threads: one runs, the others fail naming it and the fix', async () => {
+      const result = await runScript(fixture('threads-check.ts'), { timeoutMs: 120_000 });
+      const outcomes = JSON.parse(result.stdout.trim().split('\n').pop() as string) as { outcome: string; message?: string }[];
+      const refused = outcomes.filter((outcome) => outcome.outcome === 'ConcurrentCheckError');
+      expect(refused, result.stderr).to.have.length(2);
+      for (const { message } of refused) {
+        expect(message).to.match(/the check of anonymous function is still running, and it runs in another thread of this process.*pool: 'forks'/);
+      }
+      expect(outcomes.filter((outcome) => outcome.outcome === 'clean')).to.have.length(1);
+      expect(result.stderr).to.include('other threads of this process may run JavaScript while it is measured (this check runs in a worker thread');
+    });
+  });
+
+  describe('7. errors from another realm', () => {
+    const ForeignTypeError = vm.runInNewContext('TypeError') as typeof TypeError;
+
+    it('match by the class-name chain when instanceof fails: Node-core and native errors against a vm realm class', async () => {
+      const fromNodeCore = (): void => {
+        (null as unknown as { x: number }).x = 1;
+      };
+      const report = await checkLeakThrows(ForeignTypeError, fromNodeCore, { verbosity: 0 });
+      expect(report.verdict).to.equal('clean');
+      const fromOtherRealm = (): void => {
+        throw new ForeignTypeError('made in the vm realm');
+      };
+      expect((await checkLeakThrows(TypeError, fromOtherRealm, { verbosity: 0 })).verdict).to.equal('clean');
+      expect((await checkLeakThrows(Error, fromOtherRealm, { verbosity: 0 })).verdict).to.equal('clean');
+    });
+
+    it('says so when neither matches', async () => {
+      const err = await rejection(checkLeakThrows(ForeignTypeError, () => [].length.toFixed(1000), { verbosity: 0 }));
+      expect(err).to.be.instanceOf(UnexpectedBehaviourError);
+      expect((err as Error).message).to.match(/but it threw RangeError: .* \(neither instanceof TypeError nor named so along its class chain: RangeError → Error\)/);
+    });
+  });
+
+  describe('8. resource checks blame only what the call left open', () => {
+    const LIBUV = Checkers.only('libuv');
+    const TRIALS = 20;
+
+    it(`a debounce timer re-armed on every call is not a handle left open (${TRIALS} checks)`, async () => {
+      let timer: NodeJS.Timeout | undefined;
+      const debounced = (): void => {
+        clearTimeout(timer);
+        timer = setTimeout(() => {}, 60_000).unref();
+      };
+      const refDebounced = (): void => {
+        clearTimeout(timer);
+        timer = setTimeout(() => {}, 60_000);
+      };
+      try {
+        for (let trial = 0; trial < TRIALS; trial++) {
+          const options: LeakOptions = { checkers: LIBUV, verbosity: 0, warmupTimes: 1 + (trial % 3) };
+          expect((await checkLeak(trial % 2 ? debounced : refDebounced, options)).verdict).to.equal('clean');
+        }
+      } finally {
+        clearTimeout(timer);
+      }
+    });
+
+    it(`an unrelated heartbeat firing during the check is not the call's, and a real timer leak beside it is caught (${TRIALS} checks each)`, async () => {
+      let beating = true;
+      let heartbeat: NodeJS.Timeout | undefined;
+      const beat = (): void => {
+        if (!beating) return;
+        void net.isIP('127.0.0.1');
+        heartbeat = setTimeout(beat, 1);
+      };
+      beat();
+      const left: NodeJS.Timeout[] = [];
+      try {
+        for (let trial = 0; trial < TRIALS; trial++) {
+          expect((await checkLeak(() => JSON.parse('[1]'), { checkers: LIBUV, verbosity: 0 })).verdict).to.equal('clean');
+          const err = await rejection(checkLeak(() => left.push(setInterval(() => {}, 60_000).unref()), { checkers: LIBUV, verbosity: 0 }));
+          expect(err).to.be.instanceOf(UnclosedLibuvResourceError);
+          expect((err as UnclosedLibuvResourceError).resources).to.deep.equal(['Timeout']);
+          expect((err as UnclosedLibuvResourceError).unref).to.equal(true);
+        }
+      } finally {
+        beating = false;
+        clearTimeout(heartbeat);
+        left.forEach(clearInterval);
+      }
+    });
+
+    it('calls a handle unref()\'d only when hasRef() is false', async () => {
+      const timers: NodeJS.Timeout[] = [];
+      try {
+        const err = await rejection(checkLeak(() => timers.push(setInterval(() => {}, 60_000)), { checkers: LIBUV, verbosity: 0 }));
+        expect((err as UnclosedLibuvResourceError).unref).to.equal(false);
+        expect((err as Error).message).to.equal('one call left 1 libuv handle or request alive: Timeout');
+      } finally {
+        timers.forEach(clearInterval);
+      }
+    });
+  });
+
+  it('quiet and plain processes give the same integrity verdicts (the unawaited class suite in a quiet child)', async () => {
+    const run = await runSuite(fixture('unawaited-class.ts'), { env: QUIET_ENV, nodeFlags: QUIET_FLAGS });
+    expect(resultOf(run, 'testNotAwaited').error?.name).to.equal('UnawaitedCheckError');
+    expect(resultOf(run, 'testAfterIt').state).to.equal('passed');
+  });
+});
