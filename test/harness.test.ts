@@ -21,6 +21,7 @@ import {
 } from '../lib';
 import type { CheckerName, LeakOptions, MetricName } from '../lib';
 import { gc } from '../lib/measure';
+import { expectClean } from './helpers/verdicts';
 
 // Small budgets keep these specs fast in a plain process; the leaks below are large enough to show in any budget.
 // retries 3: four rounds at least, which decide() needs to call a leak (round 1 and three that agree).
@@ -78,7 +79,7 @@ describe('checkLeak: memory', function () {
 
   it('passes a clean function and reports what it measured', async () => {
     const report = await checkLeak(() => JSON.parse('{"a":[1,2,3]}'), FAST);
-    expect(report.verdict).to.equal('clean');
+    expectClean(report);
     expect(report.rounds.length).to.be.greaterThan(0);
     expect(report.calls).to.equal(report.rounds.reduce((sum, round) => sum + round.calls, 0));
     expect(report.metrics).to.include.members(['v8heap', 'external']);
@@ -91,7 +92,7 @@ describe('checkLeak: memory', function () {
     const clean = await checkLeak(async () => {
       await fs.promises.stat(__filename);
     }, FAST);
-    expect(clean.verdict).to.equal('clean');
+    expectClean(clean);
     const err = await rejection(
       checkLeak(async () => {
         await null;
@@ -101,15 +102,22 @@ describe('checkLeak: memory', function () {
     expect(err).to.be.instanceOf(MemoryLeakError);
   });
 
-  it('accepts bounded growth within the tolerance', async () => {
-    const cache = new Map<number, number[]>();
-    let call = 0;
-    const fillsACache = (): void => {
-      call = call + 1;
-      cache.set(call % 64, new Array(128).fill(call)); // never more than 64 entries
+  it('accepts bounded growth within the tolerance, and calls the same growth a leak without it', async () => {
+    // A cache of up to 1,000 entries of ~1 KiB: it fills over the first ten rounds of 100 calls, so without the
+    // tolerance those rounds grow at one rate and are a leak; with it, the growth is bounded and then stops.
+    const fillsACache = (cache: Map<number, number[]>): (() => void) => {
+      let call = 0;
+      return () => {
+        call = call + 1;
+        cache.set(call % 1000, new Array(128).fill(call));
+      };
     };
-    const report = await checkLeak(fillsACache, { ...FAST, warmupTimes: 0, tolerance: { v8heap: 256 * 1024 } });
-    expect(report.verdict).to.equal('clean');
+    const leak = await rejection(checkLeak(fillsACache(new Map()), { ...FAST, warmupTimes: 0 }));
+    expect(leak).to.be.instanceOf(MemoryLeakError);
+    expect((leak as MemoryLeakError).metric).to.equal('v8heap');
+    const report = await checkLeak(fillsACache(new Map()), { ...FAST, warmupTimes: 0, tolerance: { v8heap: 2 * 1024 * 1024 } });
+    expectClean(report);
+    expect(report.calls).to.be.greaterThan(1000);
   });
 
   it('lets trimCallback empty a cache before each measurement', async () => {
@@ -120,7 +128,7 @@ describe('checkLeak: memory', function () {
         cache.length = 0;
       },
     });
-    expect(report.verdict).to.equal('clean');
+    expectClean(report);
   });
 
   it('stops within maxMs, and a budget that ends before a bound is InconclusiveError, not a pass', async () => {
@@ -220,7 +228,7 @@ describe('checkLeak: resources left open by one call', function () {
       await new Promise((resolve) => setTimeout(resolve, 1)); // a timer that fires is gone
       zlib.deflateSync('closed when collected');
     }, { ...FAST, checkers: RESOURCES_ONLY });
-    expect(report.verdict).to.equal('clean');
+    expectClean(report, { memory: false });
     expect(report.rounds).to.deep.equal([]);
   });
 
@@ -249,7 +257,7 @@ describe('checkLeak: resources left open by one call', function () {
       await new Promise((resolve) => worker.once('message', resolve));
       await worker.terminate();
     }, { ...FAST, warmupTimes: 1, checkers: RESOURCES_ONLY });
-    expect(report.verdict).to.equal('clean');
+    expectClean(report, { memory: false });
   });
 });
 
@@ -260,11 +268,11 @@ describe('checkLeakThrows', function () {
     const sync = await checkLeakThrows(TypeError, () => {
       throw new TypeError('bad');
     }, FAST);
-    expect(sync.verdict).to.equal('clean');
+    expectClean(sync);
     const async = await checkLeakThrows(RangeError, async () => {
       throw new RangeError('bad');
     }, FAST);
-    expect(async.verdict).to.equal('clean');
+    expectClean(async);
   });
 
   it('fails with UnexpectedBehaviourError when the function returns', async () => {

@@ -8,6 +8,8 @@ const quick = { times: 50, warmupTimes: 2, retries: 1, verbosity: 0 } as const;
 test('a clean function passes', async () => {
   const report = await checkLeak(() => JSON.parse('[1,2,3]'), quick);
   assert.equal(report.verdict, 'clean');
+  assert.deepEqual(report.undecided, []);
+  assert.ok(report.calls > 0);
 });
 
 test('a timer left running fails with UnclosedLibuvResourceError', async () => {
