@@ -18,7 +18,12 @@
         }],
         ["OS=='mac'", {
           "sources": ["src-native/darwin.c"],
-          "xcode_settings": {"MACOSX_DEPLOYMENT_TARGET": "10.15"}
+          "xcode_settings": {
+            "MACOSX_DEPLOYMENT_TARGET": "10.15",
+            "OTHER_CFLAGS": ["-mmacosx-version-min=10.15"],
+            "OTHER_CPLUSPLUSFLAGS": ["-mmacosx-version-min=10.15"],
+            "OTHER_LDFLAGS": ["-mmacosx-version-min=10.15"]
+          }
         }],
         ["OS=='win'", {
           "sources": ["src-native/win32.c"],

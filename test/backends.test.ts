@@ -18,7 +18,8 @@ function nodedirArgs(): string[] {
 /** The C backend files gyp puts in the nodeleak target when it evaluates binding.gyp for `targetOs`. */
 function backendSources(dir: string, targetOs: string): string[] {
   fs.rmSync(path.join(dir, 'build'), { recursive: true, force: true });
-  execFileSync(process.execPath, [nodeGyp, 'configure', ...nodedirArgs(), '--', `-DOS=${targetOs}`], { cwd: dir, stdio: 'pipe' });
+  // -f make: the make generator writes nodeleak.target.mk on every host (Windows' default, msvs, writes none).
+  execFileSync(process.execPath, [nodeGyp, 'configure', ...nodedirArgs(), '--', '-f', 'make', `-DOS=${targetOs}`], { cwd: dir, stdio: 'pipe' });
   const makefile = fs.readFileSync(path.join(dir, 'build', 'nodeleak.target.mk'), 'utf8');
   const objects = [...makefile.matchAll(/\/src-native\/(\w+)\.o\b/g)].map((match) => match[1]);
   return [...new Set(objects)].filter((name) => name !== 'binding').map((name) => `${name}.c`).sort();

@@ -24,8 +24,9 @@ import { gc } from '../lib/measure';
 import { expectClean } from './helpers/verdicts';
 
 // Small budgets keep these specs fast in a plain process; the leaks below are large enough to show in any budget.
-// retries 3: four rounds at least, which decide() needs to call a leak (round 1 and three that agree).
-const FAST: LeakOptions = { times: 100, warmupTimes: 5, retries: 3, verbosity: 0 };
+// Rounds of 100 calls; retries 5 gives a plain process (npm test's mocha) a budget of 204,700 calls, room for a clean
+// function to be bounded (fewer would end in InconclusiveError), and at least the four rounds a leak verdict needs.
+const FAST: LeakOptions = { times: 100, warmupTimes: 5, retries: 5, verbosity: 0 };
 const RESOURCES_ONLY = Checkers.exclude('memory');
 
 async function rejection(promise: Promise<unknown>): Promise<unknown> {

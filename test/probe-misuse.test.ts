@@ -28,7 +28,8 @@ function problems([heap, trim, proc]: Sample, allocator: string): string[] {
   if (trim.allocator !== allocator || typeof trim.action !== 'string') found.push(`heapTrim ${JSON.stringify(trim)}`);
   if (trim.released !== null && typeof trim.released !== 'boolean') found.push(`released ${trim.released}`);
   if (trim.releasedBytes !== null && !whole(trim.releasedBytes)) found.push(`releasedBytes ${trim.releasedBytes}`);
-  for (const key of ['rss', 'vms', 'uss', 'fds', 'threads'] as const) {
+  // Windows counts open handles where POSIX counts fds.
+  for (const key of ['rss', 'vms', 'uss', process.platform === 'win32' ? 'handles' : 'fds', 'threads'] as const) {
     if (!whole(proc[key]) || proc[key] === 0) found.push(`${key} ${proc[key]}`);
   }
   if (proc.rss > proc.vms) found.push(`rss ${proc.rss} > vms ${proc.vms}`);

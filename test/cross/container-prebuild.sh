@@ -7,7 +7,7 @@ if command -v apk >/dev/null; then
   apk add --no-cache build-base python3
 else
   dnf -y -q module enable nodejs:20
-  dnf -y -q install nodejs gcc-c++ make python3.11 binutils
+  dnf -y -q install nodejs npm gcc-c++ make python3.11 binutils
   export PYTHON=python3.11
 fi
 npx prebuildify --napi --strip --tag-libc --target "node@$1"

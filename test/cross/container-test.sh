@@ -5,7 +5,7 @@
 set -eu
 if ! command -v node >/dev/null; then
   dnf -y -q module enable nodejs:20
-  dnf -y -q install nodejs
+  dnf -y -q install nodejs npm
 fi
 for compiler in cc gcc c++ g++ clang make; do
   if command -v "$compiler" >/dev/null; then echo "this test container must have no $compiler" >&2; exit 1; fi

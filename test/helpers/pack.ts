@@ -54,6 +54,7 @@ export function ensureFreshDist(): void {
 
 /** The prebuild `npm run prebuild` writes on this machine. */
 export function prebuildFile(): string {
+  // prebuildify --tag-libc writes the glibc tag on every OS, and node-gyp-build matches it there too.
   return path.join(repoDir, 'prebuilds', `${process.platform}-${process.arch}`, 'nodeleak.glibc.node');
 }
 
