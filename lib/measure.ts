@@ -2,6 +2,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import type { MetricName } from './decision';
 import { UnsupportedPlatformError } from './errors';
+import { platformTuple } from './platform';
 import { heapInfo, heapTrim, processInfo } from './probe';
 
 type Figures = Partial<Record<MetricName, number>>;
@@ -48,9 +49,13 @@ function probeAvailability(): { heap: boolean; process: boolean } {
 }
 
 /** Reads the C heap once, so a check that judges it fails with the probe's own error (BindingLoadError,
- * UnsupportedPlatformError) before it calls anything. */
+ * UnsupportedPlatformError) before it calls anything; a heap the probe cannot read whole is refused the same way. */
 export function requireCHeap(): void {
-  heapInfo();
+  const { unreadableHeaps, allocator } = heapInfo();
+  if (unreadableHeaps !== undefined && unreadableHeaps > 0) {
+    const what = allocator === 'darwin-zones' ? 'malloc zones have no statistics' : 'heaps could not be locked or walked to the end';
+    throw new UnsupportedPlatformError(platformTuple(), `${unreadableHeaps} of this process's ${what}, so their blocks are not counted`, 'every heap readable');
+  }
 }
 
 /**

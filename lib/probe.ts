@@ -7,10 +7,12 @@ export type Allocator = 'glibc' | 'jemalloc' | 'tcmalloc' | 'darwin-zones' | 'wi
 export interface HeapInfo {
   /** Bytes allocated on the C heap and not yet freed (small blocks; large ones too on allocators that do not split them out). */
   heapUsed: number;
-  /** glibc: bytes in blocks mmap'd one by one (128 KiB and up). jemalloc, tcmalloc: bytes the allocator holds mapped. Windows: private read-write memory outside the heaps. macOS: always 0, as the zones count large blocks in `heapUsed`. */
+  /** glibc: bytes in blocks mmap'd one by one (128 KiB and up). jemalloc, tcmalloc: bytes the allocator holds mapped. Windows: bytes in the large blocks the heaps VirtualAlloc one by one. macOS: always 0, as the zones count large blocks in `heapUsed`. Memory an addon maps itself (mmap, VirtualAlloc) shows in ProcessInfo.vms, not here. */
   mmapUsed: number;
   /** Windows only: how many heaps the process has. */
   heapCount?: number;
+  /** Windows and macOS: heaps (zones) whose blocks could not be read, so are missing from heapUsed: a heap HeapLock or HeapWalk failed on, a malloc zone with no statistics. Leak checks that judge the C heap refuse while it is above 0. */
+  unreadableHeaps?: number;
   /** Which allocator the figures come from. */
   allocator: Allocator;
 }

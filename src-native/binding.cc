@@ -58,11 +58,13 @@ Napi::Value Unsupported(Napi::Env env, const char* why) {
 Napi::Value HeapInfo(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   nl_heap_info heap = {};
+  heap.heap_unreadable = -1;  // only the backends that can miss a heap set it
   if (const char* why = nl_platform_heap_info(&heap)) return Unsupported(env, why);
   Napi::Object result = Napi::Object::New(env);
   result.Set("heapUsed", heap.heap_used);
   result.Set("mmapUsed", heap.mmap_used);
   SetFigure(result, "heapCount", heap.heap_count);
+  SetFigure(result, "unreadableHeaps", heap.heap_unreadable);
   result.Set("allocator", heap.allocator);
   return result;
 }

@@ -1,32 +1,65 @@
 /* macOS: libmalloc's zones, Mach task figures and libproc. */
+#include <dlfcn.h>
 #include <libproc.h>
 #include <malloc/malloc.h>
 #include <mach/mach.h>
 #include <mach/mach_vm.h>
-#include <mach/shared_region.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/proc_info.h>
 #include <unistd.h>
 #include "probe.h"
 
+#define NL_MAX_ZONES 256
+
+/* libmalloc frees and replaces its zone array when another thread registers a
+ * zone, so the array is copied out (through malloc_get_all_zones' memory
+ * reader) and the zones are read from the copy. Static, so reading the heap
+ * allocates nothing; the mutex keeps one reader at a time. */
+static pthread_mutex_t nl_zone_lock = PTHREAD_MUTEX_INITIALIZER;
+static vm_address_t nl_zone_copy[NL_MAX_ZONES];
+
+/* libmalloc reads the zone count, the array's address and the array through
+ * this one at a time, using each value before the next read. */
+static kern_return_t copy_out(task_t task, vm_address_t address, vm_size_t size, void **local) {
+  (void)task;
+  if (size > sizeof(nl_zone_copy)) return KERN_NO_SPACE;
+  memcpy(nl_zone_copy, (const void *)address, size);
+  *local = nl_zone_copy;
+  return KERN_SUCCESS;
+}
+
 const char *nl_platform_heap_info(nl_heap_info *out) {
   vm_address_t *zones = NULL;
   unsigned count = 0, i;
-  double in_use = 0;
-  /* With no reader this is libmalloc's own zone list, read in place: it must
-   * not be freed. */
-  if (malloc_get_all_zones(mach_task_self(), NULL, &zones, &count) != KERN_SUCCESS || zones == NULL)
+  double in_use = 0, unreadable = 0;
+  pthread_mutex_lock(&nl_zone_lock);
+  if (malloc_get_all_zones(mach_task_self(), copy_out, &zones, &count) != KERN_SUCCESS || zones == NULL) {
+    pthread_mutex_unlock(&nl_zone_lock);
     return "malloc_get_all_zones() failed";
+  }
   for (i = 0; i < count; i++) {
+    malloc_zone_t *zone = (malloc_zone_t *)zones[i];
     malloc_statistics_t stats = {0};
-    malloc_zone_statistics((malloc_zone_t *)zones[i], &stats);
+    /* A zone registered by other code may have no introspection hooks
+     * (malloc_zone_statistics would call through NULL): its blocks cannot be
+     * counted, and the caller is told so. */
+    if (zone == NULL || zone->introspect == NULL || zone->introspect->statistics == NULL) {
+      unreadable++;
+      continue;
+    }
+    zone->introspect->statistics(zone, &stats);
     in_use += (double)stats.size_in_use;
   }
+  pthread_mutex_unlock(&nl_zone_lock);
   out->allocator = "darwin-zones";
   out->heap_used = in_use;
   /* A zone's size_in_use already counts its large (VM-allocated) blocks. */
   out->mmap_used = 0;
   out->heap_count = -1;
+  out->heap_unreadable = unreadable;
   return NULL;
 }
 
@@ -39,13 +72,29 @@ const char *nl_platform_heap_trim(nl_heap_trim *out) {
   return NULL;
 }
 
+typedef const void *(*nl_cache_range_fn)(size_t *length);
+
+/* Where the dyld shared cache is mapped in this process, read at run time:
+ * the SDK's SHARED_REGION_BASE/SIZE constants differ between SDKs and
+ * architectures, and the cache's place moves between macOS releases. The
+ * function is exported by libdyld (macOS 10.15 and later) but declared only
+ * in a private header, hence dlsym. [0, 0) when there is no cache. */
+static void shared_cache_range(mach_vm_address_t *start, mach_vm_address_t *end) {
+  nl_cache_range_fn range = (nl_cache_range_fn)dlsym(RTLD_DEFAULT, "_dyld_get_shared_cache_range");
+  size_t length = 0;
+  const void *base = range ? range(&length) : NULL;
+  *start = (mach_vm_address_t)(uintptr_t)base;
+  *end = base ? *start + length : *start;
+}
+
 /* Private resident pages, counted the way top(1) and psutil count them: the
  * dyld shared cache is skipped unless a region in it is private, and a
  * copy-on-write region mapped only here counts its shared pages as well. */
 static double private_bytes(void) {
-  mach_vm_address_t addr = 0;
+  mach_vm_address_t addr = 0, cache_start, cache_end;
   mach_vm_size_t size = 0;
   double pages = 0;
+  shared_cache_range(&cache_start, &cache_end);
   for (;; addr += size) {
     vm_region_top_info_data_t info;
     mach_msg_type_number_t info_count = VM_REGION_TOP_INFO_COUNT;
@@ -54,11 +103,7 @@ static double private_bytes(void) {
                                       (vm_region_info_t)&info, &info_count, &object_name);
     if (kr == KERN_INVALID_ADDRESS) break;
     if (kr != KERN_SUCCESS) return -1;
-#ifdef SHARED_REGION_BASE
-    if (addr >= SHARED_REGION_BASE && addr < SHARED_REGION_BASE + SHARED_REGION_SIZE &&
-        info.share_mode != SM_PRIVATE)
-      continue;
-#endif
+    if (addr >= cache_start && addr < cache_end && info.share_mode != SM_PRIVATE) continue;
     switch (info.share_mode) {
 #ifdef SM_LARGE_PAGE
       case SM_LARGE_PAGE:

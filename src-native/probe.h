@@ -14,6 +14,10 @@ typedef struct {
   double heap_used;
   double mmap_used;
   double heap_count;
+  /* Windows heaps or macOS zones whose blocks could not be read, so are not
+   * in heap_used: a heap that could not be locked or walked to the end, a
+   * zone without statistics. */
+  double heap_unreadable;
 } nl_heap_info;
 
 typedef struct {

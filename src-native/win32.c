@@ -3,23 +3,19 @@
  * Every heap is walked, since addons may also HeapCreate their own. */
 #define WIN32_LEAN_AND_MEAN
 #include <windows.h>
+#include <malloc.h>
 #include <psapi.h>
 #include <stdlib.h>
 #include <tlhelp32.h>
 #include "probe.h"
 
 #define NL_MAX_HEAPS 1024
-#define NL_MAX_HEAP_BASES 65536
 #define NL_PAGE_BATCH 4096
 
-/* The scratch lists are static (in the image, not on a heap being walked or
- * among the private regions being summed), so one walk at a time. */
+/* The scratch lists are static (in the image, not on a heap being walked), so
+ * one walk at a time. */
 static SRWLOCK nl_walk_lock = SRWLOCK_INIT;
 static HANDLE nl_heaps[NL_MAX_HEAPS];
-/* Allocation bases of the address space the heaps own: their segments, and
- * the blocks they VirtualAlloc one by one for large requests. */
-static ULONG_PTR nl_heap_bases[NL_MAX_HEAP_BASES];
-static size_t nl_heap_base_count;
 /* Pages whose working-set attributes are asked for in one call. */
 static PSAPI_WORKING_SET_EX_INFORMATION nl_pages[NL_PAGE_BATCH];
 
@@ -28,85 +24,65 @@ static DWORD process_heaps(void) {
   return count > NL_MAX_HEAPS ? 0 : count;
 }
 
-static int remember_base(const void *address) {
-  MEMORY_BASIC_INFORMATION mbi;
-  if (VirtualQuery(address, &mbi, sizeof(mbi)) != sizeof(mbi)) return 1;
-  if (nl_heap_base_count == NL_MAX_HEAP_BASES) return 0;
-  nl_heap_bases[nl_heap_base_count++] = (ULONG_PTR)mbi.AllocationBase;
-  return 1;
-}
-
-/* Sums the busy blocks of one heap and remembers where its memory lives.
- * Returns 0 when the list of bases is full. */
-static int walk_heap(HANDLE heap, double *busy_bytes) {
+/* Sums the busy blocks of one heap: those inside its segments (regions), and
+ * the large ones it VirtualAllocs one by one, which lie outside every region
+ * (as glibc mmaps its large chunks). Returns 0 when the heap could not be read
+ * whole: HeapLock failed, or HeapWalk stopped before ERROR_NO_MORE_ITEMS. */
+static int walk_heap(HANDLE heap, double *small_bytes, double *large_bytes) {
   PROCESS_HEAP_ENTRY entry;
   const char *region_start = NULL, *region_end = NULL;
-  int ok = 1;
-  if (!HeapLock(heap)) return 1;
+  double small = 0, large = 0;
+  DWORD end;
+  if (!HeapLock(heap)) return 0;
   entry.lpData = NULL;
-  while (ok && HeapWalk(heap, &entry)) {
+  while (HeapWalk(heap, &entry)) {
     if (entry.wFlags & PROCESS_HEAP_REGION) {
       region_start = (const char *)entry.Region.lpFirstBlock;
       region_end = (const char *)entry.Region.lpLastBlock;
-      ok = remember_base(entry.lpData);
     } else if (entry.wFlags & PROCESS_HEAP_ENTRY_BUSY) {
       const char *block = (const char *)entry.lpData;
-      *busy_bytes += (double)entry.cbData;
-      if (block < region_start || block >= region_end) ok = remember_base(block);
+      if (block >= region_start && block < region_end)
+        small += (double)entry.cbData;
+      else
+        large += (double)entry.cbData;
     }
   }
+  end = GetLastError();
   HeapUnlock(heap);
-  return ok;
-}
-
-static int compare_bases(const void *a, const void *b) {
-  ULONG_PTR x = *(const ULONG_PTR *)a, y = *(const ULONG_PTR *)b;
-  return x < y ? -1 : x > y;
-}
-
-/* Private, committed, read-write memory that no heap owns: VirtualAlloc'd
- * buffers, V8's heap, thread stacks' committed pages. */
-static double private_outside_heaps(void) {
-  MEMORY_BASIC_INFORMATION mbi;
-  const char *address = NULL;
-  double total = 0;
-  qsort(nl_heap_bases, nl_heap_base_count, sizeof(nl_heap_bases[0]), compare_bases);
-  while (VirtualQuery(address, &mbi, sizeof(mbi)) == sizeof(mbi)) {
-    ULONG_PTR base = (ULONG_PTR)mbi.AllocationBase;
-    if (mbi.State == MEM_COMMIT && mbi.Type == MEM_PRIVATE && mbi.Protect == PAGE_READWRITE &&
-        !bsearch(&base, nl_heap_bases, nl_heap_base_count, sizeof(base), compare_bases))
-      total += (double)mbi.RegionSize;
-    address = (const char *)mbi.BaseAddress + mbi.RegionSize;
-  }
-  return total;
+  if (end != ERROR_NO_MORE_ITEMS) return 0;
+  *small_bytes += small;
+  *large_bytes += large;
+  return 1;
 }
 
 const char *nl_platform_heap_info(nl_heap_info *out) {
-  const char *err = NULL;
   DWORD count, i;
+  double unreadable = 0;
   AcquireSRWLockExclusive(&nl_walk_lock);
   count = process_heaps();
-  nl_heap_base_count = 0;
   out->allocator = "windows-heap";
   out->heap_used = 0;
+  out->mmap_used = 0;
   out->heap_count = (double)count;
-  if (count == 0) err = "GetProcessHeaps() failed or listed more heaps than nodeleak can walk";
-  for (i = 0; i < count && !err; i++)
-    if (!walk_heap(nl_heaps[i], &out->heap_used)) err = "the heaps own more address-space blocks than nodeleak can list";
-  if (!err) out->mmap_used = private_outside_heaps();
-  ReleaseSRWLockExclusive(&nl_walk_lock);
-  return err;
-}
-
-const char *nl_platform_heap_trim(nl_heap_trim *out) {
-  DWORD count, i;
-  AcquireSRWLockExclusive(&nl_walk_lock);
-  count = process_heaps();
-  for (i = 0; i < count; i++) HeapCompact(nl_heaps[i], 0);
+  for (i = 0; i < count; i++)
+    if (!walk_heap(nl_heaps[i], &out->heap_used, &out->mmap_used)) unreadable++;
+  out->heap_unreadable = unreadable;
   ReleaseSRWLockExclusive(&nl_walk_lock);
   if (count == 0) return "GetProcessHeaps() failed or listed more heaps than nodeleak can walk";
+  return NULL;
+}
+
+/* Only the heaps the CRT and the process allocate from are compacted: another
+ * owner's heap may be HEAP_NO_SERIALIZE, and touching it while its owner
+ * allocates is undefined behaviour. */
+const char *nl_platform_heap_trim(nl_heap_trim *out) {
+  HANDLE process_heap = GetProcessHeap();
+  HANDLE crt_heap = (HANDLE)_get_heap_handle();
+  if (process_heap == NULL) return "GetProcessHeap() failed";
+  HeapCompact(process_heap, 0);
+  if (crt_heap != NULL && crt_heap != process_heap) HeapCompact(crt_heap, 0);
   out->allocator = "windows-heap";
-  out->action = "HeapCompact() on every heap";
+  out->action = "HeapCompact() on the process heap and the CRT heap";
   /* HeapCompact returns the largest free block, not what went back to the OS. */
   out->released = -1;
   out->released_bytes = -1;
@@ -146,11 +122,37 @@ static double unique_set_bytes(void) {
   return private_pages * (double)system.dwPageSize;
 }
 
+typedef LONG(NTAPI *nl_next_thread_fn)(HANDLE process, HANDLE thread, ACCESS_MASK access, ULONG attributes,
+                                       ULONG flags, PHANDLE next);
+
+/* This process's running threads, one handle at a time with ntdll's
+ * NtGetNextThread (Vista and later): its cost grows with this process's
+ * threads only. A Toolhelp snapshot, which copies every thread of the system,
+ * is the fallback. */
 static double thread_count(void) {
+  static nl_next_thread_fn next_thread;
+  static int looked_up;
   THREADENTRY32 entry;
   DWORD self = GetCurrentProcessId();
   double count = 0;
-  HANDLE snapshot = CreateToolhelp32Snapshot(TH32CS_SNAPTHREAD, 0);
+  HANDLE snapshot;
+  if (!looked_up) {
+    next_thread = (nl_next_thread_fn)(void (*)(void))GetProcAddress(GetModuleHandleW(L"ntdll.dll"), "NtGetNextThread");
+    looked_up = 1;
+  }
+  if (next_thread) {
+    HANDLE current = NULL, next;
+    while (next_thread(GetCurrentProcess(), current, THREAD_QUERY_LIMITED_INFORMATION, 0, 0, &next) >= 0) {
+      DWORD exit_code;
+      if (current) CloseHandle(current);
+      current = next;
+      /* A thread that has exited stays listed while a handle to it is open. */
+      if (GetExitCodeThread(next, &exit_code) && exit_code == STILL_ACTIVE) count++;
+    }
+    if (current) CloseHandle(current);
+    if (count > 0) return count;
+  }
+  snapshot = CreateToolhelp32Snapshot(TH32CS_SNAPTHREAD, 0);
   if (snapshot == INVALID_HANDLE_VALUE) return -1;
   entry.dwSize = sizeof(entry);
   if (Thread32First(snapshot, &entry)) {

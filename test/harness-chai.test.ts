@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import nodeleakChai from '../lib/chai';
 import { InvalidArgumentError, LeakError, MemoryLeakError, UnclosedLibuvResourceError } from '../lib';
 import type { LeakOptions, LeakReport } from '../lib';
-import { expectClean } from './helpers/verdicts';
+import { expectClean, rejection } from './helpers/verdicts';
 
 chai.use(nodeleakChai);
 
@@ -11,14 +11,6 @@ chai.use(nodeleakChai);
 // function to be bounded (fewer would end in InconclusiveError), and at least the four rounds a leak verdict needs.
 const FAST: LeakOptions = { times: 100, warmupTimes: 5, retries: 5, verbosity: 0 };
 
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected the promise to reject, but it resolved');
-}
 
 describe('nodeleak/chai', function () {
   this.timeout(60_000);

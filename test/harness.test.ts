@@ -21,7 +21,7 @@ import {
 } from '../lib';
 import type { CheckerName, LeakOptions, MetricName } from '../lib';
 import { gc } from '../lib/measure';
-import { expectClean } from './helpers/verdicts';
+import { expectClean, rejection } from './helpers/verdicts';
 
 // Small budgets keep these specs fast in a plain process; the leaks below are large enough to show in any budget.
 // Rounds of 100 calls; retries 5 gives a plain process (npm test's mocha) a budget of 204,700 calls, room for a clean
@@ -29,16 +29,6 @@ import { expectClean } from './helpers/verdicts';
 const FAST: LeakOptions = { times: 100, warmupTimes: 5, retries: 5, verbosity: 0 };
 const RESOURCES_ONLY = Checkers.exclude('memory');
 
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  let value: unknown;
-  try {
-    value = await promise;
-  } catch (err) {
-    return err;
-  }
-  const reason = (value as { reason?: string } | undefined)?.reason;
-  throw new Error(`expected the promise to reject, but it resolved${reason ? `: ${reason}` : ''}`);
-}
 
 describe('gc without --expose-gc', () => {
   it('collects garbage and leaves no gc global behind', function () {

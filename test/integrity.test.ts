@@ -24,6 +24,7 @@ import { platformTuple } from '../lib/platform';
 import { runCode, runScript } from './helpers/child';
 import { needFile } from './helpers/requires';
 import { resultOf, runSuite } from './helpers/suite';
+import { rejection } from './helpers/verdicts';
 
 const root = path.join(__dirname, '..');
 const fixtures = path.join(__dirname, 'integrity-fixtures');
@@ -31,14 +32,6 @@ const fixture = (file: string): string => path.join(fixtures, file);
 const QUIET_ENV = { ...process.env, GLIBC_TUNABLES: 'glibc.malloc.tcache_count=0' };
 const QUIET_FLAGS = ['--single-threaded', '--expose-gc'];
 
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected the promise to reject, but it resolved');
-}
 
 /** Runs the CLI from source with mocha's JSON reporter on one fixture file; returns the parsed report and stderr. */
 function cliJson(file: string): Promise<{ code: number | null; stderr: string; tests: { title: string; err: { name?: string; message?: string } }[] }> {

@@ -17,7 +17,7 @@ interface Target {
   name: string;
   file: string;
   allocator: string;
-  here: 'native' | 'qemu' | 'wine' | 'compile' | 'ci';
+  here: 'native' | 'qemu' | 'wine' | 'compile' | 'sdk' | 'ci';
 }
 const { targets } = JSON.parse(read('test', 'cross', 'targets.json')) as { targets: Target[] };
 const targetNames = targets.map((target) => target.name);
@@ -141,6 +141,7 @@ describe('the platform table in README.md', () => {
     qemu: 'run here under qemu',
     wine: 'run here under Wine',
     compile: 'compile-checked here',
+    sdk: 'compile-and-link checked here against a macOS SDK when one is present',
     ci: 'CI only',
   };
 

