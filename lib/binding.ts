@@ -8,6 +8,8 @@ export interface NativeProbe {
   heapInfo(): Record<string, unknown>;
   heapTrim(): Record<string, unknown>;
   processInfo(): Record<string, unknown>;
+  /** The allocator's heap profiler (src-native/probe.h): 'state' | 'start' | 'stop' | 'dump'. */
+  heapProfile(command: string, value: number, path: string): number;
   /** Takes the process-wide one-check guard: null when taken, else the label of the check that holds it. */
   acquireCheck(label: string): string | null;
   /** Gives the guard back, if this thread holds it. */
@@ -18,11 +20,23 @@ export interface NativeProbe {
 
 let probe: NativeProbe | undefined;
 
+/** The package root node-gyp-build loads the probe from. */
+const packageRoot = path.join(__dirname, '..');
+
+/** Path of the probe's binary, or null when none can be loaded. */
+export function bindingPath(): string | null {
+  try {
+    return (nodeGypBuild as unknown as { resolve(dir: string): string }).resolve(packageRoot);
+  } catch {
+    return null;
+  }
+}
+
 /** Loads the probe on first use, so importing nodeleak never throws. */
 export function binding(): NativeProbe {
   if (probe) return probe;
   try {
-    probe = nodeGypBuild(path.join(__dirname, '..')) as NativeProbe;
+    probe = nodeGypBuild(packageRoot) as NativeProbe;
   } catch (err) {
     throw new BindingLoadError(platformTuple(), err);
   }

@@ -13,6 +13,8 @@ import { describe, isAbortSignal, resolveOptions } from './options';
 import { quietness, warnIfNotQuiet } from './quiet';
 import type { LeakReport, RoundReport } from './report';
 import { formatClean } from './report';
+import type { LeakSite } from './where';
+import { leakSites, profilingRequested } from './where';
 
 export type { LeakOptions, Tolerance } from './options';
 export { DEFAULTS } from './options';
@@ -221,6 +223,30 @@ async function checkMemory(invoke: Invoke, settings: Settings, quiet: boolean, p
   return { base, decision: decision.verdict === 'continue' ? null : decision };
 }
 
+/**
+ * Under `npx nodeleak --where`: profiles two more rounds of the last round's size and returns the leak's sites. The
+ * rounds may run past the time budget (the verdict is given already), not past the signal.
+ */
+async function whereIsTheLeak(invoke: Invoke, rounds: readonly RoundReport[], leakRate: number, pace: Pace): Promise<{ sites?: LeakSite[]; profiledCalls?: number }> {
+  if (!profilingRequested()) return {};
+  const calls = rounds[rounds.length - 1]?.calls ?? 0;
+  if (calls === 0) return {};
+  const unbounded = new Pace(pace.label, pace.signal, Infinity);
+  let profiledCalls = 0;
+  const sites = await leakSites(
+    async (n) => {
+      const made = await unbounded.call(invoke, n);
+      await settle();
+      unbounded.throwIfAborted();
+      profiledCalls = profiledCalls + made;
+      return made;
+    },
+    calls,
+    leakRate,
+  );
+  return { sites, profiledCalls };
+}
+
 function warnInconclusive(report: LeakReport, label: string, verbosity: number): void {
   if (verbosity === 0) return;
   const open = report.undecided.length > 0 ? `a leak on ${report.undecided.join(', ')} was not ruled out` : 'not every check ran';
@@ -272,12 +298,14 @@ async function measure(label: string, invoke: Invoke, settings: Settings, check:
   } else if (settings.checkers.has('memory')) {
     const { base, decision } = await checkMemory(invoke, settings, quiet, pace, started);
     if (decision?.verdict === 'leak') {
+      const where = decision.metric === 'heap' || decision.metric === 'mmap' ? await whereIsTheLeak(invoke, base.rounds, decision.bytesPerCall, pace) : {};
       throw new MemoryLeakError({
         ...base,
         verdict: 'leak',
         metric: decision.metric,
         bytesPerCall: decision.bytesPerCall,
         leakedBytes: decision.leakedBytes,
+        ...where,
       });
     }
     report = decision

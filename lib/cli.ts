@@ -6,11 +6,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { TCACHE_OFF } from './quiet';
+import { ProfilerUnavailableError, findJemalloc, verifyProfiler, whereEnvironment } from './where';
 
 /** Node flags of a quiet process: no V8 background threads; gc() exposed as well (the harness works without it). */
 export const QUIET_NODE_FLAGS = ['--single-threaded', '--expose-gc'] as const;
 
-const HELP = `Usage: nodeleak [mocha arguments...]
+const HELP = `Usage: nodeleak [--where] [mocha arguments...]
 
 Runs mocha in a quiet process, so nodeleak's leak tests are fast and exact:
   node ${QUIET_NODE_FLAGS.join(' ')} <mocha> [mocha arguments...]
@@ -32,6 +33,11 @@ Examples:
   npx nodeleak
   npx nodeleak 'test/leaks/**/*.test.ts'
   npx nodeleak --grep Addon --reporter dot
+
+--where (first argument): also preload the system's jemalloc with its heap
+profiler ready; a check that finds a C-heap leak then profiles a few more
+rounds and its MemoryLeakError names the allocation sites (Linux; set
+NODELEAK_JEMALLOC to choose the library).
 
 Options of nodeleak itself (only as the sole argument):
   -h, --help     this text
@@ -75,7 +81,8 @@ function version(): string {
 }
 
 /** Runs mocha in a quiet child; exits with its exit code, or dies of the signal that killed it. */
-export function main(args: readonly string[]): void {
+export function main(argv: readonly string[]): void {
+  let args = argv;
   if (args.length === 1 && (args[0] === '--help' || args[0] === '-h')) {
     process.stdout.write(HELP);
     return;
@@ -84,16 +91,27 @@ export function main(args: readonly string[]): void {
     process.stdout.write(`${version()}\n`);
     return;
   }
+  let environment: NodeJS.ProcessEnv = { ...process.env, GLIBC_TUNABLES: quietTunables(process.env.GLIBC_TUNABLES) };
+  if (args[0] === '--where') {
+    args = args.slice(1);
+    try {
+      const library = findJemalloc();
+      verifyProfiler(library);
+      environment = whereEnvironment(library, environment);
+    } catch (err) {
+      if (!(err instanceof ProfilerUnavailableError)) throw err;
+      process.stderr.write(`nodeleak: ${err.message}\n`);
+      process.exitCode = 1;
+      return;
+    }
+  }
   const mocha = resolveMocha(process.cwd());
   if (!mocha) {
     process.stderr.write(`nodeleak: mocha is not installed here (${process.cwd()}); install it with: npm install -D mocha\n`);
     process.exitCode = 1;
     return;
   }
-  const child = spawn(process.execPath, [...QUIET_NODE_FLAGS, mocha, ...withRootHooks(args)], {
-    stdio: 'inherit',
-    env: { ...process.env, GLIBC_TUNABLES: quietTunables(process.env.GLIBC_TUNABLES) },
-  });
+  const child = spawn(process.execPath, [...QUIET_NODE_FLAGS, mocha, ...withRootHooks(args)], { stdio: 'inherit', env: environment });
   const forwarded: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
   const forward = (signal: NodeJS.Signals): void => {
     child.kill(signal);

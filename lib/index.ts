@@ -32,3 +32,6 @@ export {
 } from './leak-errors';
 export type { MemoryLeakReport } from './leak-errors';
 export { isQuietProcess } from './quiet';
+export { ProfilerUnavailableError } from './where';
+export type { LeakSite } from './where';
+export type { Frame } from './symbolize';

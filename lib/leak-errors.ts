@@ -1,6 +1,7 @@
 import { NodeleakError } from './errors';
 import type { MetricName } from './decision';
 import type { LeakReport, LeakReportBase } from './report';
+import type { LeakSite } from './where';
 import { formatInconclusive, formatMemoryLeak } from './report';
 
 /** What a leak test found: memory that grows with the calls, or a resource one call left open. */
@@ -15,6 +16,10 @@ export interface MemoryLeakReport extends LeakReportBase {
   bytesPerCall: number;
   /** Growth the leak explains over all measured rounds, bytes. */
   leakedBytes: number;
+  /** Under `npx nodeleak --where` (C-heap leaks): the allocation sites holding the leaked bytes, most bytes first. */
+  sites?: LeakSite[];
+  /** Calls made while profiling for `sites` (after the verdict; not in `calls`). */
+  profiledCalls?: number;
 }
 
 /** Memory grew in proportion to the calls. The message is a table of the rounds. */

@@ -1,4 +1,7 @@
+import path from 'node:path';
 import type { MetricName } from './decision';
+import type { Frame } from './symbolize';
+import type { LeakSite } from './where';
 
 /** One measured round: how many calls it made and how much each metric grew over them. */
 export interface RoundReport {
@@ -48,6 +51,47 @@ interface LeakDetails {
   metric: MetricName;
   bytesPerCall: number;
   leakedBytes: number;
+  sites?: LeakSite[];
+  profiledCalls?: number;
+}
+
+/** How many sites, and frames of each, the message shows; `err.report.sites` has them all. */
+const SITES_SHOWN = 5;
+const FRAMES_SHOWN = 3;
+
+/** A demangled C++ name without its parameter list: `ns::Class::method(int) const` → `ns::Class::method`. */
+function withoutParameters(name: string): string {
+  const trimmed = name.replace(/\s+const$/, '');
+  if (!trimmed.endsWith(')')) return name;
+  let depth = 0;
+  for (let index = trimmed.length - 1; index >= 0; index--) {
+    if (trimmed[index] === ')') depth = depth + 1;
+    if (trimmed[index] === '(') depth = depth - 1;
+    if (depth === 0) return index > 0 ? trimmed.slice(0, index) : name;
+  }
+  return name;
+}
+
+function frameText(frame: Frame): string {
+  const name = frame.function ? withoutParameters(frame.function) : frame.address;
+  if (frame.file) return `${name} (${path.basename(frame.file)}${frame.line ? `:${frame.line}` : ''})`;
+  return frame.object ? `${name} [${path.basename(frame.object)}]` : name;
+}
+
+/** The "where" block: one line per site, `bytes/call  function (file:line) ← caller ← caller`. */
+export function formatSites(sites: readonly LeakSite[], profiledCalls: number): string[] {
+  if (sites.length === 0) return ['', `where: no allocation site grew with the calls in ${profiledCalls} profiled calls (the leak may not go through malloc: mmap, another allocator)`];
+  const rates = sites.slice(0, SITES_SHOWN).map((site) => formatRate(site.bytesPerCall));
+  const width = Math.max(...rates.map((rate) => rate.length));
+  return [
+    '',
+    `where (jemalloc heap profile of ${profiledCalls.toLocaleString('en-US')} more calls; all frames in err.report.sites):`,
+    ...sites.slice(0, SITES_SHOWN).map((site, index) => {
+      const frames = site.frames.slice(site.first, site.first + FRAMES_SHOWN).map(frameText);
+      return `  ${rates[index].padStart(width)}  ${frames.join(' ← ')}`;
+    }),
+    ...(sites.length > SITES_SHOWN ? [`  … and ${sites.length - SITES_SHOWN} more`] : []),
+  ];
 }
 
 const KIB = 1024;
@@ -98,6 +142,7 @@ export function formatMemoryLeak(report: LeakReportBase & LeakDetails): string {
     `estimate: ${formatRate(report.bytesPerCall)} on ${report.metric}, ${formatBytes(report.leakedBytes, false)} leaked in all`,
     `why: ${report.reason}`,
     ...cHeapNote(report),
+    ...(report.sites ? formatSites(report.sites, report.profiledCalls ?? 0) : []),
   ].join('\n');
 }
 

@@ -87,6 +87,17 @@ Napi::Value HeapTrim(const Napi::CallbackInfo& info) {
   return result;
 }
 
+// heapProfile(command, value, path): the allocator's heap profiler (probe.h); returns its numeric answer.
+Napi::Value HeapProfile(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string command = info[0].As<Napi::String>().Utf8Value();
+  std::string path = info[2].As<Napi::String>().Utf8Value();
+  double result = 0;
+  if (const char* why = nl_platform_heap_profile(command.c_str(), info[1].As<Napi::Number>().DoubleValue(), path.c_str(), &result))
+    return Unsupported(env, why);
+  return Napi::Number::New(env, result);
+}
+
 Napi::Value ProcessInfo(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   nl_process_info proc = {};
@@ -105,6 +116,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("heapInfo", Napi::Function::New(env, HeapInfo, "heapInfo"));
   exports.Set("heapTrim", Napi::Function::New(env, HeapTrim, "heapTrim"));
   exports.Set("processInfo", Napi::Function::New(env, ProcessInfo, "processInfo"));
+  exports.Set("heapProfile", Napi::Function::New(env, HeapProfile, "heapProfile"));
   exports.Set("acquireCheck", Napi::Function::New(env, AcquireCheck, "acquireCheck"));
   exports.Set("releaseCheck", Napi::Function::New(env, ReleaseCheck, "releaseCheck"));
   exports.Set("loadedEnvironments", Napi::Function::New(env, LoadedEnvironments, "loadedEnvironments"));

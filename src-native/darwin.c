@@ -159,6 +159,15 @@ const char *nl_platform_process_info(nl_process_info *out) {
   return NULL;
 }
 
+/* No heap profiler here: macOS has MallocStackLogging with leaks(1) and
+ * malloc_history(1), Windows has UMDH (see README, "Finding the leak"). */
+const char *nl_platform_heap_profile(const char *command, double value, const char *path, double *result) {
+  (void)value;
+  (void)path;
+  *result = 0;
+  return strcmp(command, "state") == 0 ? NULL : "no heap profiler on this platform";
+}
+
 const char *nl_platform_supported(void) {
   return "macOS 10.15 or later (libmalloc zones)";
 }

@@ -43,6 +43,10 @@ const char *nl_platform_process_info(nl_process_info *out) {
   return out->fds < 0 ? "sysctl(KERN_PROC_NFDS) failed" : NULL;
 }
 
+const char *nl_platform_heap_profile(const char *command, double value, const char *path, double *result) {
+  return nl_jemalloc_heap_profile(mallctl, command, value, path, result);
+}
+
 const char *nl_platform_supported(void) {
   return "FreeBSD 11 or later (jemalloc in libc)";
 }

@@ -1,5 +1,7 @@
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include "jemalloc.h"
 
 /* jemalloc caches its statistics: they move only when "epoch" is written.
@@ -61,4 +63,45 @@ const char *nl_jemalloc_heap_trim(nl_mallctl_fn mallctl, nl_heap_trim *out) {
     out->released = -1;
   }
   return NULL;
+}
+
+static const char nl_profile_off[] =
+    "jemalloc's heap profiler is off: start the process with MALLOC_CONF=prof:true, with a jemalloc built with "
+    "--enable-prof (npx nodeleak --where does both)";
+
+const char *nl_no_heap_profile(const char *command, double *result) {
+  *result = 0;
+  if (strcmp(command, "state") == 0) return NULL;
+  return "the heap profiler needs jemalloc preloaded with MALLOC_CONF=prof:true (npx nodeleak --where, Linux only)";
+}
+
+/* opt.prof is fixed at start-up (MALLOC_CONF); prof.active turns sampling on
+ * and off at run time; prof.reset also drops every sample taken so far. */
+const char *nl_jemalloc_heap_profile(nl_mallctl_fn mallctl, const char *command, double value, const char *path,
+                                     double *result) {
+  bool enabled = false, active;
+  size_t len = sizeof(enabled);
+  *result = 0;
+  if (mallctl("opt.prof", &enabled, &len, NULL, 0) != 0 || !enabled)
+    return strcmp(command, "state") == 0 ? NULL : nl_profile_off;
+  if (strcmp(command, "state") == 0) {
+    *result = 1;
+    return NULL;
+  }
+  if (strcmp(command, "start") == 0) {
+    size_t lg_sample = value > 0 ? (size_t)value : 0;
+    active = true;
+    if (mallctl("prof.reset", NULL, NULL, &lg_sample, sizeof(lg_sample)) != 0) return "mallctl(\"prof.reset\") failed";
+    if (mallctl("prof.active", NULL, NULL, &active, sizeof(active)) != 0) return "mallctl(\"prof.active\") failed";
+    return NULL;
+  }
+  if (strcmp(command, "stop") == 0) {
+    active = false;
+    return mallctl("prof.active", NULL, NULL, &active, sizeof(active)) == 0 ? NULL : "mallctl(\"prof.active\") failed";
+  }
+  if (strcmp(command, "dump") == 0) {
+    const char *file = path;
+    return mallctl("prof.dump", NULL, NULL, &file, sizeof(file)) == 0 ? NULL : "mallctl(\"prof.dump\") failed";
+  }
+  return "unknown heap profile command";
 }

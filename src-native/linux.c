@@ -236,6 +236,12 @@ const char *nl_platform_process_info(nl_process_info *out) {
   return NULL;
 }
 
+const char *nl_platform_heap_profile(const char *command, double value, const char *path, double *result) {
+  if (allocator() == NULL && nl_alloc.kind == NL_JEMALLOC)
+    return nl_jemalloc_heap_profile(nl_alloc.mallctl, command, value, path, result);
+  return nl_no_heap_profile(command, result);
+}
+
 const char *nl_platform_supported(void) {
   return "Linux with glibc, or with jemalloc or tcmalloc preloaded";
 }

@@ -41,6 +41,13 @@ typedef struct {
 const char *nl_platform_heap_info(nl_heap_info *out);
 const char *nl_platform_heap_trim(nl_heap_trim *out);
 const char *nl_platform_process_info(nl_process_info *out);
+/* The allocator's heap profiler: jemalloc's, in a process started with it
+ * preloaded and MALLOC_CONF=prof:true. command "state": *result is 1 when it
+ * can be used, else 0 (never an error); "start": drop what was sampled,
+ * sample one allocation per 2^value bytes on average, turn sampling on;
+ * "stop": turn it off; "dump": write the live sampled stacks to path, in
+ * jemalloc's heap_v2 text format. */
+const char *nl_platform_heap_profile(const char *command, double value, const char *path, double *result);
 /* What the backend compiled into this binary supports, for error messages. */
 const char *nl_platform_supported(void);
 
