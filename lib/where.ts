@@ -24,6 +24,9 @@ export const JEMALLOC_ENV = 'NODELEAK_JEMALLOC';
  */
 const MALLOC_CONF = 'tcache:false,prof:true,prof_active:false,lg_prof_sample:0';
 
+/** Environment variables; structural, so the published types need no @types/node. */
+type Environment = Record<string, string | undefined>;
+
 /** `--where` cannot run here: no jemalloc, a jemalloc without profiling, or a platform with no such profiler. */
 export class ProfilerUnavailableError extends NodeleakError {
   constructor(message: string) {
@@ -85,7 +88,7 @@ function fromLdconfig(): string | null {
 }
 
 /** The jemalloc library to preload: NODELEAK_JEMALLOC, the usual paths, then ldconfig's cache. */
-export function findJemalloc(env: NodeJS.ProcessEnv = process.env): string {
+export function findJemalloc(env: Environment = process.env): string {
   if (process.platform !== 'linux') {
     const instead =
       process.platform === 'darwin'
@@ -116,7 +119,7 @@ function mallocConf(existing: string | undefined): string {
 }
 
 /** The environment of a `--where` process: jemalloc preloaded (first), its profiler ready, NODELEAK_WHERE=1. */
-export function whereEnvironment(library: string, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+export function whereEnvironment(library: string, env: Environment): Environment {
   const preload = [library, ...(env.LD_PRELOAD ?? '').split(/[:\s]+/).filter((entry) => entry && entry !== library)].join(':');
   return { ...env, LD_PRELOAD: preload, MALLOC_CONF: mallocConf(env.MALLOC_CONF), [WHERE_ENV]: '1' };
 }

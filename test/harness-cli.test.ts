@@ -51,7 +51,7 @@ describe('nodeleak CLI', function () {
   it('prints its usage with --help', async () => {
     const { code, stdout } = await nodeleak(['--help']);
     expect(code).to.equal(0);
-    expect(stdout).to.match(/^Usage: nodeleak \[mocha arguments\.\.\.\]/);
+    expect(stdout).to.match(/^Usage: nodeleak \[--where\] \[mocha arguments\.\.\.\]/);
     expect(stdout).to.include('--single-threaded');
     expect(stdout).to.include('GLIBC_TUNABLES=glibc.malloc.tcache_count=0');
   });
