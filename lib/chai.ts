@@ -1,8 +1,8 @@
 // nodeleak/chai: `chai.use(nodeleakChai)`, then `await expect(fn).to.not.leakMemory(options)`.
 // A plugin is a function chai calls with itself, so this CommonJS module never loads chai: it works with chai 6
 // (ESM only) imported or required (Node 20.19+ / 22.12+ can require ES modules), and with chai 4/5.
-import type { ErrorClass, LeakOptions } from './check-leak';
-import { checkLeak, checkLeakThrows } from './check-leak';
+import type { AssertionOptions } from './assertion';
+import { runCheck } from './assertion';
 import { deriveCheck } from './in-flight';
 import { LeakError } from './leak-errors';
 import type { LeakReport } from './report';
@@ -28,22 +28,14 @@ declare global {
        * `await expect(fn).to.leakMemory()` resolves with the LeakError found, or rejects with an AssertionError.
        * `throws: ErrorClass` in the options makes every call have to throw that class (checkLeakThrows()).
        */
-      leakMemory(options?: LeakOptions & { throws?: ErrorClass }): Promise<LeakReport | LeakError>;
+      leakMemory(options?: AssertionOptions): Promise<LeakReport | LeakError>;
     }
   }
 }
 
-function runCheck(fn: unknown, options: (LeakOptions & { throws?: ErrorClass }) | undefined): Promise<LeakReport> {
-  if (options && typeof options === 'object' && 'throws' in options) {
-    const { throws, ...leakOptions } = options;
-    return checkLeakThrows(throws as ErrorClass, fn as () => unknown, leakOptions);
-  }
-  return checkLeak(fn as () => unknown, options);
-}
-
 /** The chai plugin. Register it once: `chai.use(nodeleakChai)` (or `use(nodeleakChai)` from 'chai'). */
 function nodeleakChai(chai: ChaiStatic, utils: ChaiUtils): void {
-  utils.addMethod(chai.Assertion.prototype, 'leakMemory', function leakMemory(options?: LeakOptions & { throws?: ErrorClass }) {
+  utils.addMethod(chai.Assertion.prototype, 'leakMemory', function leakMemory(options?: AssertionOptions) {
     const fn = this._obj;
     if (utils.flag(this, 'negate')) return runCheck(fn, options);
     // deriveCheck: the check counts as awaited only when the user awaits this assertion, not when the plugin does.

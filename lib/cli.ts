@@ -5,13 +5,16 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { TCACHE_OFF } from './quiet';
+import { QUIET_NODE_FLAGS, TCACHE_OFF, quietTunables } from './quiet';
+
+export { QUIET_NODE_FLAGS, quietTunables } from './quiet';
+import type { Launch } from './run';
+import { quietLaunch } from './run';
 import { ProfilerUnavailableError, findJemalloc, verifyProfiler, whereEnvironment } from './where';
 
-/** Node flags of a quiet process: no V8 background threads; gc() exposed as well (the harness works without it). */
-export const QUIET_NODE_FLAGS = ['--single-threaded', '--expose-gc'] as const;
 
 const HELP = `Usage: nodeleak [--where] [mocha arguments...]
+       nodeleak [--where] run -- <command> [arguments...]
 
 Runs mocha in a quiet process, so nodeleak's leak tests are fast and exact:
   node ${QUIET_NODE_FLAGS.join(' ')} <mocha> [mocha arguments...]
@@ -34,6 +37,12 @@ Examples:
   npx nodeleak 'test/leaks/**/*.test.ts'
   npx nodeleak --grep Addon --reporter dot
 
+run -- <command>: starts any other runner or script quietly (vitest, jest,
+node --test, tsx): a Node script gets the flags on its command line, every
+process gets GLIBC_TUNABLES, and a \`node\` first on PATH adds the flags for
+children started by that name. Vitest forks take their flags from the config:
+spread quietForks() from nodeleak/vitest into \`test\`.
+
 --where (first argument): also preload the system's jemalloc with its heap
 profiler ready; a check that finds a C-heap leak then profiles a few more
 rounds and its MemoryLeakError names the allocation sites (Linux; set
@@ -43,14 +52,6 @@ Options of nodeleak itself (only as the sole argument):
   -h, --help     this text
   --version      nodeleak's version
 `;
-
-/** GLIBC_TUNABLES with tcache_count set to 0, other tunables kept. */
-export function quietTunables(existing: string | undefined): string {
-  const kept = (existing ?? '')
-    .split(':')
-    .filter((pair) => pair.trim() !== '' && pair.split('=')[0].trim() !== 'glibc.malloc.tcache_count');
-  return [...kept, TCACHE_OFF].join(':');
-}
 
 /** Path of mocha's executable script, resolved from `cwd` the way `npx mocha` would find it. */
 export function resolveMocha(cwd: string): string | null {
@@ -80,7 +81,42 @@ function version(): string {
   return manifest.version;
 }
 
-/** Runs mocha in a quiet child; exits with its exit code, or dies of the signal that killed it. */
+/**
+ * Runs the child, passing signals on, and ends this process the way the child ended: its exit code, or the signal
+ * that killed it (on Windows, where a process cannot die of a signal it sends itself, 128 + the signal's number).
+ */
+function runChild(file: string, args: readonly string[], env: NodeJS.ProcessEnv, cleanup: () => void = () => {}): void {
+  const child = spawn(file, args, { stdio: 'inherit', env });
+  const forwarded: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
+  const forward = (signal: NodeJS.Signals): void => {
+    // Ctrl-C in a terminal reaches the whole foreground group, the child included: passing it on would send it twice.
+    if ((signal === 'SIGINT' || signal === 'SIGQUIT') && process.stdin.isTTY) return;
+    child.kill(signal);
+  };
+  for (const signal of forwarded) process.on(signal, forward);
+  child.on('error', (err) => {
+    process.stderr.write(`nodeleak: could not start ${file}: ${err.message}\n`);
+    process.exitCode = 1;
+    cleanup();
+  });
+  child.on('exit', (code, signal) => {
+    for (const name of forwarded) process.off(name, forward);
+    cleanup();
+    if (signal) {
+      process.exitCode = 128 + (os.constants.signals[signal] ?? 0);
+      if (process.platform !== 'win32') process.kill(process.pid, signal); // die the same way, so the shell sees it
+      return;
+    }
+    process.exitCode = code ?? 1;
+  });
+}
+
+function fail(message: string): void {
+  process.stderr.write(`nodeleak: ${message}\n`);
+  process.exitCode = 1;
+}
+
+/** Runs mocha (or, with `run`, any command) in a quiet child; exits with its exit code, or dies of its signal. */
 export function main(argv: readonly string[]): void {
   let args = argv;
   if (args.length === 1 && (args[0] === '--help' || args[0] === '-h')) {
@@ -100,36 +136,31 @@ export function main(argv: readonly string[]): void {
       environment = whereEnvironment(library, environment);
     } catch (err) {
       if (!(err instanceof ProfilerUnavailableError)) throw err;
-      process.stderr.write(`nodeleak: ${err.message}\n`);
-      process.exitCode = 1;
+      fail(err.message);
       return;
     }
+  }
+  if (args[0] === 'run') {
+    let launch: Launch;
+    try {
+      launch = quietLaunch(args[1] === '--' ? args.slice(2) : args.slice(1), process.cwd(), environment);
+    } catch (err) {
+      fail((err as Error).message.replace(/^nodeleak run: /, 'run: '));
+      return;
+    }
+    if (launch.warning) process.stderr.write(`${launch.warning}\n`);
+    const { shimDir } = launch;
+    runChild(launch.file, launch.args, launch.env as NodeJS.ProcessEnv, () => {
+      if (shimDir) fs.rmSync(shimDir, { recursive: true, force: true });
+    });
+    return;
   }
   const mocha = resolveMocha(process.cwd());
   if (!mocha) {
-    process.stderr.write(`nodeleak: mocha is not installed here (${process.cwd()}); install it with: npm install -D mocha\n`);
-    process.exitCode = 1;
+    fail(`mocha is not installed here (${process.cwd()}); install it with: npm install -D mocha (or run another runner: npx nodeleak run -- <command>)`);
     return;
   }
-  const child = spawn(process.execPath, [...QUIET_NODE_FLAGS, mocha, ...withRootHooks(args)], { stdio: 'inherit', env: environment });
-  const forwarded: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
-  const forward = (signal: NodeJS.Signals): void => {
-    child.kill(signal);
-  };
-  for (const signal of forwarded) process.on(signal, forward);
-  child.on('error', (err) => {
-    process.stderr.write(`nodeleak: could not start ${process.execPath}: ${err.message}\n`);
-    process.exitCode = 1;
-  });
-  child.on('exit', (code, signal) => {
-    for (const name of forwarded) process.off(name, forward);
-    if (signal) {
-      process.exitCode = 128 + (os.constants.signals[signal] ?? 0); // where the kill below does not end us (Windows)
-      process.kill(process.pid, signal); // die the same way, so the shell sees the signal
-      return;
-    }
-    process.exitCode = code ?? 1;
-  });
+  runChild(process.execPath, [...QUIET_NODE_FLAGS, mocha, ...withRootHooks(args)], environment);
 }
 
 if (require.main === module) main(process.argv.slice(2));

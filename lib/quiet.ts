@@ -3,8 +3,28 @@ import { heapInfo } from './probe';
 /** The command that runs mocha in a quiet process. */
 export const QUIET_COMMAND = 'npx nodeleak <your mocha arguments>';
 
+/** What makes this process quiet, for the runner that started it (read from the variables each runner sets). */
+export function quietAdvice(env: Record<string, string | undefined> = process.env, argv: readonly string[] = process.argv): string {
+  if (env.VITEST) return "spread quietForks() from 'nodeleak/vitest' into your vitest config's `test`, and run vitest through `npx nodeleak run -- vitest`";
+  if (env.JEST_WORKER_ID) return 'run `npx nodeleak run -- jest <your arguments>`';
+  if (env.NODE_TEST_CONTEXT) return 'run `npx nodeleak run -- node --test <your arguments>`';
+  if (argv.some((arg) => /[\\/]mocha([\\/]|$)|[\\/]_mocha$|[\\/]mocha\.js$/.test(arg))) return `run \`${QUIET_COMMAND}\``;
+  return 'run `npx nodeleak run -- <your command>`';
+}
+
 /** The environment setting that turns glibc's per-thread cache off (read only at process start). */
 export const TCACHE_OFF = 'glibc.malloc.tcache_count=0';
+
+/** Node flags of a quiet process: no V8 background threads; gc() exposed as well (the harness works without it). */
+export const QUIET_NODE_FLAGS = ['--single-threaded', '--expose-gc'] as const;
+
+/** GLIBC_TUNABLES with tcache_count set to 0, other tunables kept. */
+export function quietTunables(existing: string | undefined): string {
+  const kept = (existing ?? '')
+    .split(':')
+    .filter((pair) => pair.trim() !== '' && pair.split('=')[0].trim() !== 'glibc.malloc.tcache_count');
+  return [...kept, TCACHE_OFF].join(':');
+}
 
 export interface Quietness {
   /** Both sources of noise are off: leak checks can trust small growth. */
@@ -70,7 +90,7 @@ export function warnIfNotQuiet(verbosity: number): void {
   ];
   process.stderr.write(
     `nodeleak: this process is not quiet (missing ${missing.join(' and ')}), so leak checks measure longer ` +
-      `to stay exact. Run \`${QUIET_COMMAND}\` for fast, exact checks.\n`,
+      `to stay exact. For fast, exact checks, ${quietAdvice()}.\n`,
   );
 }
 

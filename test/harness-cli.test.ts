@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import { quietTunables, resolveMocha } from '../lib/cli';
+import { resolveMocha } from '../lib/cli';
+import { quietAdvice, quietTunables } from '../lib/quiet';
 
 const root = path.join(__dirname, '..');
 const fixtures = path.join(__dirname, 'harness-fixtures');
@@ -114,7 +115,7 @@ describe('nodeleak CLI', function () {
     const plain = await check([], 1, plainEnv);
     expect(plain.stdout).to.equal('done\n');
     expect(plain.stderr.match(/not quiet/g)).to.have.length(1);
-    expect(plain.stderr).to.include('npx nodeleak <your mocha arguments>');
+    expect(plain.stderr).to.include('run `npx nodeleak run -- <your command>`'); // a plain script: no runner to name
     expect(plain.stderr).to.include('--single-threaded');
     const silent = await check([], 0, plainEnv);
     expect(silent.stderr).to.equal('');
@@ -132,6 +133,14 @@ describe('nodeleak CLI', function () {
     expect(outcome.code, outcome.stdout + outcome.stderr).to.equal(0);
     expect(outcome.stdout).to.match(/^# pass 2$/m);
     expect(outcome.stdout).to.match(/^# fail 0$/m);
+  });
+
+  it('names the command for the runner in use in its advice', () => {
+    expect(quietAdvice({ VITEST: 'true' }, [])).to.include("quietForks() from 'nodeleak/vitest'");
+    expect(quietAdvice({ JEST_WORKER_ID: '1' }, [])).to.equal('run `npx nodeleak run -- jest <your arguments>`');
+    expect(quietAdvice({ NODE_TEST_CONTEXT: 'child-v8' }, [])).to.equal('run `npx nodeleak run -- node --test <your arguments>`');
+    expect(quietAdvice({}, ['/usr/bin/node', '/p/node_modules/mocha/bin/mocha.js'])).to.equal('run `npx nodeleak <your mocha arguments>`');
+    expect(quietAdvice({}, ['/usr/bin/node', 'script.js'])).to.equal('run `npx nodeleak run -- <your command>`');
   });
 
   it('merges GLIBC_TUNABLES and resolves mocha from a directory', () => {

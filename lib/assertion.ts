@@ -1,0 +1,36 @@
+// The one assertion behind chai's leakMemory and the vitest/jest toLeakMemory matchers: run the check, and say
+// whether the function leaked. Errors that are neither verdict (bad options, InconclusiveError, the function's own
+// error) are thrown: they are not an answer either way.
+import type { ErrorClass, LeakOptions } from './check-leak';
+import { checkLeak, checkLeakThrows } from './check-leak';
+import { LeakError } from './leak-errors';
+import type { LeakReport } from './report';
+
+/** checkLeak()'s options, and `throws: ErrorClass` for a function every call of which must throw that class. */
+export type AssertionOptions = LeakOptions & { throws?: ErrorClass };
+
+/** Starts the check an assertion stands for. */
+export function runCheck(fn: unknown, options: AssertionOptions | undefined): Promise<LeakReport> {
+  if (options && typeof options === 'object' && 'throws' in options) {
+    const { throws, ...leakOptions } = options;
+    return checkLeakThrows(throws as ErrorClass, fn as () => unknown, leakOptions);
+  }
+  return checkLeak(fn as () => unknown, options);
+}
+
+/** What a matcher returns to vitest's and jest's expect: `pass` is "it leaked". */
+export interface MatcherResult {
+  pass: boolean;
+  message: () => string;
+}
+
+/** toLeakMemory: passes when the function leaks; `.not.toLeakMemory()` passes when it was measured and is clean. */
+export async function toLeakMemory(received: unknown, options?: AssertionOptions): Promise<MatcherResult> {
+  try {
+    const report = await runCheck(received, options);
+    return { pass: false, message: () => `expected the function to leak, but it did not (${report.reason})` };
+  } catch (err) {
+    if (!(err instanceof LeakError)) throw err;
+    return { pass: true, message: () => `expected the function not to leak, but it did: ${err.name}: ${err.message}` };
+  }
+}

@@ -1,0 +1,32 @@
+// nodeleak/vitest: importing it (in a test file, or a `setupFiles` entry) registers `expect(fn).toLeakMemory(options)`
+// on vitest's expect; `await expect(fn).not.toLeakMemory()` passes when fn was measured and does not leak.
+// quietForks() is the part of the vitest config that runs test files in quiet processes.
+import { expect } from 'vitest';
+import type { AssertionOptions } from './assertion.js';
+import { toLeakMemory } from './assertion.js';
+import { QUIET_NODE_FLAGS, quietTunables } from './quiet.js';
+
+expect.extend({
+  toLeakMemory(received: unknown, options?: AssertionOptions) {
+    return toLeakMemory(received, options);
+  },
+});
+
+/**
+ * Vitest settings that run every test file in a quiet process of its own: the forks pool (processes, never worker
+ * threads, which would share the process a check measures), each fork started with --single-threaded --expose-gc and
+ * GLIBC_TUNABLES=glibc.malloc.tcache_count=0. Spread it into `test` (vitest 4): `test: { ...quietForks() }`.
+ */
+export function quietForks(): { pool: 'forks'; execArgv: string[]; env: Record<string, string> } {
+  return { pool: 'forks', execArgv: [...QUIET_NODE_FLAGS], env: { GLIBC_TUNABLES: quietTunables(process.env.GLIBC_TUNABLES) } };
+}
+
+interface NodeleakMatchers<R = unknown> {
+  /** Runs checkLeak (or, with `throws`, checkLeakThrows) on the function; async: await it. */
+  toLeakMemory(options?: AssertionOptions): Promise<R>;
+}
+
+declare module 'vitest' {
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-explicit-any
+  interface Matchers<T = any> extends NodeleakMatchers<T> {}
+}

@@ -1,0 +1,27 @@
+// Run by test/runners.test.ts through jest (tests run in a realm of their own): a leaking and a clean check.
+const { checkLeakThrows, isQuietProcess } = require('nodeleak');
+
+const kept = [];
+const leak = () => kept.push(new Array(128).fill(0));
+
+test('runs in a quiet process', () => {
+  expect(isQuietProcess()).toBe(true);
+});
+
+test('a leaking function fails not.toLeakMemory', async () => {
+  await expect(leak).not.toLeakMemory({ verbosity: 0 });
+});
+
+test('a clean function passes not.toLeakMemory', async () => {
+  await expect(() => JSON.parse('[1,2,3]')).not.toLeakMemory({ verbosity: 0 });
+});
+
+test('toLeakMemory passes for a leaking function', async () => {
+  await expect(leak).toLeakMemory({ verbosity: 0 });
+});
+
+test('checkLeakThrows matches a Node-core TypeError against this realm\'s TypeError', async () => {
+  await checkLeakThrows(TypeError, () => {
+    null.x = 1;
+  }, { verbosity: 0 });
+});

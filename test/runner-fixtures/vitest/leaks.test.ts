@@ -1,0 +1,30 @@
+// Run by test/runners.test.ts through vitest: one leaking and one clean check, and the positive form.
+import { expect, test } from 'vitest';
+import 'nodeleak/vitest';
+import { isQuietProcess } from 'nodeleak';
+
+const kept: number[][] = [];
+const leak = (): number => kept.push(new Array(128).fill(0));
+
+test('runs in a quiet process', () => {
+  expect(isQuietProcess()).toBe(true);
+});
+
+test('a leaking function fails not.toLeakMemory', async () => {
+  await expect(leak).not.toLeakMemory({ verbosity: 0 });
+});
+
+test('a clean function passes not.toLeakMemory', async () => {
+  await expect(() => JSON.parse('[1,2,3]')).not.toLeakMemory({ verbosity: 0 });
+});
+
+test('toLeakMemory passes for a leaking function', async () => {
+  await expect(leak).toLeakMemory({ verbosity: 0 });
+});
+
+test('throws: a Node-core TypeError matches the TypeError of this realm', async () => {
+  const fromNodeCore = (): void => {
+    (null as unknown as { x: number }).x = 1;
+  };
+  await expect(fromNodeCore).not.toLeakMemory({ verbosity: 0, throws: TypeError });
+});

@@ -1,0 +1,96 @@
+// Leak tests in every runner: vitest (nodeleak/vitest's matcher and config helper), jest (nodeleak/jest) and
+// node:test, each started by `npx nodeleak run -- <command>`: a leaking and a clean check give the right verdicts in a
+// quiet process, and the exit code says so. (mocha: test/harness-cli.test.ts and test/leaks.test.ts.)
+import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const root = path.join(__dirname, '..');
+const cli = path.join(root, 'dist', 'cli.js');
+const fixtures = path.join(__dirname, 'runner-fixtures');
+
+/** The environment of a user's shell: none of this process's quiet settings. */
+function plainEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env.GLIBC_TUNABLES;
+  delete env.NODE_OPTIONS;
+  return env;
+}
+
+function nodeleak(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: 'utf8', env: plainEnv(), timeout: 170_000 });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+function outcomes(tests: { title: string; status: string }[]): Record<string, string> {
+  return Object.fromEntries(tests.map((test) => [test.title, test.status]));
+}
+
+const expected = {
+  'runs in a quiet process': 'passed',
+  'a leaking function fails not.toLeakMemory': 'failed',
+  'a clean function passes not.toLeakMemory': 'passed',
+  'toLeakMemory passes for a leaking function': 'passed',
+};
+
+describe('runners', function () {
+  this.timeout(180_000);
+  let tmp: string;
+
+  before(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nodeleak-runners-'));
+  });
+  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  it('vitest through npx nodeleak run: nodeleak/vitest matchers, quiet forks, exit code 1 for the leak', () => {
+    const report = path.join(tmp, 'vitest.json');
+    const run = nodeleak(['run', '--', 'vitest', 'run', '--root', path.join(fixtures, 'vitest'), '--reporter=json', `--outputFile=${report}`]);
+    expect(run.status, run.stderr).to.equal(1);
+    const tests = (JSON.parse(fs.readFileSync(report, 'utf8')) as { testResults: { assertionResults: { title: string; status: string; failureMessages: string[] }[] }[] }).testResults.flatMap((file) => file.assertionResults);
+    expect(outcomes(tests)).to.deep.equal({ ...expected, 'throws: a Node-core TypeError matches the TypeError of this realm': 'passed' });
+    const failure = tests.find((test) => test.status === 'failed')?.failureMessages[0] ?? '';
+    expect(failure).to.match(/^Error: expected the function not to leak, but it did: MemoryLeakError: v8heap leaks about [\d,.]+ B\/call \(\d+ rounds, [\d,]+ calls after 50 warm-up calls, quiet process\)/);
+  });
+
+  it('vitest with only quietForks() in its config: the forks are quiet without nodeleak run', () => {
+    const report = path.join(tmp, 'vitest-alone.json');
+    const vitest = path.join(root, 'node_modules', 'vitest', 'vitest.mjs');
+    const result = spawnSync(process.execPath, [vitest, 'run', '--root', path.join(fixtures, 'vitest'), '-t', 'quiet process', '--reporter=json', `--outputFile=${report}`], { cwd: root, encoding: 'utf8', env: plainEnv() });
+    expect(result.status, result.stderr).to.equal(0);
+    const tests = (JSON.parse(fs.readFileSync(report, 'utf8')) as { testResults: { assertionResults: { title: string; status: string }[] }[] }).testResults.flatMap((file) => file.assertionResults);
+    expect(tests.filter((test) => test.status === 'passed').map((test) => test.title)).to.deep.equal(['runs in a quiet process']);
+  });
+
+  it('jest through npx nodeleak run: nodeleak/jest matchers, quiet workers, errors from its realm, exit code 1', () => {
+    const report = path.join(tmp, 'jest.json');
+    const jestDir = path.join(fixtures, 'jest');
+    const run = nodeleak(['run', '--', 'jest', '--rootDir', jestDir, '--config', path.join(jestDir, 'jest.config.js'), '--json', `--outputFile=${report}`]);
+    expect(run.status, run.stderr).to.equal(1);
+    const tests = (JSON.parse(fs.readFileSync(report, 'utf8')) as { testResults: { assertionResults: { title: string; status: string }[] }[] }).testResults.flatMap((file) => file.assertionResults);
+    expect(outcomes(tests)).to.deep.equal({ ...expected, "checkLeakThrows matches a Node-core TypeError against this realm's TypeError": 'passed' });
+  });
+
+  it('node:test through npx nodeleak run -- node --test: quiet test processes, exit code 1 for the leak', () => {
+    const run = nodeleak(['run', '--', 'node', '--test', path.join(fixtures, 'node-test', 'leaks.test.js')]);
+    expect(run.status, run.stderr).to.equal(1);
+    expect(run.stdout).to.match(/^ok \d+ - runs in a quiet process$/m);
+    expect(run.stdout).to.match(/^not ok \d+ - a leaking function fails$/m);
+    expect(run.stdout).to.match(/^ok \d+ - a clean function passes$/m);
+    expect(run.stdout).to.match(/^ok \d+ - a leak, asserted$/m);
+    expect(run.stdout).to.match(/^# pass 3$/m).and.match(/^# fail 1$/m);
+  });
+
+  it('run: a command that is not a Node script is started with the environment and a warning; a missing one fails', () => {
+    const shell = nodeleak(['run', '--', 'sh', '-c', 'echo "$GLIBC_TUNABLES"; node -p "process.execArgv.join(\' \')"']);
+    expect(shell.status, shell.stderr).to.equal(0);
+    const [tunables, execArgv] = shell.stdout.split('\n');
+    expect(tunables).to.equal('glibc.malloc.tcache_count=0');
+    expect(execArgv).to.match(/^--single-threaded --expose-gc /); // the `node` on PATH adds the flags
+    expect(shell.stderr).to.match(/^nodeleak: sh is not a Node script, so the quiet flags \(--single-threaded --expose-gc\) cannot be put on its command line/);
+    const missing = nodeleak(['run', '--', 'no-such-runner-here']);
+    expect(missing.status).to.equal(1);
+    expect(missing.stderr).to.equal('nodeleak: run: no-such-runner-here was not found in node_modules/.bin or on PATH\n');
+  });
+});
