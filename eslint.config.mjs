@@ -18,4 +18,9 @@ export default tseslint.config(
     languageOptions: { sourceType: 'commonjs' },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
+  {
+    // jest's test files get its globals.
+    files: ['test/runner-fixtures/jest/**/*.js'],
+    languageOptions: { globals: { test: 'readonly', expect: 'readonly' } },
+  },
 );

@@ -14,6 +14,8 @@ interface JestExpect {
 function jestExpect(): JestExpect {
   const global = (globalThis as { expect?: JestExpect }).expect;
   if (global && typeof global.extend === 'function') return global;
+  // Loaded only here: jest is an optional peer, and its package only matters with injectGlobals: false.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   return (require('@jest/globals') as { expect: JestExpect }).expect;
 }
 
