@@ -12,7 +12,10 @@ import type { LeakOptions, Settings } from './options';
 import { describe, isAbortSignal, resolveOptions } from './options';
 import { quietness, warnIfNotQuiet } from './quiet';
 import type { LeakReport, RoundReport } from './report';
-import { formatClean } from './report';
+import { formatClean, formatSummary } from './report';
+import type { LeakReportBase } from './report';
+import { Progress } from './progress';
+import { REPORT_DIR_ENV, writeReport } from './report-dir';
 import type { LeakSite } from './where';
 import { leakSites, profilingRequested } from './where';
 
@@ -20,6 +23,9 @@ export type { LeakOptions, Tolerance } from './options';
 export { DEFAULTS } from './options';
 
 export type ErrorClass = abstract new (...args: never[]) => unknown;
+
+/** NODELEAK_SUMMARY=1: every passing check prints one line (calls, time, the bound on each judged metric). */
+export const SUMMARY_ENV = 'NODELEAK_SUMMARY';
 
 /**
  * Doublings of the call budget on top of `retries`. decide() repeats round sizes (three agreeing rounds after round 1,
@@ -159,7 +165,7 @@ interface Outcome {
 }
 
 /** Calls in rounds of the sizes decide() asks for until it gives a verdict, or the time budget ends. */
-async function checkMemory(invoke: Invoke, settings: Settings, quiet: boolean, pace: Pace, started: number): Promise<Outcome> {
+async function checkMemory(invoke: Invoke, settings: Settings, quiet: boolean, pace: Pace, started: number, progress: Progress): Promise<Outcome> {
   const measured = availableMetrics();
   const judged = judgedMetrics(settings);
   const unmeasurable = judged.filter((metric) => !measured.includes(metric));
@@ -206,6 +212,7 @@ async function checkMemory(invoke: Invoke, settings: Settings, quiet: boolean, p
     rounds.push({ calls: made, growth });
     reports.push({ round: rounds.length, calls: made, growth, ms: performance.now() - roundStarted });
     before = after; // the settled end of one round is the start of the next
+    progress.round(rounds.length, used());
     if (made < decision.nextCalls) cutAt(used());
     decision = decide(rounds, decisionOptions);
   }
@@ -253,7 +260,30 @@ function warnInconclusive(report: LeakReport, label: string, verbosity: number):
   process.stderr.write(`nodeleak: ${label}: inconclusive, passed because allowInconclusive is set: ${open} (${report.reason})\n`);
 }
 
+/** Where the check's outcome goes besides its promise: the report folder, and the one-line summary. */
+function publish(name: string, verdict: string, report: LeakReportBase, leakingMetric: MetricName | null): void {
+  const dir = process.env[REPORT_DIR_ENV];
+  if (dir) writeReport(dir, name, verdict, report, leakingMetric);
+}
+
 async function measure(label: string, invoke: Invoke, settings: Settings, check: StartedCheck): Promise<LeakReport> {
+  const progress = new Progress(label, performance.now(), process.stderr, settings.verbosity > 0);
+  const reportName = settings.name ?? check.testTitle ?? label;
+  try {
+    const report = await measureChecked(label, invoke, settings, check, progress);
+    publish(reportName, report.verdict, report, null);
+    if (process.env[SUMMARY_ENV] === '1' && settings.verbosity > 0) process.stderr.write(`${formatSummary(report, reportName)}\n`);
+    return report;
+  } catch (err) {
+    if (err instanceof MemoryLeakError) publish(reportName, 'leak', err.report, err.metric);
+    if (err instanceof InconclusiveError) publish(reportName, 'inconclusive', err.report, null);
+    throw err;
+  } finally {
+    progress.done();
+  }
+}
+
+async function measureChecked(label: string, invoke: Invoke, settings: Settings, check: StartedCheck, progress: Progress): Promise<LeakReport> {
   const started = performance.now();
   const maxMs = settings.maxMs ?? check.defaultMaxMs;
   const pace = new Pace(label, check.signal, maxMs === undefined ? Infinity : started + maxMs);
@@ -296,7 +326,7 @@ async function measure(label: string, invoke: Invoke, settings: Settings, check:
   } else if (!resourcesChecked) {
     report = unmeasured(`${budget} ended before the resource check's call: nothing was measured`);
   } else if (settings.checkers.has('memory')) {
-    const { base, decision } = await checkMemory(invoke, settings, quiet, pace, started);
+    const { base, decision } = await checkMemory(invoke, settings, quiet, pace, started, progress);
     if (decision?.verdict === 'leak') {
       const where = decision.metric === 'heap' || decision.metric === 'mmap' ? await whereIsTheLeak(invoke, base.rounds, decision.bytesPerCall, pace) : {};
       throw new MemoryLeakError({

@@ -5,7 +5,7 @@ import { isMainThread } from 'node:worker_threads';
 import type { NativeProbe } from './binding';
 import { binding } from './binding';
 import { liveWorkerCount, trackWorkers } from './checkers';
-import { CheckAbortedError, ConcurrentCheckError, UnawaitedCheckError } from './errors';
+import { CheckAbortedError, ConcurrentCheckError, NodeleakError, UnawaitedCheckError } from './errors';
 import type { AbortSignalLike } from './options';
 
 type State = 'running' | 'passed' | 'failed';
@@ -101,26 +101,44 @@ function forgetIfDone(record: CheckRecord): void {
   if (record.state !== 'running' && record.observed && record.scope === null) records.delete(record);
 }
 
-const ownDirectory = __dirname;
+/** nodeleak's own code: this folder, and its twin (lib/ and dist/ both load under ts loaders). */
+const ownDirectories = new Set([__dirname, path.join(__dirname, '..', 'lib'), path.join(__dirname, '..', 'dist')]);
 
-/**
- * The first frame of the current stack in the user's code, as `file:line:column`: not nodeleak's own files, nor a
- * package under node_modules (chai's assertion wrappers).
- */
-function callSite(): string {
+/** The frames of the current stack outside nodeleak's own files, as the stack's own `    at …` lines. */
+function callerFrames(): string[] {
   const holder: { stack?: string } = {};
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 30;
-  Error.captureStackTrace(holder, callSite);
+  Error.captureStackTrace(holder, callerFrames);
   Error.stackTraceLimit = limit;
-  for (const line of (holder.stack ?? '').split('\n').slice(1)) {
-    const location = /\(?((?:file:\/\/)?[^\s()]+:\d+:\d+)\)?$/.exec(line.trim())?.[1];
-    if (!location || location.startsWith('node:')) continue;
-    const file = location.replace(/^file:\/\//, '').replace(/:\d+:\d+$/, '');
-    if (path.dirname(file) === ownDirectory || file.split(/[\\/]/).includes('node_modules')) continue;
-    return location;
+  return (holder.stack ?? '').split('\n').slice(1).filter((line) => {
+    const file = frameFile(line);
+    return file === null || !ownDirectories.has(path.dirname(file));
+  });
+}
+
+function frameFile(line: string): string | null {
+  const location = /\(?((?:file:\/\/)?[^\s()]+:\d+:\d+)\)?$/.exec(line.trim())?.[1];
+  return location ? location.replace(/^file:\/\//, '').replace(/:\d+:\d+$/, '') : null;
+}
+
+/**
+ * The first frame in the user's code, as `file:line:column`: not nodeleak's own files, not Node's, nor a package under
+ * node_modules (chai's assertion wrappers).
+ */
+function callSite(frames: readonly string[]): string {
+  for (const line of frames) {
+    const file = frameFile(line);
+    if (file === null || file.startsWith('node:') || file.split(/[\\/]/).includes('node_modules')) continue;
+    return /\(?((?:file:\/\/)?[^\s()]+:\d+:\d+)\)?$/.exec(line.trim())?.[1] ?? '';
   }
   return '';
+}
+
+/** Gives an error nodeleak made the stack of the call that started the check: it points at the user's test. */
+function restack(err: unknown, frames: readonly string[]): void {
+  if (!(err instanceof NodeleakError) || frames.length === 0) return;
+  Object.defineProperty(err, 'stack', { value: `${err.name}: ${err.message}\n${frames.join('\n')}`, writable: true, configurable: true });
 }
 
 function probeOrNull(): NativeProbe | null {
@@ -178,6 +196,8 @@ export interface StartedCheck {
   readonly signal: AbortSignal;
   /** What is left of the test scope's default time budget, ms. */
   readonly defaultMaxMs: number | undefined;
+  /** The title of the test that started the check, when a test scope holds it. */
+  readonly testTitle: string | undefined;
 }
 
 /**
@@ -193,7 +213,8 @@ export function startCheck<T>(
 ): Promise<T> {
   installExitReport();
   trackWorkers();
-  const site = callSite();
+  const frames = callerFrames();
+  const site = callSite(frames);
   const controller = new AbortController();
   const owner = shared.scope;
   let stop: () => void = () => {};
@@ -221,7 +242,7 @@ export function startCheck<T>(
       else userSignal?.addEventListener('abort', onUserAbort, { once: true });
       const others = otherThreadsRunJs(probe);
       if (others) onConcurrentThreads(others);
-      return await run({ signal: controller.signal, defaultMaxMs: owner ? armScope(owner) : undefined });
+      return await run({ signal: controller.signal, defaultMaxMs: owner ? armScope(owner) : undefined, testTitle: owner?.title });
     } finally {
       userSignal?.removeEventListener('abort', onUserAbort);
       probe?.releaseCheck();
@@ -236,6 +257,7 @@ export function startCheck<T>(
       forgetIfDone(record);
     },
     (err: unknown) => {
+      restack(err, frames);
       record.state = 'failed';
       record.error = err;
       stop();

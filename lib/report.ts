@@ -179,3 +179,13 @@ export function formatInconclusive(report: LeakReport, label: string): string {
     ...cHeapNote(report),
   ].join('\n');
 }
+
+/** The one line NODELEAK_SUMMARY=1 prints for a passing check: calls, time, and the bound on each judged metric. */
+export function formatSummary(report: LeakReport, label: string): string {
+  const bounds = report.judged.map((metric) => `${metric} ≤ ${formatRate(report.upperBytesPerCall[metric] ?? Infinity)}`);
+  const what = report.verdict === 'clean' ? 'no leak' : 'inconclusive (allowed)';
+  return (
+    `nodeleak: ${label}: ${what} in ${report.calls.toLocaleString('en-US')} calls, ${Math.round(report.ms)} ms, ${processKind(report.quiet)}` +
+    (bounds.length > 0 ? `; ${bounds.join(', ')}` : '')
+  );
+}

@@ -66,6 +66,9 @@ describe('checkLeak: memory', function () {
       expect(leak.message).to.match(new RegExp(`^\\s+${round.round}\\s+${round.calls.toLocaleString('en-US')}\\s`, 'm'));
     }
     expect(leak.message).to.match(/^estimate: [\d,.]+ B\/call on v8heap/m);
+    // The stack starts at the call in the test, not in nodeleak's own frames.
+    expect(leak.stack?.split('\n')[0]).to.match(/^MemoryLeakError: v8heap leaks about/);
+    expect(leak.stack?.split('\n').find((line) => line.startsWith('    at '))).to.include('harness.test.ts');
   });
 
   it('passes a clean function and reports what it measured', async () => {

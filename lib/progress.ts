@@ -1,0 +1,34 @@
+// A long check says it is alive: on a terminal, after two seconds, one line rewritten after every round, erased when
+// the check ends. Nothing is written when stderr is not a TTY (CI logs, piped runners) or at verbosity 0.
+interface Stream {
+  isTTY?: boolean;
+  write(text: string): unknown;
+}
+
+/** How long a check runs before it shows progress, ms. */
+const QUIET_FOR_MS = 2000;
+
+export class Progress {
+  #shown = false;
+
+  constructor(
+    private readonly label: string,
+    private readonly started: number,
+    private readonly stream: Stream = process.stderr,
+    private readonly enabled = true,
+  ) {}
+
+  /** After a round: `nodeleak: <label>: measuring, round 5, 12,300 calls, 3.1 s`. */
+  round(rounds: number, calls: number): void {
+    const elapsed = performance.now() - this.started;
+    if (!this.enabled || !this.stream.isTTY || elapsed < QUIET_FOR_MS) return;
+    this.stream.write(`\r\x1b[2Knodeleak: ${this.label}: measuring, round ${rounds}, ${calls.toLocaleString('en-US')} calls, ${(elapsed / 1000).toFixed(1)} s`);
+    this.#shown = true;
+  }
+
+  /** Erases the line, if one was shown. */
+  done(): void {
+    if (this.#shown) this.stream.write('\r\x1b[2K');
+    this.#shown = false;
+  }
+}

@@ -1,0 +1,86 @@
+// What a check shows besides its verdict: the one-line summary (NODELEAK_SUMMARY=1), a progress line on a terminal,
+// and the report folder (NODELEAK_REPORT_DIR): JSON and an SVG plot per check.
+import { expect } from 'chai';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { MemoryLeakError, checkLeak } from '../lib';
+import type { LeakOptions } from '../lib';
+import { Progress } from '../lib/progress';
+import { reportFileName } from '../lib/report-dir';
+import { rejection } from './helpers/verdicts';
+
+const FAST: LeakOptions = { times: 100, warmupTimes: 5, retries: 5, verbosity: 0 };
+
+/** Runs `body` with process.env[name] = value, and captures what is written to stderr. */
+async function withEnv<T>(vars: Record<string, string>, body: () => Promise<T>): Promise<{ value: T; stderr: string }> {
+  const saved = Object.fromEntries(Object.keys(vars).map((name) => [name, process.env[name]]));
+  Object.assign(process.env, vars);
+  const written: string[] = [];
+  const write = process.stderr.write;
+  process.stderr.write = ((chunk: string) => written.push(String(chunk)) > 0) as typeof process.stderr.write;
+  try {
+    return { value: await body(), stderr: written.join('') };
+  } finally {
+    process.stderr.write = write;
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  }
+}
+
+describe('what a check shows besides its verdict', function () {
+  this.timeout(60_000);
+
+  it('NODELEAK_SUMMARY=1: one line per passing check, with the bound on each judged metric', async () => {
+    const { value: report, stderr } = await withEnv({ NODELEAK_SUMMARY: '1' }, () => checkLeak(() => JSON.parse('[1]'), { ...FAST, verbosity: 1, name: 'parse' }));
+    const lines = stderr.split('\n').filter((line) => line.startsWith('nodeleak: parse: '));
+    expect(lines).to.have.length(1);
+    expect(lines[0]).to.match(new RegExp(`^nodeleak: parse: no leak in ${report.calls.toLocaleString('en-US')} calls, \\d+ ms, (quiet|plain) process; heap ≤ [\\d.,]+ B/call, mmap ≤ .*, v8heap ≤ [\\d.,]+ B/call, external ≤ [\\d.,]+ B/call$`));
+  });
+
+  it('a progress line on a terminal after two seconds, erased at the end; none off a terminal', () => {
+    const written: string[] = [];
+    const tty = { isTTY: true, write: (text: string) => written.push(text) };
+    const fresh = new Progress('slowOne', performance.now(), tty);
+    fresh.round(1, 300);
+    expect(written).to.deep.equal([]); // not two seconds yet
+    const long = new Progress('slowOne', performance.now() - 3000, tty);
+    long.round(5, 12_300);
+    long.done();
+    expect(written[0].startsWith('\r\x1b[2K')).to.equal(true);
+    expect(written[0].slice(5)).to.match(/^nodeleak: slowOne: measuring, round 5, 12,300 calls, 3\.\d s$/);
+    expect(written[1]).to.equal('\r\x1b[2K');
+    const piped: string[] = [];
+    const offTerminal = new Progress('slowOne', performance.now() - 3000, { isTTY: false, write: (text: string) => piped.push(text) });
+    offTerminal.round(5, 12_300);
+    offTerminal.done();
+    expect(piped).to.deep.equal([]);
+  });
+
+  it('NODELEAK_REPORT_DIR: each check writes its report as JSON and an SVG plot, named after it', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nodeleak-reports-'));
+    try {
+      const kept: number[][] = [];
+      await withEnv({ NODELEAK_REPORT_DIR: dir }, async () => {
+        await checkLeak(() => JSON.parse('[1]'), { ...FAST, name: 'Suite.testClean' });
+        expect(await rejection(checkLeak(() => kept.push(new Array(128).fill(0)), { ...FAST, name: 'Suite.test leaks / much' }))).to.be.instanceOf(MemoryLeakError);
+      });
+      const leakName = reportFileName('Suite.test leaks / much');
+      expect(leakName).to.equal('Suite.test_leaks_much');
+      expect(fs.readdirSync(dir).sort()).to.deep.equal(['Suite.testClean.json', 'Suite.testClean.svg', `${leakName}.json`, `${leakName}.svg`]);
+      const clean = JSON.parse(fs.readFileSync(path.join(dir, 'Suite.testClean.json'), 'utf8')) as { verdict: string; rounds: unknown[]; judged: string[] };
+      expect(clean.verdict).to.equal('clean');
+      expect(clean.rounds.length).to.be.greaterThan(0);
+      const leak = JSON.parse(fs.readFileSync(path.join(dir, `${leakName}.json`), 'utf8')) as { verdict: string; metric: string };
+      expect(leak).to.include({ verdict: 'leak', metric: 'v8heap' });
+      const svg = fs.readFileSync(path.join(dir, `${leakName}.svg`), 'utf8');
+      expect(svg).to.match(/^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+      expect(svg.match(/<g class="metric"/g)).to.have.length(clean.judged.length);
+      expect(svg).to.match(/<g class="metric" data-metric="v8heap">[\s\S]*?<polyline fill="none" stroke="#c0392b"/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
