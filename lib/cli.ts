@@ -8,6 +8,7 @@ import path from 'node:path';
 import { QUIET_NODE_FLAGS, TCACHE_OFF, quietTunables } from './quiet';
 
 export { QUIET_NODE_FLAGS, quietTunables } from './quiet';
+import { doctor } from './doctor';
 import type { Launch } from './run';
 import { quietLaunch } from './run';
 import { ProfilerUnavailableError, findJemalloc, verifyProfiler, whereEnvironment } from './where';
@@ -51,6 +52,9 @@ NODELEAK_JEMALLOC to choose the library).
 Options of nodeleak itself (only as the sole argument):
   -h, --help     this text
   --version      nodeleak's version
+  doctor         what a passing check here proves: platform, probe binary,
+                 allocator, quiet processes, this project's runners, and
+                 the C heap's noise measured live, quiet and plain
 `;
 
 /** Path of mocha's executable script, resolved from `cwd` the way `npx mocha` would find it. */
@@ -125,6 +129,10 @@ export function main(argv: readonly string[]): void {
   }
   if (args.length === 1 && args[0] === '--version') {
     process.stdout.write(`${version()}\n`);
+    return;
+  }
+  if (args.length === 1 && args[0] === 'doctor') {
+    process.stdout.write(`${doctor()}\n`);
     return;
   }
   let environment: NodeJS.ProcessEnv = { ...process.env, GLIBC_TUNABLES: quietTunables(process.env.GLIBC_TUNABLES) };

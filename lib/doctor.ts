@@ -1,0 +1,146 @@
+// `npx nodeleak doctor`: what a passing check here would have proved. The platform, which probe binary loads and
+// from where, the allocator it reads, whether the processes nodeleak starts are quiet, the runners of this project
+// and whether they start quiet processes, and the C heap's noise measured live in a quiet and a plain process.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { bindingPath } from './binding';
+import { heapInfo } from './probe';
+import { platformTuple } from './platform';
+import { QUIET_NODE_FLAGS, isQuietProcess, quietTunables } from './quiet';
+
+/** Calls and rounds of the noise measurement: no-op calls, so every byte is noise. */
+const NOISE_CALLS = 1000;
+const NOISE_ROUNDS = 5;
+
+interface Noise {
+  median: number;
+  max: number;
+  /** Whether the child reported itself quiet. */
+  quiet: boolean;
+}
+
+/** Heap growth over NOISE_ROUNDS rounds of NOISE_CALLS no-op calls in a child started with these flags and env. */
+function measureNoise(quiet: boolean): Noise | string {
+  const measure = require.resolve('./measure');
+  const loader = measure.endsWith('.ts') ? ['--require', require.resolve('tsx/cjs')] : [];
+  const script = `
+    const { settledSample } = require(${JSON.stringify(measure)});
+    const { isQuietProcess } = require(${JSON.stringify(require.resolve('./quiet'))});
+    (async () => {
+      const noop = () => undefined;
+      for (let i = 0; i < 200; i++) noop();
+      let before = (await settledSample(['heap'])).heap;
+      const growth = [];
+      for (let round = 0; round < ${NOISE_ROUNDS}; round++) {
+        for (let i = 0; i < ${NOISE_CALLS}; i++) noop();
+        const after = (await settledSample(['heap'])).heap;
+        growth.push(Math.abs(after - before));
+        before = after;
+      }
+      process.stdout.write(JSON.stringify({ growth, quiet: isQuietProcess() }));
+    })();`;
+  const env: Record<string, string | undefined> = { ...process.env };
+  if (quiet) env.GLIBC_TUNABLES = quietTunables(process.env.GLIBC_TUNABLES);
+  else delete env.GLIBC_TUNABLES;
+  try {
+    const out = execFileSync(process.execPath, [...(quiet ? QUIET_NODE_FLAGS : []), ...loader, '-e', script], { env, encoding: 'utf8', timeout: 60_000 });
+    const { growth, quiet: reported } = JSON.parse(out) as { growth: number[]; quiet: boolean };
+    growth.sort((a, b) => a - b);
+    return { median: growth[Math.floor(growth.length / 2)], max: growth[growth.length - 1], quiet: reported };
+  } catch (err) {
+    return (err as Error).message.split('\n')[0];
+  }
+}
+
+function packageVersion(name: string, cwd: string): string | null {
+  try {
+    const manifest = require.resolve(`${name}/package.json`, { paths: [cwd] });
+    return (JSON.parse(fs.readFileSync(manifest, 'utf8')) as { version: string }).version;
+  } catch {
+    return null;
+  }
+}
+
+function scripts(cwd: string): Record<string, string> {
+  try {
+    return (JSON.parse(fs.readFileSync(path.join(cwd, 'package.json'), 'utf8')) as { scripts?: Record<string, string> }).scripts ?? {};
+  } catch {
+    return {};
+  }
+}
+
+/** One line per runner installed here: its version, and whether the way this project starts it is quiet. */
+function runners(cwd: string): string[] {
+  const lines: string[] = [];
+  const all = scripts(cwd);
+  const scriptsRunning = (pattern: RegExp): string[] => Object.entries(all).filter(([, command]) => pattern.test(command)).map(([name]) => name);
+  const mocha = packageVersion('mocha', cwd);
+  if (mocha) {
+    const quiet = scriptsRunning(/\bnodeleak(?!\s+run)\b/);
+    lines.push(`mocha ${mocha}: ${quiet.length > 0 ? `quiet through npx nodeleak in script(s) ${quiet.join(', ')}` : 'run it as `npx nodeleak <mocha arguments>` (no package.json script does)'}`);
+  }
+  const vitest = packageVersion('vitest', cwd);
+  if (vitest) {
+    const configs = fs.readdirSync(cwd).filter((file) => /^(vitest|vite)\.config\.(c|m)?(j|t)s$/.test(file));
+    const helper = configs.filter((file) => fs.readFileSync(path.join(cwd, file), 'utf8').includes('quietForks'));
+    lines.push(
+      `vitest ${vitest}: ${helper.length > 0 ? `quiet forks (quietForks() in ${helper.join(', ')})` : "forks not quiet: spread quietForks() from 'nodeleak/vitest' into the config's test"}`,
+    );
+  }
+  const jest = packageVersion('jest', cwd);
+  if (jest) {
+    const quiet = scriptsRunning(/nodeleak\s+run\s+(--\s+)?jest\b/);
+    lines.push(`jest ${jest}: ${quiet.length > 0 ? `quiet through nodeleak run in script(s) ${quiet.join(', ')}` : 'run it as `npx nodeleak run -- jest`'}`);
+  }
+  const nodeTest = scriptsRunning(/\bnode\b[^&|;]*--test\b/);
+  if (nodeTest.length > 0) {
+    const quiet = scriptsRunning(/nodeleak\s+run\s+(--\s+)?node\b[^&|;]*--test\b/);
+    lines.push(`node:test in script(s) ${nodeTest.join(', ')}: ${quiet.length > 0 ? 'quiet through nodeleak run' : 'run it as `npx nodeleak run -- node --test …`'}`);
+  }
+  return lines.length > 0 ? lines : ['none found (mocha, vitest, jest, or node --test in package.json scripts)'];
+}
+
+function bytes(value: number): string {
+  return `${Math.round(value).toLocaleString('en-US')} B`;
+}
+
+/** The report, as lines of `label  value`. */
+export function doctor(cwd: string = process.cwd()): string {
+  const rows: [string, string][] = [];
+  rows.push(['platform', `${platformTuple()}, Node ${process.version}`]);
+  const binary = bindingPath();
+  rows.push([
+    'probe',
+    binary ? `${binary} (${binary.split(path.sep).includes('prebuilds') ? 'prebuilt binary' : 'local build'})` : 'none loads here: npm rebuild nodeleak --build-from-source',
+  ]);
+  let allocator: string;
+  try {
+    const heap = heapInfo();
+    allocator = `${heap.allocator} (heapInfo() reads ${bytes(heap.heapUsed)} in use)`;
+  } catch (err) {
+    allocator = `cannot be read: ${(err as Error).message}`;
+  }
+  rows.push(['allocator', allocator]);
+  rows.push(['this process', isQuietProcess() ? 'quiet' : 'plain (doctor itself needs no quiet process)']);
+  for (const line of runners(cwd)) rows.push(['runner', line]);
+  const quiet = measureNoise(true);
+  const plain = measureNoise(false);
+  const noise = (value: Noise | string): string =>
+    typeof value === 'string' ? `not measured: ${value}` : `${bytes(value.median)} per ${NOISE_CALLS.toLocaleString('en-US')} no-op calls (median of ${NOISE_ROUNDS} rounds, max ${bytes(value.max)})`;
+  rows.push([
+    'quiet process',
+    typeof quiet === 'string' ? 'could not start one' : quiet.quiet ? 'yes: a process nodeleak starts is quiet here' : 'no: the quiet settings do not take here',
+  ]);
+  rows.push(['noise, quiet', noise(quiet)]);
+  rows.push(['noise, plain', noise(plain)]);
+  const advice: string[] = [];
+  if (!binary) advice.push('install a C/C++ toolchain and python3, then npm rebuild nodeleak --build-from-source');
+  if (allocator.startsWith('cannot')) advice.push("checks that judge the C heap refuse here: name metrics without heap and mmap, or use glibc/jemalloc/tcmalloc");
+  if (typeof quiet !== 'string' && typeof plain !== 'string' && plain.median > 4 * Math.max(quiet.median, 16)) {
+    advice.push('run leak tests in quiet processes (npx nodeleak, nodeleak run, quietForks()): plain-process noise costs calls');
+  }
+  rows.push(['advice', advice.length > 0 ? advice.join('; ') : 'none: checks here are measured as exactly as nodeleak can']);
+  const width = Math.max(...rows.map(([label]) => label.length));
+  return ['nodeleak doctor', ...rows.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`)].join('\n');
+}
