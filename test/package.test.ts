@@ -163,6 +163,15 @@ describe('the packed tarball', function () {
       expectNothingCompiled(project);
     });
 
+    it('ships a package.json whose only script is the install a consumer runs, and npm lists just that', function () {
+      const shipped = JSON.parse(fs.readFileSync(path.join(installedDir(project), 'package.json'), 'utf8')) as { scripts: unknown; devDependencies?: unknown };
+      expect(shipped.scripts).to.deep.equal({ install: 'node-gyp-build' });
+      expect(shipped.devDependencies).to.equal(undefined);
+      const listed = npmOutput.split('\n').filter((line) => /nodeleak@[\d.]+ \(/.test(line));
+      for (const line of listed) expect(line).to.match(/nodeleak@[\d.]+ \(install: node-gyp-build\)$/);
+      expect(JSON.parse(fs.readFileSync(path.join(repoDir, 'package.json'), 'utf8')).scripts.prepare, 'the repo keeps its own').to.equal('npm run build:ts');
+    });
+
     it("require('nodeleak').heapInfo() returns live figures from the prebuild", function () {
       expectLiveFigures(project, env);
     });

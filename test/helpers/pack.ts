@@ -85,9 +85,12 @@ export interface PackedTarball {
   files: string[];
 }
 
-/** `npm pack` of the repo as it stands (scripts off: dist/ and prebuilds/ are made fresh beforehand). */
+/**
+ * `npm pack` of the repo as it stands, as publishing packs it: prepack writes the consumer's package.json (postpack
+ * restores the repo's), prepare rebuilds dist/.
+ */
 export function packTarball(destination: string): PackedTarball {
-  const [report] = JSON.parse(npm(['pack', '--ignore-scripts', '--json', '--pack-destination', destination], repoDir)) as [
+  const [report] = JSON.parse(npm(['pack', '--json', '--pack-destination', destination], repoDir)) as [
     { filename: string; files: { path: string }[] },
   ];
   return { tarball: path.join(destination, report.filename), files: report.files.map((file) => file.path) };
