@@ -6,7 +6,7 @@ import { InvalidArgumentError } from './errors';
  * The harness measures rounds of calls and asks `decide()` after each one for a verdict or the next round's size
  * (firstCalls first; a size is repeated to confirm growth, doubled or enlarged to bound a leak).
  * A real leak grows in proportion to the calls made; noise (background threads, allocator caches) and
- * one-off growth (lazy start-up, caches filling, high-water marks) do not. See README "How the verdict is reached".
+ * one-off growth (lazy start-up, caches filling, high-water marks) do not. See docs/decision.md.
  */
 
 export type MetricName = 'heap' | 'mmap' | 'uss' | 'rss' | 'vms' | 'v8heap' | 'external';
