@@ -73,7 +73,7 @@ describe('runners', function () {
   });
 
   it('node:test through npx nodeleak run -- node --test: quiet test processes, exit code 1 for the leak', () => {
-    const run = nodeleak(['run', '--', 'node', '--test', path.join(fixtures, 'node-test', 'leaks.test.js')]);
+    const run = nodeleak(['run', '--', 'node', '--test', path.join(fixtures, 'node-test', 'leaks.node-test.js')]);
     expect(run.status, run.stderr).to.equal(1);
     expect(run.stdout).to.match(/^ok \d+ - runs in a quiet process$/m);
     expect(run.stdout).to.match(/^not ok \d+ - a leaking function fails$/m);

@@ -3,5 +3,5 @@ import { defineConfig } from 'vitest/config';
 import { quietForks } from 'nodeleak/vitest';
 
 export default defineConfig({
-  test: { ...quietForks(), include: ['*.test.ts'], testTimeout: 60_000 },
+  test: { ...quietForks(), include: ['*.vitest.ts'], testTimeout: 60_000 },
 });
