@@ -82,6 +82,18 @@ describe('runners', function () {
     expect(run.stdout).to.match(/^# pass 3$/m).and.match(/^# fail 1$/m);
   });
 
+  it("vitest's threads pool: checks in worker threads of one process never blame each other, they refuse and name pool: 'forks'", () => {
+    const report = path.join(tmp, 'vitest-threads.json');
+    const run = nodeleak(['run', '--', 'vitest', 'run', '--root', path.join(fixtures, 'vitest-threads'), '--reporter=json', `--outputFile=${report}`]);
+    const tests = (JSON.parse(fs.readFileSync(report, 'utf8')) as { testResults: { assertionResults: { status: string; failureMessages: string[] }[] }[] }).testResults.flatMap((file) => file.assertionResults);
+    expect(tests).to.have.length(2);
+    for (const test of tests.filter((result) => result.status === 'failed')) {
+      expect(test.failureMessages[0]).to.match(/^ConcurrentCheckError: cannot check .*: the check of .* is still running, and it runs in another thread of this process\. .*pool: 'forks'/);
+    }
+    expect(tests.some((result) => result.status === 'passed'), run.stderr).to.equal(true);
+    expect(run.stdout + run.stderr).to.include('other threads of this process may run JavaScript while it is measured (this check runs in a worker thread');
+  });
+
   it('run: a command that is not a Node script is started with the environment and a warning; a missing one fails', () => {
     const shell = nodeleak(['run', '--', 'sh', '-c', 'echo "$GLIBC_TUNABLES"; node -p "process.execArgv.join(\' \')"']);
     expect(shell.status, shell.stderr).to.equal(0);
