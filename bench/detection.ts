@@ -84,7 +84,7 @@ const cleanCases: Record<string, Fn> = {
 interface Outcome {
   case: string;
   verdict: 'clean' | 'leak' | 'error';
-  /** Clean only because the call budget ran out before a leak could be ruled out (report.undecided). */
+  /** The budget ran out before a leak could be ruled out: InconclusiveError (or, with allowInconclusive, report.undecided). */
   undecided?: boolean;
   errorClass?: string;
   message?: string;
@@ -93,7 +93,7 @@ interface Outcome {
 }
 
 async function child(names: string[]): Promise<void> {
-  const { checkLeak, LeakError, MemoryLeakError } = require('../lib') as typeof import('../lib');
+  const { checkLeak, InconclusiveError, LeakError, MemoryLeakError } = require('../lib') as typeof import('../lib');
   for (const name of names) {
     const fn = name in leakCases ? leakCases[name].make() : cleanCases[name];
     const started = process.hrtime.bigint();
@@ -106,6 +106,8 @@ async function child(names: string[]): Promise<void> {
       if (err instanceof LeakError) {
         const calls = err instanceof MemoryLeakError ? callsMade(err.report) : null;
         outcome = { case: name, verdict: 'leak', errorClass: err.name, calls, ms };
+      } else if (err instanceof InconclusiveError) {
+        outcome = { case: name, verdict: 'clean', undecided: true, errorClass: err.name, calls: callsMade(err.report), ms };
       } else {
         outcome = { case: name, verdict: 'error', errorClass: (err as Error)?.name, message: String((err as Error)?.stack ?? err), calls: null, ms };
       }
@@ -286,7 +288,7 @@ async function main(): Promise<void> {
   for (const mode of options.modes) {
     const outcomes = all[mode];
     console.log(`\n## ${mode} process\n`);
-    const rows = [['case', 'trials', 'leak verdicts', 'budget out', 'errors', 'median calls', 'max calls', 'median ms']];
+    const rows = [['case', 'trials', 'leak verdicts', 'inconclusive', 'errors', 'median calls', 'max calls', 'median ms']];
     const summarise = (label: string, names: string[]) => {
       const of = outcomes.filter((o) => names.includes(o.case));
       const calls = of.map((o) => o.calls).filter((c): c is number => c !== null);
@@ -311,8 +313,8 @@ async function main(): Promise<void> {
     for (const fp of fps.slice(0, 10)) console.log(`false positive: ${fp.case} (${fp.errorClass}) after ${fp.calls} calls`);
   }
   console.log('\ncalls = warm-up + one call for the resource checks + measured calls until the verdict;');
-  console.log('budget out = passed as clean because the call budget ran out before a leak could be ruled out');
-  console.log('(counted in leak verdicts as a miss). psleak, as quoted in issue 3: 6,511 calls to call a leak,');
+  console.log('inconclusive = InconclusiveError: the budget ran out before a leak could be ruled out (a miss for a leak,');
+  console.log('not a pass for a clean function). psleak, as quoted in issue 3: 6,511 calls to call a leak,');
   console.log('511 to pass a clean function.');
   console.log(`wall time ${fmt((Date.now() - started) / 1000, 1)} s`);
 }

@@ -386,6 +386,13 @@ function nextRoundCalls(wantCalls: number, repeat: boolean, lastCalls: number, r
   return Math.min(lastCalls, remaining);
 }
 
+/** How many rounds at the end of `rounds` made exactly `calls` calls. */
+function trailingRoundsOfSize(rounds: readonly Round[], calls: number): number {
+  let count = 0;
+  while (count < rounds.length && rounds[rounds.length - 1 - count].calls === calls) count = count + 1;
+  return count;
+}
+
 /**
  * Given the rounds measured so far, says whether to measure another round (and how many calls), or gives the verdict.
  * Throws InvalidArgumentError on malformed rounds or options.
@@ -441,11 +448,16 @@ export function decide(rounds: readonly Round[], options: DecisionOptions): Deci
           ? Math.min(...wants(suspects))
           : Math.max(...wants(open));
     const lastCalls = rounds[rounds.length - 1].calls;
-    return {
-      verdict: 'continue',
-      nextCalls: nextRoundCalls(wantCalls, gathering.length > 0, lastCalls, options.maxCalls - used, options.firstCalls),
-      reason: open.map(([, judgement]) => judgement.reason).join('; '),
-    };
+    const remaining = options.maxCalls - used;
+    let nextCalls = nextRoundCalls(wantCalls, gathering.length > 0, lastCalls, remaining, options.firstCalls);
+    if (nextCalls <= lastCalls && trailingRoundsOfSize(rounds, lastCalls) > CONFIRMING_ROUNDS) {
+      // A size measured CONFIRMING_ROUNDS + 1 times without a verdict gives none at that size (alternating noise, a
+      // cache emptied now and then beside a leak): rounds twice as long shrink the floor's and any bounded growth's
+      // share of each round, and at most CONFIRMING_ROUNDS + 1 rounds per size keep the schedule logarithmic in the
+      // budget. What is left, when a doubled round does not fit, is spent in one last round.
+      nextCalls = Math.min(2 * lastCalls, remaining);
+    }
+    return { verdict: 'continue', nextCalls, reason: open.map(([, judgement]) => judgement.reason).join('; ') };
   }
 
   const bytesPerCall: Partial<Record<MetricName, number>> = {};

@@ -238,6 +238,66 @@ describe('decide()', () => {
     });
   });
 
+  describe('adversarial sequences: the schedule stays logarithmic in the budget', () => {
+    // At most CONFIRMING_ROUNDS + 1 (4) rounds of any size, and sizes that double from firstCalls to maxCalls.
+    const roundLimit = (options: DecisionOptions): number => 4 * (Math.ceil(Math.log2(options.maxCalls / options.firstCalls)) + 2);
+    const plainV8 = (overrides: Partial<DecisionOptions> = {}): DecisionOptions => ({
+      metrics: ['v8heap'],
+      tolerance: {},
+      noise: defaultNoise(false),
+      firstCalls: 300,
+      maxCalls: 300 * 1023,
+      ...overrides,
+    });
+
+    it('v8heap alternating ±100 KB a round (plain): bounded in a logarithmic number of rounds, not spent in 1,023', () => {
+      const options = plainV8();
+      const { decision, rounds } = play(options, (round) => ({ v8heap: round % 2 ? -100_000 : 100_000 }));
+      expect(rounds.length).to.be.at.most(roundLimit(options));
+      expect(decision.verdict).to.equal('clean');
+      if (decision.verdict === 'clean') expect(decision.undecided).to.deep.equal([]);
+    });
+
+    it('a 3.2 B/call leak beside a 6 KB cache emptied every 600 calls (quiet): called, in a few rounds', () => {
+      const options = heapOptions(true, { firstCalls: 300, maxCalls: 300 * 127 });
+      const { decision, rounds } = play(options, (_round, before, calls) => {
+        const flushes = Math.floor((before + calls) / 600) - Math.floor(before / 600);
+        return { heap: Math.round(3.2 * calls + Math.min(6000, 10 * calls) - 6000 * flushes) };
+      });
+      expect(decision.verdict).to.equal('leak');
+      expect(rounds.length).to.be.at.most(roundLimit(options));
+    });
+
+    it('one-off steps of 1.4–1.9 KB three rounds in a row (quiet): no leak, few rounds', () => {
+      const options = heapOptions(true, { firstCalls: 300, maxCalls: 300 * 127 });
+      const { decision, rounds } = play(options, (round) => ({ heap: round <= 2 ? 1400 + 250 * round : 0 }));
+      expect(decision.verdict).to.equal('clean');
+      expect(rounds.length).to.be.at.most(roundLimit(options));
+    });
+
+    it('bounded bursts (+20 KB in three of the first ten rounds, plain): no leak, few rounds', () => {
+      const options = heapOptions(false, { firstCalls: 300, maxCalls: 300 * 1023 });
+      const { decision, rounds } = play(options, (round) => ({ heap: [0, 4, 9].includes(round) ? 20_000 : 0 }));
+      expect(decision.verdict).to.not.equal('leak');
+      expect(rounds.length).to.be.at.most(roundLimit(options));
+    });
+
+    it('any mix of alternation, steps and noise beyond the floor: never more rounds than the limit (300 seeds)', () => {
+      for (let seed = 1; seed <= 300; seed++) {
+        const random = seeded(seed);
+        const quiet = seed % 2 === 0;
+        const options = heapOptions(quiet, { firstCalls: 300, maxCalls: 300 * (quiet ? 127 : 1023) });
+        const floor = options.noise.heap as number;
+        const { rounds } = play(options, (round) => {
+          const alternation = seed % 3 === 0 ? (round % 2 ? -3 : 3) * floor : 0;
+          const step = random() < 0.2 ? 3 * floor : 0;
+          return { heap: Math.round(alternation + step + noise(random, 2 * floor)) };
+        });
+        expect(rounds.length, `seed ${seed}`).to.be.at.most(roundLimit(options));
+      }
+    });
+  });
+
   describe('clean', () => {
     it('calls a quiet clean function clean after one round when the round stays within the floor', () => {
       const { decision, rounds } = play(heapOptions(true), () => ({ heap: 300 }));
