@@ -18,6 +18,10 @@ import { Progress } from './progress';
 import { REPORT_DIR_ENV, writeReport } from './report-dir';
 import type { LeakSite } from './where';
 import { leakSites, profilingRequested } from './where';
+import { bindingPath } from './binding';
+import type { OwnAllocator } from './own-allocators';
+import { ownAllocators } from './own-allocators';
+import { heapInfo } from './probe';
 
 export type { LeakOptions, Tolerance } from './options';
 export { DEFAULTS } from './options';
@@ -37,6 +41,24 @@ export const SUMMARY_ENV = 'NODELEAK_SUMMARY';
  */
 const QUIET_EXTRA_DOUBLINGS = 2;
 const PLAIN_EXTRA_DOUBLINGS = 5;
+/**
+ * Floor of the process metric judged beside an allocator of an addon's own: such allocators map and touch memory in
+ * steps of up to a few MiB (mimalloc's segments), which a round may catch whole or not at all.
+ */
+const OWN_ALLOCATOR_STEP = 4 * 1024 * 1024;
+
+/** Allocators the process carries besides the one heapInfo() reads; nodeleak's own probe is not one. */
+function ownAllocatorsHere(): OwnAllocator[] {
+  let allocator: string | null = null;
+  try {
+    allocator = heapInfo().allocator;
+  } catch {
+    // no C heap to read: any allocator mapped is one heapInfo() does not read
+  }
+  const probe = bindingPath();
+  return ownAllocators(allocator, probe ? [probe] : []);
+}
+
 /** How long a resource may take to close after the call returned (requests in flight, workers exiting), ms. */
 const RESOURCE_GRACE_MS = 250;
 const RESOURCE_POLL_MS = 10;
@@ -167,7 +189,13 @@ interface Outcome {
 /** Calls in rounds of the sizes decide() asks for until it gives a verdict, or the time budget ends. */
 async function checkMemory(invoke: Invoke, settings: Settings, quiet: boolean, pace: Pace, started: number, progress: Progress): Promise<Outcome> {
   const measured = availableMetrics();
-  const judged = judgedMetrics(settings);
+  const own = ownAllocatorsHere();
+  // An allocator of an addon's own is invisible to the C heap figures: process memory is judged too (unless the user
+  // named the metrics), with a floor as wide as such allocators' steps.
+  const processMetric: MetricName = measured.includes('uss') ? 'uss' : 'rss';
+  const judged = [...judgedMetrics(settings)];
+  const judgeProcess = own.length > 0 && settings.metrics === undefined && !judged.includes(processMetric);
+  if (judgeProcess) judged.push(processMetric);
   const unmeasurable = judged.filter((metric) => !measured.includes(metric));
   if (unmeasurable.length > 0) {
     throw new InvalidArgumentError(
@@ -178,6 +206,7 @@ async function checkMemory(invoke: Invoke, settings: Settings, quiet: boolean, p
   const allNoise = defaultNoise(quiet);
   const noise: Partial<Record<MetricName, number>> = {};
   for (const metric of judged) noise[metric] = allNoise[metric];
+  if (judgeProcess) noise[processMetric] = Math.max(noise[processMetric] as number, OWN_ALLOCATOR_STEP);
   const extraDoublings = quiet ? QUIET_EXTRA_DOUBLINGS : PLAIN_EXTRA_DOUBLINGS;
   const decisionOptions = {
     metrics: judged,
@@ -226,6 +255,7 @@ async function checkMemory(invoke: Invoke, settings: Settings, quiet: boolean, p
     ms: performance.now() - started,
     reason: decision.verdict === 'continue' ? `no round fitted in the time budget${timeCut}` : decision.reason + timeCut,
     cHeapJudged: judged.includes('heap') || judged.includes('mmap'),
+    ...(own.length > 0 ? { ownAllocators: own.map(({ name, object, how }) => ({ name, object, how, judged: judgeProcess ? processMetric : null })) } : {}),
   };
   return { base, decision: decision.verdict === 'continue' ? null : decision };
 }

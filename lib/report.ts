@@ -31,6 +31,11 @@ export interface LeakReportBase {
   reason: string;
   /** Whether the C heap (heap or mmap) was among the judged metrics. */
   cHeapJudged: boolean;
+  /**
+   * Allocators the process carries besides the one the C heap figures read (an addon's own mimalloc or jemalloc),
+   * and the process metric judged because of them (null when the user named the metrics).
+   */
+  ownAllocators?: { name: string; object: string; how: 'linked' | 'built in'; judged: MetricName | null }[];
 }
 
 /**
@@ -147,7 +152,12 @@ export function formatMemoryLeak(report: LeakReportBase & LeakDetails): string {
 }
 
 function cHeapNote(report: LeakReportBase): string[] {
-  return report.cHeapJudged || report.metrics.length === 0 ? [] : ['note: the C heap was not judged (metrics leave out heap and mmap)'];
+  const notes = report.cHeapJudged || report.metrics.length === 0 ? [] : ['note: the C heap was not judged (metrics leave out heap and mmap)'];
+  for (const own of report.ownAllocators ?? []) {
+    const judged = own.judged ? `${own.judged} judged as well` : 'process memory not judged (metrics were named)';
+    notes.push(`note: ${path.basename(own.object)} ${own.how === 'linked' ? 'is' : 'carries'} ${own.name}, an allocator the C heap figures do not see: ${judged}`);
+  }
+  return notes;
 }
 
 /** What verbosity 2 prints for a clean check. */

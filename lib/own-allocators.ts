@@ -1,0 +1,88 @@
+// Allocators the process's code carries besides the one heapInfo() reads: a library an addon links (libmimalloc),
+// or one built into an addon (Rust's mimalloc or jemallocator crates). Their blocks never show in the C heap figures,
+// so a leak through them shows only in the process's memory (rss, uss). Linux only (it reads /proc/self/maps).
+import fs from 'node:fs';
+import path from 'node:path';
+
+export type AllocatorName = 'mimalloc' | 'jemalloc' | 'tcmalloc' | 'rpmalloc' | 'snmalloc';
+
+export interface OwnAllocator {
+  name: AllocatorName;
+  /** The mapped file that carries it. */
+  object: string;
+  /** 'linked': a library of its own; 'built in': its code inside an addon. */
+  how: 'linked' | 'built in';
+}
+
+const LIBRARIES: [RegExp, AllocatorName][] = [
+  [/^libmimalloc[.-]/, 'mimalloc'],
+  [/^libjemalloc[.-]/, 'jemalloc'],
+  [/^libtcmalloc(_minimal)?[.-]/, 'tcmalloc'],
+  [/^librpmalloc[.-]/, 'rpmalloc'],
+  [/^libsnmalloc/, 'snmalloc'],
+];
+
+/** Strings an allocator's code carries (its option variables and messages), as they appear in a built addon. */
+const MARKERS: [string, AllocatorName][] = [
+  ['MIMALLOC_', 'mimalloc'],
+  ['<jemalloc>', 'jemalloc'],
+  ['_RJEM_MALLOC_CONF', 'jemalloc'],
+  ['TCMALLOC_', 'tcmalloc'],
+  ['rpmalloc_initialize', 'rpmalloc'],
+  ['SNMALLOC_', 'snmalloc'],
+];
+
+/** The allocators whose marker strings are in `bytes` (an addon's file). */
+export function allocatorMarkers(bytes: Buffer): AllocatorName[] {
+  const found = new Set<AllocatorName>();
+  for (const [marker, name] of MARKERS) if (bytes.includes(marker)) found.add(name);
+  return [...found];
+}
+
+/** Files mapped into this process. */
+function mappedFiles(): string[] {
+  try {
+    const maps = fs.readFileSync('/proc/self/maps', 'utf8');
+    return [...new Set(maps.split('\n').map((line) => line.slice(line.indexOf('/')).trim()).filter((file) => file.startsWith('/')))];
+  } catch {
+    return [];
+  }
+}
+
+const scanned = new Map<string, { mtimeMs: number; names: AllocatorName[] }>();
+
+/** Marker strings of one addon, cached while its file is unchanged; addons above 256 MiB are not read. */
+function addonMarkers(file: string): AllocatorName[] {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(file);
+  } catch {
+    return [];
+  }
+  const cached = scanned.get(file);
+  if (cached && cached.mtimeMs === stat.mtimeMs) return cached.names;
+  const names = stat.size <= 256 << 20 ? allocatorMarkers(fs.readFileSync(file)) : [];
+  scanned.set(file, { mtimeMs: stat.mtimeMs, names });
+  return names;
+}
+
+/**
+ * The allocators mapped into this process other than `processAllocator` (the one heapInfo() reads), and addons
+ * (*.node) that carry one, except the files in `skip` (nodeleak's own probe, which names jemalloc and tcmalloc).
+ */
+export function ownAllocators(processAllocator: string | null, skip: readonly string[]): OwnAllocator[] {
+  if (process.platform !== 'linux') return [];
+  const found: OwnAllocator[] = [];
+  for (const file of mappedFiles()) {
+    if (skip.includes(file)) continue;
+    const base = path.basename(file);
+    const library = LIBRARIES.find(([pattern]) => pattern.test(base));
+    if (library) {
+      if (library[1] !== processAllocator) found.push({ name: library[1], object: file, how: 'linked' });
+      continue;
+    }
+    if (!file.endsWith('.node')) continue;
+    for (const name of addonMarkers(file)) if (name !== processAllocator) found.push({ name, object: file, how: 'built in' });
+  }
+  return found;
+}

@@ -1,0 +1,30 @@
+// Run by test/own-allocators.test.ts in a child: checks the own_alloc fixture's functions and prints the outcomes.
+import { MemoryLeakError, checkLeak } from '../../lib';
+import type { MetricName } from '../../lib';
+import { ownAllocators } from '../../lib/own-allocators';
+import { loadFixture } from '../helpers/fixtures';
+
+const addon = loadFixture<{ mimallocLeak(bytes: number): void; mimallocClean(bytes: number): void }>('own_alloc');
+const named: readonly MetricName[] | undefined = process.argv[2] === 'named' ? ['heap', 'v8heap'] : undefined;
+
+(async () => {
+  if (process.argv[2] === 'list') {
+    // What the process carries, as read with glibc, and as read with mimalloc the process's allocator.
+    process.stdout.write(`${JSON.stringify({ asGlibc: ownAllocators('glibc', []), asMimalloc: ownAllocators('mimalloc', []) })}\n`);
+    return;
+  }
+  const out: Record<string, unknown> = {};
+  for (const [name, fn] of [
+    ['clean', () => addon.mimallocClean(1200)],
+    ['leak', () => addon.mimallocLeak(1200)],
+  ] as const) {
+    try {
+      const report = await checkLeak(fn, { verbosity: 0, ...(named ? { metrics: named } : {}) });
+      out[name] = { verdict: report.verdict, judged: report.judged, ownAllocators: report.ownAllocators };
+    } catch (err) {
+      if (!(err instanceof MemoryLeakError)) throw err;
+      out[name] = { verdict: 'leak', metric: err.metric, bytesPerCall: err.bytesPerCall, note: err.message.split('\n').find((line) => line.startsWith('note:')) };
+    }
+  }
+  process.stdout.write(`${JSON.stringify(out)}\n`);
+})();

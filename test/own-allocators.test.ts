@@ -1,0 +1,63 @@
+// Addons with an allocator of their own (a linked libmimalloc, or mimalloc/jemalloc built into a Rust addon): their
+// blocks never show in the C heap figures, so process memory is judged too, and a leak through them is caught.
+import { expect } from 'chai';
+import path from 'node:path';
+import { allocatorMarkers } from '../lib/own-allocators';
+import { QUIET_GLIBC_TUNABLES, QUIET_NODE_FLAGS, runJsonScript } from './helpers/child';
+import { needFile } from './helpers/requires';
+
+describe('allocators of an addon’s own', function () {
+  this.timeout(180_000);
+
+  it('are recognised in an addon by the strings their code carries', () => {
+    expect(allocatorMarkers(Buffer.from('\0mimalloc: option MIMALLOC_VERBOSE\0'))).to.deep.equal(['mimalloc']);
+    expect(allocatorMarkers(Buffer.from('\0<jemalloc>: Invalid conf pair\0_RJEM_MALLOC_CONF\0'))).to.deep.equal(['jemalloc']);
+    expect(allocatorMarkers(Buffer.from('\0plain addon, malloc only\0'))).to.deep.equal([]);
+  });
+
+  describe('with the own_alloc fixture (mi_malloc from Debian’s libmimalloc, never malloc)', () => {
+    const script = path.join(__dirname, 'own-alloc-fixtures', 'check.ts');
+
+    before(function () {
+      if (process.platform !== 'linux') this.skip();
+      needFile(this, '/usr/include/mimalloc.h', 'libmimalloc-dev');
+    });
+
+    it('finds the linked mimalloc, and not the allocator the C heap figures read', async () => {
+      const listed = await runJsonScript<Record<string, { name: string; how: string }[]>>(script, { args: ['list'] });
+      expect(listed.asGlibc.map(({ name, how }) => `${name} ${how}`)).to.include('mimalloc linked');
+      expect(listed.asMimalloc.filter((own) => own.name === 'mimalloc')).to.deep.equal([]);
+    });
+
+    for (const quiet of [true, false]) {
+      it(`a 1.2 KB/call leak through mi_malloc is caught on process memory, the clean twin passes (${quiet ? 'quiet' : 'plain'} process)`, async () => {
+        const result = await runJsonScript<Record<string, Record<string, unknown>>>(script, {
+          nodeFlags: quiet ? QUIET_NODE_FLAGS : [],
+          env: { GLIBC_TUNABLES: quiet ? QUIET_GLIBC_TUNABLES : undefined },
+          timeoutMs: 170_000,
+        });
+        expect(result.clean.verdict).to.equal('clean');
+        expect(result.clean.judged).to.include('uss');
+        const [own] = result.clean.ownAllocators as { name: string; object: string; how: string; judged: string }[];
+        expect(own).to.include({ name: 'mimalloc', how: 'linked', judged: 'uss' });
+        expect(path.basename(own.object)).to.match(/^libmimalloc\.so/);
+        expect(result.leak.verdict).to.equal('leak');
+        expect(result.leak.metric).to.equal('uss');
+        expect(result.leak.bytesPerCall).to.be.within(1000, 2000);
+        expect(result.leak.note).to.match(/^note: libmimalloc\.so[\d.]* is mimalloc, an allocator the C heap figures do not see: uss judged as well$/);
+      });
+    }
+
+    it('with the metrics named, process memory is not added, and the report says the allocator was not judged', async () => {
+      const result = await runJsonScript<Record<string, Record<string, unknown>>>(script, {
+        nodeFlags: QUIET_NODE_FLAGS,
+        env: { GLIBC_TUNABLES: QUIET_GLIBC_TUNABLES },
+        args: ['named'],
+        timeoutMs: 170_000,
+      });
+      expect(result.leak.verdict).to.equal('clean'); // the C heap does not see mi_malloc: only the user's choice of metrics hides it
+      expect(result.leak.judged).to.deep.equal(['heap', 'v8heap']);
+      expect((result.leak.ownAllocators as { judged: unknown }[])[0].judged).to.equal(null);
+    });
+  });
+});
