@@ -165,11 +165,14 @@ export async function trim(trimCallback?: () => void | Promise<void>): Promise<v
   }
 }
 
-/** settle → trim → collect → read: the figures one side of a round is measured with. */
+/**
+ * settle → trim → read: the figures one side of a round is measured with. settle() ends with a collection, and the
+ * allocator's trim frees no JS object, so only a user's trimCallback needs one more before the read.
+ */
 export async function settledSample(metrics: readonly MetricName[], trimCallback?: () => void | Promise<void>): Promise<Figures> {
   await settle();
   await trim(trimCallback);
-  gc();
+  if (trimCallback) gc();
   const figures = sample(metrics);
   if (figures.v8heap !== undefined) {
     // V8's old space reads up to ~250 KB higher or lower from one full collection to the next (seen inside checkLeak,
