@@ -38,6 +38,10 @@ export interface LeaksFixture {
   asyncClean(bytes: number): Promise<void>;
   /** 48 bytes leaked in leak_from_site_big() and 16 in leak_from_site_small(), both called from here. */
   twoSitesLeak(): void;
+  /** Every nth call mallocs bytes and never frees them: a leak on a rare path. */
+  leakEvery(n: number, bytes: number): void;
+  /** Keeps a block of bytes a call, and frees them all once they reach limit bytes: bounded growth. */
+  cacheFill(bytes: number, limit: number): void;
 }
 
 export const leaks = loadFixture<LeaksFixture>('leaks');
