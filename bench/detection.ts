@@ -154,7 +154,13 @@ function elapsedMs(started: bigint): number {
 
 // ---- parent: spawn trials, tabulate ---------------------------------------------------------
 
-type Mode = 'quiet' | 'plain';
+/** quiet and plain as above; jemalloc and tcmalloc: quiet, with that allocator preloaded (the floors were set on glibc). */
+type Mode = 'quiet' | 'plain' | 'jemalloc' | 'tcmalloc';
+const MODES: readonly Mode[] = ['quiet', 'plain', 'jemalloc', 'tcmalloc'];
+const PRELOADS: Partial<Record<Mode, string>> = {
+  jemalloc: `/usr/lib/${process.arch === 'x64' ? 'x86_64' : 'aarch64'}-linux-gnu/libjemalloc.so.2`,
+  tcmalloc: `/usr/lib/${process.arch === 'x64' ? 'x86_64' : 'aarch64'}-linux-gnu/libtcmalloc_minimal.so.4`,
+};
 
 interface Options {
   trials: number;
@@ -184,7 +190,7 @@ function parseOptions(argv: string[]): Options {
     };
     if (arg === '--trials') options.trials = positiveInt(arg, value());
     else if (arg === '--jobs') options.jobs = positiveInt(arg, value());
-    else if (arg === '--modes') options.modes = value().split(',').map((m) => (m === 'quiet' || m === 'plain' ? m : usage(`unknown mode ${m}`)));
+    else if (arg === '--modes') options.modes = value().split(',').map((m) => ((MODES as readonly string[]).includes(m) ? (m as Mode) : usage(`unknown mode ${m}`)));
     else if (arg === '--cases') {
       options.cases = value().split(',');
       for (const c of options.cases) if (!(c in leakCases) && !(c in hardCases) && !(c in cleanCases) && !(c in heldOutCases)) usage(`unknown case ${c}`);
@@ -206,7 +212,7 @@ function usage(problem?: string): never {
   const out = problem ? process.stderr : process.stdout;
   if (problem) out.write(`${problem}\n`);
   out.write(
-    'usage: npm run bench:detection -- [--trials N] [--modes quiet,plain] [--cases a,b,...] [--jobs N] [--warm] [--json]\n' +
+    'usage: npm run bench:detection -- [--trials N] [--modes quiet,plain,jemalloc,tcmalloc] [--cases a,b,...] [--jobs N] [--warm] [--json]\n' +
       `leak cases: ${Object.keys(leakCases).join(', ')}\nhard cases: ${Object.keys(hardCases).join(', ')}\n` +
       `clean cases: ${Object.keys(cleanCases).join(', ')}\nheld-out clean cases: ${Object.keys(heldOutCases).join(', ')}\n`,
   );
@@ -221,7 +227,9 @@ function childCommand(mode: Mode, names: string[]): { args: string[]; env: NodeJ
   const script = ['--require', require.resolve('tsx/cjs'), __filename, '--child', ...names];
   if (mode === 'plain') return { args: script, env };
   const quiet = quietSetUp();
-  return { args: [...quiet.execArgv, ...script], env: { ...env, ...quiet.env } };
+  const preload = PRELOADS[mode];
+  if (preload && !fs.existsSync(preload)) usage(`mode ${mode} needs ${preload}`);
+  return { args: [...quiet.execArgv, ...script], env: { ...env, ...quiet.env, ...(preload ? { LD_PRELOAD: preload } : {}) } };
 }
 
 function quietSetUp(): { execArgv: string[]; env: NodeJS.ProcessEnv } {
@@ -294,7 +302,7 @@ async function main(): Promise<void> {
   const cleans = options.cases.filter((c) => c in cleanCases);
   const heldOut = options.cases.filter((c) => c in heldOutCases);
   const started = Date.now();
-  const all: Record<Mode, Outcome[]> = { quiet: [], plain: [] };
+  const all: Record<Mode, Outcome[]> = { quiet: [], plain: [], jemalloc: [], tcmalloc: [] };
 
   for (const mode of options.modes) {
     const tasks: (() => Promise<Outcome[]>)[] = [];
