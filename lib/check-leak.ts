@@ -9,7 +9,7 @@ import { aborted, startCheck } from './in-flight';
 import { InconclusiveError, MemoryLeakError, UnexpectedBehaviourError } from './leak-errors';
 import { DEFAULT_JUDGED, availableMetrics, requireCHeap, settle, settledSample } from './measure';
 import type { LeakOptions, Settings } from './options';
-import { describe, isAbortSignal, resolveOptions } from './options';
+import { describeValue, isAbortSignal, resolveOptions } from './options';
 import { quietness, warnIfNotQuiet } from './quiet';
 import type { LeakReport, RoundReport } from './report';
 import { formatClean, formatSummary } from './report';
@@ -423,7 +423,7 @@ function run(where: string, fn: unknown, options: unknown, invoke: () => Invoke)
  */
 export function checkLeak(fn: () => unknown, options?: LeakOptions): Promise<LeakReport> {
   return run('checkLeak()', fn, options, () => {
-    if (typeof fn !== 'function') throw new InvalidArgumentError(`checkLeak(): fn must be a function, got ${describe(fn)}`);
+    if (typeof fn !== 'function') throw new InvalidArgumentError(`checkLeak(): fn must be a function, got ${describeValue(fn)}`);
     return fn;
   });
 }
@@ -456,13 +456,13 @@ function isInstance(err: unknown, errorClass: ErrorClass): boolean {
 export function checkLeakThrows(errorClass: ErrorClass, fn: () => unknown, options?: LeakOptions): Promise<LeakReport> {
   return run('checkLeakThrows()', fn, options, () => {
     if (typeof errorClass !== 'function') {
-      throw new InvalidArgumentError(`checkLeakThrows(): errorClass must be a class, got ${describe(errorClass)}`);
+      throw new InvalidArgumentError(`checkLeakThrows(): errorClass must be a class, got ${describeValue(errorClass)}`);
     }
-    if (typeof fn !== 'function') throw new InvalidArgumentError(`checkLeakThrows(): fn must be a function, got ${describe(fn)}`);
+    if (typeof fn !== 'function') throw new InvalidArgumentError(`checkLeakThrows(): fn must be a function, got ${describeValue(fn)}`);
     const expected = className(errorClass);
     const check = (err: unknown): void => {
       if (isInstance(err, errorClass)) return;
-      const got = err instanceof Error || constructorNames(err).includes('Error') ? `${(err as Error).name}: ${(err as Error).message}` : describe(err);
+      const got = err instanceof Error || constructorNames(err).includes('Error') ? `${(err as Error).name}: ${(err as Error).message}` : describeValue(err);
       const chain = constructorNames(err).filter((name) => name !== 'Object');
       throw new UnexpectedBehaviourError(
         expected,
@@ -472,7 +472,7 @@ export function checkLeakThrows(errorClass: ErrorClass, fn: () => unknown, optio
       );
     };
     const returned = (value: unknown): UnexpectedBehaviourError =>
-      new UnexpectedBehaviourError(expected, `expected the function to throw ${expected}, but it returned ${describe(value)}`, value);
+      new UnexpectedBehaviourError(expected, `expected the function to throw ${expected}, but it returned ${describeValue(value)}`, value);
     return (): unknown => {
       let result: unknown;
       try {

@@ -100,7 +100,7 @@ export interface Settings {
   allowInconclusive: boolean;
 }
 
-export function describe(value: unknown): string {
+export function describeValue(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'function') return 'a function';
   if (Array.isArray(value)) return 'an array';
@@ -110,21 +110,21 @@ export function describe(value: unknown): string {
 function count(where: string, name: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     const range = max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `from ${min} to ${max}`;
-    throw new InvalidArgumentError(`${where}: ${name} must be an integer ${range}, got ${describe(value)}`);
+    throw new InvalidArgumentError(`${where}: ${name} must be an integer ${range}, got ${describeValue(value)}`);
   }
   return value;
 }
 
 function metricName(where: string, what: string, name: unknown): MetricName {
   if (!METRIC_NAMES.includes(name as MetricName)) {
-    throw new InvalidArgumentError(`${where}: ${what} names unknown metric ${describe(name)} (known: ${METRIC_NAMES.join(', ')})`);
+    throw new InvalidArgumentError(`${where}: ${what} names unknown metric ${describeValue(name)} (known: ${METRIC_NAMES.join(', ')})`);
   }
   return name as MetricName;
 }
 
 function bytes(where: string, what: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new InvalidArgumentError(`${where}: ${what} must be a number of bytes ≥ 0, got ${describe(value)}`);
+    throw new InvalidArgumentError(`${where}: ${what} must be a number of bytes ≥ 0, got ${describeValue(value)}`);
   }
   return value;
 }
@@ -136,7 +136,7 @@ function toleranceTable(where: string, tolerance: unknown): Partial<Record<Metri
     return Object.fromEntries(METRIC_NAMES.map((metric) => [metric, all]));
   }
   if (tolerance === null || typeof tolerance !== 'object' || Array.isArray(tolerance)) {
-    throw new InvalidArgumentError(`${where}: tolerance must be bytes or an object of bytes per metric, got ${describe(tolerance)}`);
+    throw new InvalidArgumentError(`${where}: tolerance must be bytes or an object of bytes per metric, got ${describeValue(tolerance)}`);
   }
   const table: Partial<Record<MetricName, number>> = {};
   for (const [name, value] of Object.entries(tolerance)) {
@@ -160,40 +160,40 @@ export function isAbortSignal(value: unknown): value is AbortSignalLike {
 export function resolveOptions(where: string, options: unknown): Settings {
   if (options === undefined) options = {};
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new InvalidArgumentError(`${where}: options must be an object, got ${describe(options)}`);
+    throw new InvalidArgumentError(`${where}: options must be an object, got ${describeValue(options)}`);
   }
   const given = options as Record<string, unknown>;
   for (const key of Object.keys(given)) {
     if (!(OPTION_NAMES as readonly string[]).includes(key)) {
-      throw new InvalidArgumentError(`${where}: unknown option ${describe(key)} (known: ${OPTION_NAMES.join(', ')})`);
+      throw new InvalidArgumentError(`${where}: unknown option ${describeValue(key)} (known: ${OPTION_NAMES.join(', ')})`);
     }
   }
   const { trimCallback, checkers, verbosity, metrics, name, maxMs, signal, allowInconclusive } = given;
   if (maxMs !== undefined && (typeof maxMs !== 'number' || !(maxMs > 0) || !Number.isFinite(maxMs))) {
-    throw new InvalidArgumentError(`${where}: maxMs must be a number of ms > 0, got ${describe(maxMs)}`);
+    throw new InvalidArgumentError(`${where}: maxMs must be a number of ms > 0, got ${describeValue(maxMs)}`);
   }
   if (trimCallback !== undefined && typeof trimCallback !== 'function') {
-    throw new InvalidArgumentError(`${where}: trimCallback must be a function, got ${describe(trimCallback)}`);
+    throw new InvalidArgumentError(`${where}: trimCallback must be a function, got ${describeValue(trimCallback)}`);
   }
   if (checkers !== undefined && !(checkers instanceof Checkers)) {
-    throw new InvalidArgumentError(`${where}: checkers must be a Checkers (e.g. Checkers.all().exclude('threads')), got ${describe(checkers)}`);
+    throw new InvalidArgumentError(`${where}: checkers must be a Checkers (e.g. Checkers.all().exclude('threads')), got ${describeValue(checkers)}`);
   }
   if (verbosity !== undefined && verbosity !== 0 && verbosity !== 1 && verbosity !== 2) {
-    throw new InvalidArgumentError(`${where}: verbosity must be 0, 1 or 2, got ${describe(verbosity)}`);
+    throw new InvalidArgumentError(`${where}: verbosity must be 0, 1 or 2, got ${describeValue(verbosity)}`);
   }
   if (name !== undefined && typeof name !== 'string') {
-    throw new InvalidArgumentError(`${where}: name must be a string, got ${describe(name)}`);
+    throw new InvalidArgumentError(`${where}: name must be a string, got ${describeValue(name)}`);
   }
   if (signal !== undefined && !isAbortSignal(signal)) {
-    throw new InvalidArgumentError(`${where}: signal must be an AbortSignal, got ${describe(signal)}`);
+    throw new InvalidArgumentError(`${where}: signal must be an AbortSignal, got ${describeValue(signal)}`);
   }
   if (allowInconclusive !== undefined && typeof allowInconclusive !== 'boolean') {
-    throw new InvalidArgumentError(`${where}: allowInconclusive must be true or false, got ${describe(allowInconclusive)}`);
+    throw new InvalidArgumentError(`${where}: allowInconclusive must be true or false, got ${describeValue(allowInconclusive)}`);
   }
   let metricList: MetricName[] | undefined;
   if (metrics !== undefined) {
     if (!Array.isArray(metrics) || metrics.length === 0) {
-      throw new InvalidArgumentError(`${where}: metrics must be a non-empty array of metric names, got ${describe(metrics)}`);
+      throw new InvalidArgumentError(`${where}: metrics must be a non-empty array of metric names, got ${describeValue(metrics)}`);
     }
     metricList = [...new Set(metrics.map((metric) => metricName(where, 'metrics', metric)))];
   }
