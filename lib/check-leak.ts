@@ -293,7 +293,13 @@ function warnInconclusive(report: LeakReport, label: string, verbosity: number):
 /** Where the check's outcome goes besides its promise: the report folder, and the one-line summary. */
 function publish(name: string, verdict: string, report: LeakReportBase, leakingMetric: MetricName | null): void {
   const dir = process.env[REPORT_DIR_ENV];
-  if (dir) writeReport(dir, name, verdict, report, leakingMetric);
+  if (!dir) return;
+  try {
+    writeReport(dir, name, verdict, report, leakingMetric);
+  } catch (err) {
+    // The verdict stands whether or not its copy could be written.
+    process.stderr.write(`nodeleak: ${name}: could not write its report to ${REPORT_DIR_ENV}=${dir}: ${(err as Error).message}\n`);
+  }
 }
 
 async function measure(label: string, invoke: Invoke, settings: Settings, check: StartedCheck): Promise<LeakReport> {

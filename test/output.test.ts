@@ -59,6 +59,18 @@ describe('what a check shows besides its verdict', function () {
     expect(piped).to.deep.equal([]);
   });
 
+  it('a report folder that cannot be written leaves the verdict as it is, and says so', async () => {
+    const dir = path.join(os.tmpdir(), `nodeleak-file-${process.pid}`);
+    fs.writeFileSync(dir, 'a file, not a folder');
+    try {
+      const { value: report, stderr } = await withEnv({ NODELEAK_REPORT_DIR: dir }, () => checkLeak(() => JSON.parse('[1]'), { ...FAST, name: 'unwritten' }));
+      expect(report.verdict).to.equal('clean');
+      expect(stderr).to.include(`nodeleak: unwritten: could not write its report to NODELEAK_REPORT_DIR=${dir}: `);
+    } finally {
+      fs.rmSync(dir, { force: true });
+    }
+  });
+
   it('NODELEAK_REPORT_DIR: each check writes its report as JSON and an SVG plot, named after it', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nodeleak-reports-'));
     try {
