@@ -3,9 +3,9 @@ import { CreatedHandles, findUnclosed, snapshotResources } from './checkers';
 import type { Checkers, ResourceSnapshot } from './checkers';
 import type { Decision, MetricName, Round } from './decision';
 import { decide, defaultNoise } from './decision';
-import { BindingLoadError, InvalidArgumentError, UnsupportedPlatformError } from './errors';
+import { BindingLoadError, CheckAbortedError, InvalidArgumentError, UnsupportedPlatformError } from './errors';
 import type { StartedCheck } from './in-flight';
-import { aborted, startCheck } from './in-flight';
+import { startCheck } from './in-flight';
 import { InconclusiveError, MemoryLeakError, UnexpectedBehaviourError } from './leak-errors';
 import { DEFAULT_JUDGED, availableMetrics, requireCHeap, settle, settledSample } from './measure';
 import type { LeakOptions, Settings } from './options';
@@ -93,7 +93,7 @@ class Pace {
   ) {}
 
   throwIfAborted(): void {
-    if (this.signal.aborted) throw aborted(this.label, this.calls, this.signal);
+    if (this.signal.aborted) throw new CheckAbortedError(this.label, this.calls, this.signal.reason);
   }
 
   /** Calls `invoke` up to n times, one after the other, awaiting each promise it returns; sync calls stay sync. */
@@ -172,10 +172,7 @@ function refuseWithoutCHeap(judged: readonly MetricName[]): void {
   try {
     requireCHeap();
   } catch (err) {
-    if (err instanceof UnsupportedPlatformError) {
-      const reason = err.message.replace(/^nodeleak cannot probe the C heap on [^:]+: /, '').replace(/\. Supported: .*$/s, '');
-      throw new UnsupportedPlatformError(err.platform, reason, err.supported, WITHOUT_C_HEAP);
-    }
+    if (err instanceof UnsupportedPlatformError) throw new UnsupportedPlatformError(err.platform, err.reason, err.supported, WITHOUT_C_HEAP);
     if (err instanceof BindingLoadError) throw new BindingLoadError(err.platform, err.cause, WITHOUT_C_HEAP);
     throw err;
   }

@@ -74,7 +74,7 @@ export function resolveMocha(cwd: string): string | null {
  * The user's mocha arguments with nodeleak's root hooks required last (after any TypeScript loader the user
  * requires), before a `--` that ends the options.
  */
-export function withRootHooks(args: readonly string[]): string[] {
+function withRootHooks(args: readonly string[]): string[] {
   const hooks = ['--require', require.resolve('./mocha')];
   const end = args.indexOf('--');
   return end === -1 ? [...args, ...hooks] : [...args.slice(0, end), ...hooks, ...args.slice(end)];

@@ -19,6 +19,8 @@ export class InvalidArgumentError extends NodeleakError {
 /** This platform or allocator has no way to answer the call. */
 export class UnsupportedPlatformError extends NodeleakError {
   readonly platform: string;
+  /** Why this platform or allocator cannot answer, without the advice. */
+  readonly reason: string;
   readonly supported: string;
 
   constructor(platform: string, reason: string, supported: string, advice?: string) {
@@ -27,6 +29,7 @@ export class UnsupportedPlatformError extends NodeleakError {
       `nodeleak cannot probe the C heap on ${platform}: ${reason}. Supported: ${supported}.${advice ? ` ${advice}` : ''}`,
     );
     this.platform = platform;
+    this.reason = reason;
     this.supported = supported;
   }
 }

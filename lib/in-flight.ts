@@ -5,7 +5,7 @@ import { isMainThread } from 'node:worker_threads';
 import type { NativeProbe } from './binding';
 import { binding } from './binding';
 import { liveWorkerCount, trackWorkers } from './checkers';
-import { CheckAbortedError, ConcurrentCheckError, NodeleakError, UnawaitedCheckError } from './errors';
+import { ConcurrentCheckError, NodeleakError, UnawaitedCheckError } from './errors';
 import type { AbortSignalLike } from './options';
 
 type State = 'running' | 'passed' | 'failed';
@@ -354,9 +354,4 @@ export async function abandonTestScope(): Promise<void> {
 
 function abortAll(own: TestScope, reason: Error): void {
   for (const record of own.records) if (record.state === 'running') record.controller.abort(reason);
-}
-
-/** The error a check stopped through its signal rejects with. */
-export function aborted(label: string, calls: number, signal: AbortSignal): CheckAbortedError {
-  return new CheckAbortedError(label, calls, signal.reason);
 }

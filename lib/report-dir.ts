@@ -53,7 +53,7 @@ function panel(report: LeakReportBase, metric: MetricName, top: number, leaking:
 }
 
 /** The SVG: a title line, then one panel per judged metric (the leaking one drawn in red). */
-export function reportSvg(report: LeakReportBase, label: string, verdict: string, leakingMetric: MetricName | null): string {
+function reportSvg(report: LeakReportBase, label: string, verdict: string, leakingMetric: MetricName | null): string {
   const metrics = report.judged.filter((metric) => report.metrics.includes(metric));
   const height = 24 + metrics.length * HEIGHT;
   return [

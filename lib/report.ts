@@ -84,7 +84,7 @@ function frameText(frame: Frame): string {
 }
 
 /** The "where" block: one line per site, `bytes/call  function (file:line) ← caller ← caller`. */
-export function formatSites(sites: readonly LeakSite[], profiledCalls: number): string[] {
+function formatSites(sites: readonly LeakSite[], profiledCalls: number): string[] {
   if (sites.length === 0) return ['', `where: no allocation site grew with the calls in ${profiledCalls} profiled calls (the leak may not go through malloc: mmap, another allocator)`];
   const rates = sites.slice(0, SITES_SHOWN).map((site) => formatRate(site.bytesPerCall));
   const width = Math.max(...rates.map((rate) => rate.length));
