@@ -21,7 +21,7 @@ import {
 import type { LeakOptions } from '../lib';
 import { CLASS_FIELD_NAMES } from '../lib/options';
 import { platformTuple } from '../lib/platform';
-import { runCode, runScript } from './helpers/child';
+import { QUIET_GLIBC_TUNABLES, QUIET_NODE_FLAGS, runCode, runScript } from './helpers/child';
 import { needFile } from './helpers/requires';
 import { resultOf, runSuite } from './helpers/suite';
 import { rejection } from './helpers/verdicts';
@@ -29,8 +29,6 @@ import { rejection } from './helpers/verdicts';
 const root = path.join(__dirname, '..');
 const fixtures = path.join(__dirname, 'integrity-fixtures');
 const fixture = (file: string): string => path.join(fixtures, file);
-const QUIET_ENV = { ...process.env, GLIBC_TUNABLES: 'glibc.malloc.tcache_count=0' };
-const QUIET_FLAGS = ['--single-threaded', '--expose-gc'];
 
 
 /** Runs the CLI from source with mocha's JSON reporter on one fixture file; returns the parsed report and stderr. */
@@ -391,7 +389,7 @@ describe('green means measured, and no leak', function () {
   });
 
   it('quiet and plain processes give the same integrity verdicts (the unawaited class suite in a quiet child)', async () => {
-    const run = await runSuite(fixture('unawaited-class.ts'), { env: QUIET_ENV, nodeFlags: QUIET_FLAGS });
+    const run = await runSuite(fixture('unawaited-class.ts'), { env: { ...process.env, GLIBC_TUNABLES: QUIET_GLIBC_TUNABLES }, nodeFlags: QUIET_NODE_FLAGS });
     expect(resultOf(run, 'testNotAwaited').error?.name).to.equal('UnawaitedCheckError');
     expect(resultOf(run, 'testAfterIt').state).to.equal('passed');
   });
