@@ -7,7 +7,7 @@ import { BindingLoadError, CheckAbortedError, InvalidArgumentError, UnsupportedP
 import type { StartedCheck } from './in-flight';
 import { startCheck } from './in-flight';
 import { InconclusiveError, MemoryLeakError, UnexpectedBehaviourError } from './leak-errors';
-import { DEFAULT_JUDGED, availableMetrics, requireCHeap, settle, settledSample } from './measure';
+import { DEFAULT_JUDGED, MIN_SETTLE_PASSES, type Settled, availableMetrics, requireCHeap, settle, settledSample } from './measure';
 import type { LeakOptions, Settings } from './options';
 import { describeValue, isAbortSignal, resolveOptions } from './options';
 import { quietness, warnIfNotQuiet } from './quiet';
@@ -46,6 +46,21 @@ const PLAIN_EXTRA_DOUBLINGS = 5;
  * steps of up to a few MiB (mimalloc's segments), which a round may catch whole or not at all.
  */
 const OWN_ALLOCATOR_STEP = 4 * 1024 * 1024;
+/** At most this many times `times` calls in a round sized by time (see timeSizedCalls). */
+const MAX_TIME_SIZING = 64;
+
+/**
+ * Calls in the first round: `times`, doubled while the round's calls still take less time than the settled read that
+ * ends it. Calls of a fast function cost little next to the collections of a read, and a longer round spans a path
+ * taken once in many calls (a rare-path leak) and spreads one-off growth (the harness's own code warming up) over
+ * more calls.
+ */
+function timeSizedCalls(times: number, msPerCall: number | undefined, msPerRead: number): number {
+  if (msPerCall === undefined || !(msPerCall > 0)) return times;
+  let calls = times;
+  while (calls < times * MAX_TIME_SIZING && 2 * calls * msPerCall <= msPerRead) calls = 2 * calls;
+  return calls;
+}
 
 /** Allocators the process carries besides the one heapInfo() reads; nodeleak's own probe is not one. */
 function ownAllocatorsHere(): OwnAllocator[] {
@@ -108,7 +123,8 @@ class Pace {
       made = made + 1;
       this.calls = this.calls + 1;
     }
-    if (made > 0) this.msPerCall = (performance.now() - started) / made;
+    // A lone call (the resource check's) may be slower than the function's usual pace: it does not replace a batch's.
+    if (made > 1 || (made === 1 && this.msPerCall === undefined)) this.msPerCall = (performance.now() - started) / made;
     return made;
   }
 
@@ -128,13 +144,13 @@ class Pace {
 }
 
 /** One call after warm-up; anything it leaves open (after a short grace for requests in flight) is an error. */
-async function checkResources(invoke: Invoke, checkers: Checkers, created: CreatedHandles | null, pace: Pace): Promise<boolean> {
+async function checkResources(invoke: Invoke, checkers: Checkers, created: CreatedHandles | null, pace: Pace): Promise<Settled | null> {
   // No settling before: what the warm-up left closing is in `before`, and only what `after` has beyond it counts.
   const before = snapshotResources(checkers);
   try {
     created?.startRecording();
-    if ((await pace.call(invoke, 1)) === 0) return false;
-    await settle(); // still recording: what the call started may open handles a turn later
+    if ((await pace.call(invoke, 1)) === 0) return null;
+    const settled = await settle(); // still recording: what the call started may open handles a turn later
     created?.stopRecording(); // from here the harness's own timers poll
     const after = (): ResourceSnapshot => ({ ...snapshotResources(checkers), createdHandles: created?.leftOpen() });
     const deadline = Date.now() + RESOURCE_GRACE_MS;
@@ -145,7 +161,7 @@ async function checkResources(invoke: Invoke, checkers: Checkers, created: Creat
       unclosed = findUnclosed(before, after());
     }
     if (unclosed) throw unclosed;
-    return true;
+    return settled;
   } finally {
     created?.dispose();
   }
@@ -183,8 +199,9 @@ interface Outcome {
   decision: Exclude<Decision, { verdict: 'continue' }> | null;
 }
 
-/** Calls in rounds of the sizes decide() asks for until it gives a verdict, or the time budget ends. */
-async function checkMemory(invoke: Invoke, settings: Settings, quiet: boolean, pace: Pace, started: number, progress: Progress): Promise<Outcome> {
+/** Calls in rounds of the sizes decide() asks for until it gives a verdict, or the time budget ends. `since`: the
+ * resource check's settle, when it was the last thing to run the function. */
+async function checkMemory(invoke: Invoke, settings: Settings, quiet: boolean, pace: Pace, started: number, progress: Progress, since?: Settled): Promise<Outcome> {
   const measured = availableMetrics();
   const own = ownAllocatorsHere();
   // An allocator of an addon's own is invisible to the C heap figures: process memory is judged too (unless the user
@@ -205,18 +222,20 @@ async function checkMemory(invoke: Invoke, settings: Settings, quiet: boolean, p
   for (const metric of judged) noise[metric] = allNoise[metric];
   if (judgeProcess) noise[processMetric] = Math.max(noise[processMetric] as number, OWN_ALLOCATOR_STEP);
   const extraDoublings = quiet ? QUIET_EXTRA_DOUBLINGS : PLAIN_EXTRA_DOUBLINGS;
+  const first = await pace.settled(() => settledSample(metrics, settings.trimCallback, since));
+  let before = first.figures;
+  const firstCalls = timeSizedCalls(settings.times, pace.msPerCall, first.settled.msPerPass * MIN_SETTLE_PASSES);
   const decisionOptions = {
     metrics: judged,
     tolerance: settings.tolerance,
     noise,
-    firstCalls: settings.times,
-    maxCalls: settings.times * (2 ** (settings.retries + 1 + extraDoublings) - 1),
+    firstCalls,
+    maxCalls: firstCalls * (2 ** (settings.retries + 1 + extraDoublings) - 1),
   };
   const rounds: Round[] = [];
   const reports: RoundReport[] = [];
   const used = (): number => rounds.reduce((sum, round) => sum + round.calls, 0);
   let decision: Decision = decide(rounds, decisionOptions);
-  let before = await pace.settled(() => settledSample(metrics, settings.trimCallback));
   let timeCut = '';
   const cutAt = (calls: number): void => {
     // Out of time: the budget becomes the calls made, so decide() gives its verdict on them.
@@ -233,7 +252,7 @@ async function checkMemory(invoke: Invoke, settings: Settings, quiet: boolean, p
     const roundStarted = performance.now();
     const made = await pace.call(invoke, decision.nextCalls);
     if (made === 0) break;
-    const after = await pace.settled(() => settledSample(metrics, settings.trimCallback));
+    const { figures: after } = await pace.settled(() => settledSample(metrics, settings.trimCallback));
     const growth = growthBetween(metrics, before, after);
     rounds.push({ calls: made, growth });
     reports.push({ round: rounds.length, calls: made, growth, ms: performance.now() - roundStarted });
@@ -345,12 +364,15 @@ async function measureChecked(label: string, invoke: Invoke, settings: Settings,
   const handles = settings.checkers.has('libuv') ? new CreatedHandles() : null;
   let warmed: number;
   let resourcesChecked: boolean;
+  let settledByResourceCheck: Settled | undefined;
   try {
     warmed = await pace.call(invoke, settings.warmupTimes);
-    resourcesChecked =
-      warmed === settings.warmupTimes &&
-      (!settings.checkers.names.some((name) => name !== 'memory') ||
-        (pace.fits(1) && (await checkResources(invoke, settings.checkers, handles, pace))));
+    if (warmed < settings.warmupTimes) resourcesChecked = false;
+    else if (!settings.checkers.names.some((name) => name !== 'memory')) resourcesChecked = true;
+    else {
+      settledByResourceCheck = (pace.fits(1) && (await checkResources(invoke, settings.checkers, handles, pace))) || undefined;
+      resourcesChecked = settledByResourceCheck !== undefined;
+    }
   } finally {
     handles?.dispose();
   }
@@ -359,7 +381,7 @@ async function measureChecked(label: string, invoke: Invoke, settings: Settings,
   } else if (!resourcesChecked) {
     report = unmeasured(`${budget} ended before the resource check's call: nothing was measured`);
   } else if (settings.checkers.has('memory')) {
-    const { base, decision } = await checkMemory(invoke, settings, quiet, pace, started, progress);
+    const { base, decision } = await checkMemory(invoke, settings, quiet, pace, started, progress, settledByResourceCheck);
     if (decision?.verdict === 'leak') {
       const where = decision.metric === 'heap' || decision.metric === 'mmap' ? await whereIsTheLeak(invoke, base.rounds, decision.bytesPerCall, pace) : {};
       throw new MemoryLeakError({

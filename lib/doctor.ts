@@ -30,11 +30,11 @@ function measureNoise(quiet: boolean): Noise | string {
     (async () => {
       const noop = () => undefined;
       for (let i = 0; i < 200; i++) noop();
-      let before = (await settledSample(['heap'])).heap;
+      let before = (await settledSample(['heap'])).figures.heap;
       const growth = [];
       for (let round = 0; round < ${NOISE_ROUNDS}; round++) {
         for (let i = 0; i < ${NOISE_CALLS}; i++) noop();
-        const after = (await settledSample(['heap'])).heap;
+        const after = (await settledSample(['heap'])).figures.heap;
         growth.push(Math.abs(after - before));
         before = after;
       }

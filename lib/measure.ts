@@ -98,6 +98,7 @@ function v8ObjectBytes(): number {
 export function sample(metrics: readonly MetricName[]): Figures {
   const wanted = new Set(metrics);
   const figures: Figures = {};
+  if (wanted.has('v8heap')) figures.v8heap = v8ObjectBytes(); // first: see cheapFigures()
   if (wanted.has('heap') || wanted.has('mmap')) {
     const heap = heapInfo();
     figures.heap = heap.heapUsed;
@@ -114,20 +115,23 @@ export function sample(metrics: readonly MetricName[]): Figures {
       figures.rss = process.memoryUsage.rss() - v8Physical;
     }
   }
-  if (wanted.has('v8heap')) figures.v8heap = v8ObjectBytes();
   if (wanted.has('external')) figures.external = process.memoryUsage().external;
   const picked: Figures = {};
   for (const metric of metrics) picked[metric] = figures[metric];
   return picked;
 }
 
-/** Figures cheap enough to read after every collection while settling. */
-function cheapFigures(): number[] {
+/**
+ * Figures cheap enough to read after every collection while settling: C heap, V8 objects, external. V8's objects are
+ * read first, before anything allocates: the first allocation in old space after a collection counts a whole fresh
+ * allocation buffer, up to ~250 KB, as used.
+ */
+function cheapFigures(): CheapFigures {
+  const v8heap = v8ObjectBytes();
   const heap = probeAvailability().heap ? heapInfo().heapUsed : 0;
-  return [heap, v8ObjectBytes(), process.memoryUsage().external];
+  return [heap, v8heap, process.memoryUsage().external];
 }
 
-const MIN_SETTLE_PASSES = 3;
 const MAX_SETTLE_PASSES = 12;
 /**
  * Change between two passes that counts as settled, per cheap figure (C heap, V8 objects, external): a collection
@@ -135,23 +139,40 @@ const MAX_SETTLE_PASSES = 12;
  */
 const SETTLE_SLACK_BYTES = [1024, 16 * 1024, 1024];
 
+type CheapFigures = [heap: number, v8heap: number, external: number];
+
+/** Where a settle() ended. */
+export interface Settled {
+  /** The cheap figures read right after its last collection. */
+  figures: CheapFigures;
+  /** Wall time of one pass (a turn of the event loop and a full collection), ms. */
+  msPerPass: number;
+}
+
+/** Passes a settle needs at least, from figures read before any collection. */
+export const MIN_SETTLE_PASSES = 2;
+
 /**
- * Lets the event loop turn and collects garbage, repeatedly, until the heap figures stop moving (at least
- * MIN_SETTLE_PASSES, at most MAX_SETTLE_PASSES passes): finalizers run on one turn may free more on the next.
- * The collection comes last in each pass: anything allocated in V8's old space after it (the event loop's own
- * objects) would count a whole fresh allocation buffer, up to ~250 KB, as used.
+ * Lets the event loop turn and collects garbage, repeatedly, until two collections in a row leave the heap figures
+ * where they were (at most MAX_SETTLE_PASSES passes): N-API finalizers run on the turn after the collection that found
+ * their objects, and what they release is collected by the next one. `since`, the end of a settle with no call of the
+ * function after it, counts as the first of the two. The collection comes last in each pass, right before the read
+ * (see cheapFigures()).
  */
-export async function settle(): Promise<number> {
-  let previous = cheapFigures();
-  for (let pass = 1; pass <= MAX_SETTLE_PASSES; pass++) {
+export async function settle(since?: Settled): Promise<Settled> {
+  const started = performance.now();
+  let previous = since?.figures ?? cheapFigures();
+  const minPasses = since ? MIN_SETTLE_PASSES - 1 : MIN_SETTLE_PASSES;
+  for (let pass = 1; ; pass++) {
     await yieldToEventLoop();
     gc();
     const now = cheapFigures();
     const still = now.every((value, index) => Math.abs(value - previous[index]) <= SETTLE_SLACK_BYTES[index]);
-    if (still && pass >= MIN_SETTLE_PASSES) return pass;
+    if ((still && pass >= minPasses) || pass === MAX_SETTLE_PASSES) {
+      return { figures: now, msPerPass: (performance.now() - started) / pass };
+    }
     previous = now;
   }
-  return MAX_SETTLE_PASSES;
 }
 
 /** The user's trim callback, then the allocator's own trim (returns free memory to the OS, so RSS/USS settle). */
@@ -167,20 +188,18 @@ export async function trim(trimCallback?: () => void | Promise<void>): Promise<v
 
 /**
  * settle → trim → read: the figures one side of a round is measured with. settle() ends with a collection, and the
- * allocator's trim frees no JS object, so only a user's trimCallback needs one more before the read.
+ * allocator's trim frees no JS object, so only a user's trimCallback needs one more before the read; without one,
+ * v8heap is settle()'s read, taken before the trim allocated anything (see cheapFigures()).
  */
-export async function settledSample(metrics: readonly MetricName[], trimCallback?: () => void | Promise<void>): Promise<Figures> {
-  await settle();
+export async function settledSample(
+  metrics: readonly MetricName[],
+  trimCallback?: () => void | Promise<void>,
+  since?: Settled,
+): Promise<{ figures: Figures; settled: Settled }> {
+  const settled = await settle(since);
   await trim(trimCallback);
   if (trimCallback) gc();
   const figures = sample(metrics);
-  if (figures.v8heap !== undefined) {
-    // V8's old space reads up to ~250 KB higher or lower from one full collection to the next (seen inside checkLeak,
-    // not in a bare loop): the least of three reads, one collection apart, is the live size.
-    for (let read = 0; read < 2; read++) {
-      gc();
-      figures.v8heap = Math.min(figures.v8heap, v8ObjectBytes());
-    }
-  }
-  return figures;
+  if (figures.v8heap !== undefined && !trimCallback) figures.v8heap = settled.figures[1];
+  return { figures, settled };
 }

@@ -123,7 +123,7 @@ describe('npx nodeleak --where: the sites of each leak', function () {
     expect(place(found.mallocLeak.sites[0]).slice(0, 2)).to.deep.equal([`touched_malloc ${at('unsigned char* p = malloc(bytes);')}`, `MallocLeak ${at('touched_malloc(bytes);  // never freed')}`]);
     expect(found.mallocLeak.sites[0].bytesPerCall).to.equal(64);
     expect(found.mallocLeak.sites[0].allocationsPerCall).to.equal(1);
-    expect(found.mallocLeak.whereBlock).to.match(/^where \(jemalloc heap profile of \d+ more calls; all frames in err\.report\.sites\):\n\s+64 B\/call {2}touched_malloc \(leaks\.c:\d+\) ← MallocLeak \(leaks\.c:\d+\) ← /);
+    expect(found.mallocLeak.whereBlock).to.match(/^where \(jemalloc heap profile of [\d,]+ more calls; all frames in err\.report\.sites\):\n\s+64 B\/call {2}touched_malloc \(leaks\.c:\d+\) ← MallocLeak \(leaks\.c:\d+\) ← /);
 
     const [big, small] = found.twoSitesLeak.sites;
     expect(place(big).slice(1, 3)).to.deep.equal([`leak_from_site_big ${at('static void leak_from_site_big(void)')}`, `TwoSitesLeak ${at('  leak_from_site_big();')}`]);
@@ -169,6 +169,6 @@ describe('npx nodeleak --where: the sites of each leak', function () {
     const result = spawnSync(process.execPath, [path.join(root, 'dist', 'cli.js'), '--where', 'examples/'], { cwd: root, encoding: 'utf8', env: { ...process.env, [JEMALLOC_ENV]: JEMALLOC } });
     expect(result.status, result.stderr).to.equal(1);
     expect(result.stdout).to.match(/5 passing/).and.match(/1 failing/);
-    expect(result.stdout).to.match(/where \(jemalloc heap profile of \d+ more calls; all frames in err\.report\.sites\):\n\s+64 B\/call {2}MallocLeak \[leaks\.node\]/);
+    expect(result.stdout).to.match(/where \(jemalloc heap profile of [\d,]+ more calls; all frames in err\.report\.sites\):\n\s+64 B\/call {2}MallocLeak \[leaks\.node\]/);
   });
 });
