@@ -390,6 +390,9 @@ async function measureChecked(label: string, invoke: Invoke, settings: Settings,
         metric: decision.metric,
         bytesPerCall: decision.bytesPerCall,
         leakedBytes: decision.leakedBytes,
+        confirmed: decision.confirmed,
+        sustainedBytes: decision.sustainedBytes,
+        sustainedCalls: decision.sustainedCalls,
         ...where,
       });
     }

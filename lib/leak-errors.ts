@@ -16,6 +16,14 @@ export interface MemoryLeakReport extends LeakReportBase {
   bytesPerCall: number;
   /** Growth the leak explains over all measured rounds, bytes. */
   leakedBytes: number;
+  /**
+   * Whether the growth kept pace while the calls measured tripled past the evidence. false: the budget ended first, so
+   * growth that levels off beyond `sustainedBytes` (a cache that size) was not ruled out; the message says how to tell.
+   */
+  confirmed: boolean;
+  /** Growth at the leak's rate, bytes, over the last `sustainedCalls` calls measured. */
+  sustainedBytes: number;
+  sustainedCalls: number;
   /** Under `npx nodeleak --where` (C-heap leaks): the allocation sites holding the leaked bytes, most bytes first. */
   sites?: LeakSite[];
   /** Calls made while profiling for `sites` (after the verdict; not in `calls`). */

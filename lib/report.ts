@@ -56,6 +56,7 @@ interface LeakDetails {
   metric: MetricName;
   bytesPerCall: number;
   leakedBytes: number;
+  sustainedCalls: number;
   sites?: LeakSite[];
   profiledCalls?: number;
 }
@@ -144,7 +145,8 @@ export function formatMemoryLeak(report: LeakReportBase & LeakDetails): string {
     '',
     formatRounds(report, report.metric),
     '',
-    `estimate: ${formatRate(report.bytesPerCall)} on ${report.metric}, ${formatBytes(report.leakedBytes, false)} leaked in all`,
+    `estimate: ${formatRate(report.bytesPerCall)} on ${report.metric}, at one rate over the last ` +
+      `${report.sustainedCalls.toLocaleString('en-US')} calls; ${formatBytes(report.leakedBytes, false)} leaked in all`,
     `why: ${report.reason}`,
     ...cHeapNote(report),
     ...(report.sites ? formatSites(report.sites, report.profiledCalls ?? 0) : []),

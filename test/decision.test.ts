@@ -49,14 +49,18 @@ const PLAIN_HEAP = defaultNoise(false).heap as number;
 
 describe('decide()', () => {
   describe('leaks', () => {
-    it('calls a steady 32 B/call leak in a quiet process, with its rate, after three confirming rounds', () => {
+    it('calls a steady 32 B/call leak in a quiet process, with its rate, after three confirming rounds and one twice as long as all before them', () => {
       const { decision, calls, rounds } = play(heapOptions(true), (_r, _b, n) => ({ heap: 32 * n }));
       expect(decision.verdict).to.equal('leak');
       if (decision.verdict !== 'leak') return;
       expect(decision.metric).to.equal('heap');
       expect(decision.bytesPerCall).to.equal(32);
       expect(decision.leakedBytes).to.equal(32 * calls);
-      expect(rounds.map((round) => round.calls)).to.deep.equal([1000, 1000, 1000, 1000]);
+      expect(decision.confirmed).to.equal(true);
+      expect(decision.sustainedBytes).to.equal(32 * 11_000);
+      expect(decision.sustainedCalls).to.equal(11_000);
+      // The evidence is complete after round 4 (4,000 calls); the growth then keeps pace while the calls triple.
+      expect(rounds.map((round) => round.calls)).to.deep.equal([1000, 1000, 1000, 1000, 8000]);
       expect(decision.reason).to.match(/heap grew in every round/);
     });
 
@@ -132,7 +136,7 @@ describe('decide()', () => {
         }));
         expect(decision.verdict, `emptied in round ${emptied + 1}`).to.equal('leak');
         if (decision.verdict !== 'leak') return;
-        expect(rounds.length, `emptied in round ${emptied + 1}`).to.equal(emptied === 0 ? 4 : 6);
+        expect(rounds.length, `emptied in round ${emptied + 1}`).to.equal(emptied === 0 ? 5 : 7);
         expect(decision.leakedBytes).to.be.above(0);
       }
     });
@@ -260,10 +264,11 @@ describe('decide()', () => {
 
     it('a 3.2 B/call leak beside a 6 KB cache emptied every 600 calls (quiet): called, in a few rounds', () => {
       const options = heapOptions(true, { firstCalls: 300, maxCalls: 300 * 127 });
-      const { decision, rounds } = play(options, (_round, before, calls) => {
-        const flushes = Math.floor((before + calls) / 600) - Math.floor(before / 600);
-        return { heap: Math.round(3.2 * calls + Math.min(6000, 10 * calls) - 6000 * flushes) };
-      });
+      // The cache holds 10 B for each call since the last flush.
+      const cached = (calls: number): number => 10 * (calls % 600);
+      const { decision, rounds } = play(options, (_round, before, calls) => ({
+        heap: Math.round(3.2 * calls + cached(before + calls) - cached(before)),
+      }));
       expect(decision.verdict).to.equal('leak');
       expect(rounds.length).to.be.at.most(roundLimit(options));
     });
@@ -363,6 +368,20 @@ describe('decide()', () => {
       }
     });
 
+    it('never calls zero-mean noise of ±2.5× the floor in every round a leak (200 seeds, quiet and plain)', () => {
+      // Three rounds beyond the floor at agreeing rates happen by chance; growth that must then keep pace while the
+      // calls triple does not.
+      for (const quiet of [true, false]) {
+        const floor = defaultNoise(quiet).heap as number;
+        for (let seed = 1; seed <= 200; seed++) {
+          const random = seeded(seed);
+          const options = heapOptions(quiet, { firstCalls: 300, maxCalls: 300 * (quiet ? 127 : 1023) });
+          const { decision } = play(options, () => ({ heap: noise(random, 2.5 * floor) }));
+          expect(decision.verdict, `${quiet ? 'quiet' : 'plain'} seed ${seed}`).to.equal('clean');
+        }
+      }
+    });
+
     it('does not call a warm-up bump in round 1 (lazy thread pool, ~12 KB) a leak', () => {
       const random = seeded(3);
       const { decision, rounds } = play(heapOptions(true, { firstCalls: 500 }), (round) => ({
@@ -408,11 +427,14 @@ describe('decide()', () => {
       expect(decision.verdict).to.equal('clean');
     });
 
-    it('calls the same growth a leak without a tolerance', () => {
-      const { decision } = play(heapOptions(true), cache);
+    it('calls the same growth a leak without a tolerance when it has not levelled off by the end of the budget, and says how to confirm', () => {
+      // Four rounds of 10 B/call (40 KB) are evidence; the budget ends before the cache fills at 50 KB.
+      const { decision } = play(heapOptions(true, { maxCalls: 5000 }), cache);
       expect(decision.verdict).to.equal('leak');
       if (decision.verdict !== 'leak') return;
       expect(decision.bytesPerCall).to.equal(10);
+      expect(decision.confirmed).to.equal(false);
+      expect(decision.reason).to.match(/growth that levels off beyond 40000 B \(a cache that size\) is not ruled out: .*tolerance.*trimCallback.*longer budget/);
     });
 
     it('applies each metric’s own tolerance', () => {
@@ -427,6 +449,36 @@ describe('decide()', () => {
       expect(decision.verdict).to.equal('leak');
       if (decision.verdict !== 'leak') return;
       expect(decision.metric).to.equal('external');
+    });
+  });
+
+  describe('growth that levels off', () => {
+    // A pool that grows 30 B a call until it holds 150 KB, then stays: four rounds of 1,000 calls look like a leak.
+    const pool: Source = (_r, before, n) => ({ heap: Math.min(150_000, 30 * (before + n)) - Math.min(150_000, 30 * before) });
+
+    it('is not a leak when it levels off while the calls triple past the evidence', () => {
+      const { decision, rounds } = play(heapOptions(true), pool);
+      expect(decision.verdict).to.equal('clean');
+      if (decision.verdict !== 'clean') return;
+      expect(decision.undecided).to.deep.equal([]);
+      // Evidence after round 4 (120 KB in 4,000 calls), then the pool fills and stays.
+      expect(rounds.slice(0, 4).map((round) => round.growth.heap)).to.deep.equal([30_000, 30_000, 30_000, 30_000]);
+    });
+
+    it('is a leak when the growth keeps pace instead, even if it slows within the agreement of rates', () => {
+      const { decision } = play(heapOptions(true), (round, _b, n) => ({ heap: (round < 4 ? 30 : 24) * n }));
+      expect(decision).to.deep.include({ verdict: 'leak', confirmed: true });
+    });
+
+    it('pools filling for their first 2,000 calls at 40 B/call, under plain-process noise: not a leak (20 seeds)', () => {
+      const options = heapOptions(false, { firstCalls: 300, maxCalls: 300 * 1023 });
+      for (let seed = 1; seed <= 20; seed++) {
+        const random = seeded(seed);
+        const { decision } = play(options, (_r, before, n) => ({
+          heap: Math.min(80_000, 40 * (before + n)) - Math.min(80_000, 40 * before) + noise(random, PLAIN_HEAP),
+        }));
+        expect(decision.verdict, `seed ${seed}`).to.equal('clean');
+      }
     });
   });
 
@@ -461,8 +513,11 @@ describe('decide()', () => {
       ];
       const decision = decide(rounds, heapOptions(true));
       expect(decision).to.deep.include({ verdict: 'continue', nextCalls: 2000 });
-      const confirmed = decide([...rounds, { calls: 2000, growth: { heap: 60_000 } }], heapOptions(true));
-      expect(confirmed).to.deep.include({ verdict: 'leak', metric: 'heap', bytesPerCall: 30 });
+      // The repeat completes the evidence (7,000 calls in); 14,000 more calls must keep pace before the leak is called.
+      const evidence = [...rounds, { calls: 2000, growth: { heap: 60_000 } }];
+      expect(decide(evidence, heapOptions(true))).to.deep.include({ verdict: 'continue', nextCalls: 16_000 });
+      const confirmed = decide([...evidence, { calls: 16_000, growth: { heap: 480_000 } }], heapOptions(true));
+      expect(confirmed).to.deep.include({ verdict: 'leak', metric: 'heap', bytesPerCall: 30, confirmed: true });
     });
 
     it('starts with firstCalls and repeats a size whose growth stood above the floor', () => {
