@@ -12,7 +12,8 @@
 // in a shuffled order, which hides what a fresh process's first checks go through).
 // The clean functions of cleanCases are the ones the floors were calibrated on; heldOutCases
 // were not used for that, and are reported apart. hardCases are leaks and bounded growth the
-// rule is known to find hard (issue 9): a leak on a rare path, and a cache that fills and empties.
+// rule is known to find hard (issue 9): a leak on a rare path, a cache that fills and empties,
+// and a pool that fills and then stays.
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -32,6 +33,7 @@ interface LeakFixture {
   every10thLeak(): void;
   leakEvery(n: number, bytes: number): void;
   cacheFill(bytes: number, limit: number): void;
+  poolFill(bytes: number, limit: number): void;
 }
 function fixture(): LeakFixture {
   // Loaded only in the children that need it (building it once, if its sources changed).
@@ -49,6 +51,8 @@ const leakCases: Record<string, { label: string; make: () => Fn }> = {
 const hardCases: Record<string, { label: string; expect: 'leak' | 'clean'; make: () => Fn }> = {
   rare8k: { label: 'rare path: 8 KiB every 500th call (16 B/call)', expect: 'leak', make: () => { const f = fixture(); return () => f.leakEvery(500, 8192); } },
   cache4m: { label: 'bounded: a cache of 170 B a call, emptied at 4 MiB', expect: 'clean', make: () => { const f = fixture(); return () => f.cacheFill(170, 4 << 20); } },
+  pool2m: { label: 'levels off: a pool of 170 B a call, full at 2 MiB', expect: 'clean', make: () => { const f = fixture(); return () => f.poolFill(170, 2 << 20); } },
+  pool5m: { label: 'levels off: a pool of 170 B a call, full at 5 MiB', expect: 'clean', make: () => { const f = fixture(); return () => f.poolFill(170, 5 << 20); } },
 };
 
 const gzip = util.promisify(zlib.gzip);

@@ -46,8 +46,12 @@ const PLAIN_EXTRA_DOUBLINGS = 5;
  * steps of up to a few MiB (mimalloc's segments), which a round may catch whole or not at all.
  */
 const OWN_ALLOCATOR_STEP = 4 * 1024 * 1024;
-/** At most this many times `times` calls in a round sized by time (see timeSizedCalls). */
-const MAX_TIME_SIZING = 64;
+/**
+ * At most this many times `times` calls in a round sized by time (see timeSizedCalls): with the default `times`,
+ * 2,400 calls, in which a path taken once in 1,000 calls runs at least twice. Longer rounds cost a leak verdict
+ * more than they tell: it takes three times the calls of its evidence.
+ */
+const MAX_TIME_SIZING = 8;
 
 /**
  * Calls in the first round: `times`, doubled while the round's calls still take less time than the settled read that

@@ -96,21 +96,38 @@ describe('checkLeak: memory', function () {
     expect(err).to.be.instanceOf(MemoryLeakError);
   });
 
-  it('calls a cache that fills and then stays clean, with or without a tolerance: its growth levels off', async () => {
-    // A cache of up to 1,000 entries of ~1 KiB: it fills over the first 1,000 calls, which can be evidence of a leak
-    // at one rate; the growth must then keep pace while the calls triple, and it stops instead.
-    const fillsACache = (cache: Map<number, number[]>): (() => void) => {
-      let call = 0;
-      return () => {
-        call = call + 1;
-        cache.set(call % 1000, new Array(128).fill(call));
+  it('calls a cache that fills past the evidence of a leak and then stays clean; one that keeps filling, a leak', async () => {
+    // trimCallback runs before each read, so the function knows the round it is in. The cache grows ~1 KiB a call
+    // through rounds 1–4 (evidence of a leak at one rate) and, when it levels off, for as many calls of round 5 (the
+    // confirming round) as round 4 had; without levelling off it grows on.
+    const fillsACache = (levelsOff: boolean): LeakOptions & { fn: () => void } => {
+      const cache: number[][] = [];
+      let reads = 0;
+      let callsInRound4 = 0;
+      let callsInRound5 = 0;
+      return {
+        ...FAST,
+        warmupTimes: 0,
+        trimCallback: () => {
+          reads = reads + 1;
+        },
+        fn: () => {
+          if (reads === 4) callsInRound4 = callsInRound4 + 1;
+          if (reads === 5) callsInRound5 = callsInRound5 + 1;
+          if (levelsOff && (reads > 5 || (reads === 5 && callsInRound5 > callsInRound4))) return;
+          cache.push(new Array(128).fill(reads));
+        },
       };
     };
-    for (const tolerance of [undefined, { v8heap: 2 * 1024 * 1024 }]) {
-      const report = await checkLeak(fillsACache(new Map()), { ...FAST, warmupTimes: 0, tolerance });
-      expectClean(report);
-      expect(report.calls).to.be.greaterThan(1000);
-    }
+    const { fn: levelling, ...levellingOptions } = fillsACache(true);
+    const report = await checkLeak(levelling, levellingOptions);
+    expectClean(report);
+    expect(report.rounds.length).to.be.greaterThan(4);
+    const { fn: filling, ...fillingOptions } = fillsACache(false);
+    const leak = await rejection(checkLeak(filling, fillingOptions));
+    expect(leak).to.be.instanceOf(MemoryLeakError);
+    expect((leak as MemoryLeakError).report.confirmed).to.equal(true);
+    expect((leak as MemoryLeakError).report.rounds.length).to.be.greaterThan(4);
   });
 
   it('lets trimCallback empty a cache before each measurement', async () => {
