@@ -32,12 +32,9 @@ export type ErrorClass = abstract new (...args: never[]) => unknown;
 export const SUMMARY_ENV = 'NODELEAK_SUMMARY';
 
 /**
- * Doublings of the call budget on top of `retries`. decide() repeats round sizes (three agreeing rounds after round 1,
- * the last repeating an earlier size) and keeps room for them, so its schedule spends the budget more slowly than
- * doubling rounds would. Quiet 2: with the defaults 38,100 calls, where one 32 B chunk every 10th call took 2,151 calls
- * and a clean function 351 in the median (bench:detection, warm-up included). Plain 5: 306,900 calls, where the floor
- * is sixteen times higher and that leak took 33,951 in the median, 62,751 at most in 20 trials (replaying recorded
- * plain-process noise through decide() gave up to ~150,000 when rounds are caught in noise).
+ * Doublings of the call budget on top of `retries`. decide() repeats round sizes and follows evidence over three times
+ * its calls, so its schedule spends the budget more slowly than doubling rounds would; a plain process's floor is
+ * sixteen times higher, so its rounds are longer. What the budgets give is measured in docs/benchmarks.md.
  */
 const QUIET_EXTRA_DOUBLINGS = 2;
 const PLAIN_EXTRA_DOUBLINGS = 5;
@@ -281,12 +278,19 @@ async function checkMemory(invoke: Invoke, settings: Settings, quiet: boolean, p
 }
 
 /**
- * Under `npx nodeleak --where`: profiles two more rounds of the last round's size and returns the leak's sites. The
+ * Under `npx nodeleak --where`: profiles two more rounds of the evidence's round size and returns the leak's sites. The
  * rounds may run past the time budget (the verdict is given already), not past the signal.
  */
-async function whereIsTheLeak(invoke: Invoke, rounds: readonly RoundReport[], leakRate: number, pace: Pace): Promise<{ sites?: LeakSite[]; profiledCalls?: number }> {
+async function whereIsTheLeak(invoke: Invoke, rounds: readonly RoundReport[], leak: { bytesPerCall: number; sustainedCalls: number }, pace: Pace): Promise<{ sites?: LeakSite[]; profiledCalls?: number }> {
   if (!profilingRequested()) return {};
-  const calls = rounds[rounds.length - 1]?.calls ?? 0;
+  // The size of the first round of the evidence: long enough to show the leak, unlike the longer round that confirmed it.
+  let index = rounds.length - 1;
+  let span = rounds[index]?.calls ?? 0;
+  while (index > 0 && span < leak.sustainedCalls) {
+    index = index - 1;
+    span = span + rounds[index].calls;
+  }
+  const calls = rounds[index]?.calls ?? 0;
   if (calls === 0) return {};
   const unbounded = new Pace(pace.label, pace.signal, Infinity);
   let profiledCalls = 0;
@@ -299,7 +303,7 @@ async function whereIsTheLeak(invoke: Invoke, rounds: readonly RoundReport[], le
       return made;
     },
     calls,
-    leakRate,
+    leak.bytesPerCall,
   );
   return { sites, profiledCalls };
 }
@@ -387,7 +391,7 @@ async function measureChecked(label: string, invoke: Invoke, settings: Settings,
   } else if (settings.checkers.has('memory')) {
     const { base, decision } = await checkMemory(invoke, settings, quiet, pace, started, progress, settledByResourceCheck);
     if (decision?.verdict === 'leak') {
-      const where = decision.metric === 'heap' || decision.metric === 'mmap' ? await whereIsTheLeak(invoke, base.rounds, decision.bytesPerCall, pace) : {};
+      const where = decision.metric === 'heap' || decision.metric === 'mmap' ? await whereIsTheLeak(invoke, base.rounds, decision, pace) : {};
       throw new MemoryLeakError({
         ...base,
         verdict: 'leak',

@@ -37,7 +37,7 @@ export interface DecisionOptions {
   tolerance: Partial<Record<MetricName, number>>;
   /** Noise floor per metric for ONE round in this process, bytes. Required for every judged metric. */
   noise: Partial<Record<MetricName, number>>;
-  /** Size of the first measured round (the user's `times`). */
+  /** Size of the first measured round (the user's `times`, or more for a fast function). */
   firstCalls: number;
   /** Budget of measured calls before a verdict must be given. */
   maxCalls: number;
@@ -72,7 +72,7 @@ export type Decision =
       /** Growth at the leak's rate, bytes, over `sustainedCalls` calls: a cache that levels off beyond it looks alike. */
       sustainedBytes: number;
       sustainedCalls: number;
-      /** Rate over the rounds that gave the evidence. */
+      /** Rate over the rounds of the evidence and those after it. */
       bytesPerCall: number;
       /** The rate those rounds allow, given the noise floor: lowerBytesPerCall ≤ true rate ≤ upperBytesPerCall. */
       lowerBytesPerCall: number;
