@@ -101,6 +101,14 @@ describe('decide()', () => {
       }
     });
 
+    it('calls one 16 B block every 10th call as jemalloc and tcmalloc count it (1.6 B/call), in rounds of 2,400 calls', () => {
+      // Under glibc the block is a 32 B chunk (3.2 B/call); a resolution of 2 B/call let 2,400 calls bound it clean.
+      const random = seeded(9);
+      const options = heapOptions(true, { firstCalls: 2400, maxCalls: 2400 * 127 });
+      const { decision } = play(options, (_r, _b, n) => ({ heap: Math.round(1.6 * n) + noise(random, 16) }));
+      expect(decision).to.deep.include({ verdict: 'leak', confirmed: true });
+    });
+
     it('calls a leak hidden behind a warm-up bump, without counting the bump as leaked', () => {
       const { decision, rounds } = play(heapOptions(true), (round, _b, n) => ({ heap: 32 * n + (round === 0 ? 12_000 : 0) }));
       expect(decision.verdict).to.equal('leak');
@@ -313,7 +321,7 @@ describe('decide()', () => {
       expect(decision.upperBytesPerCall.heap).to.be.at.most(2);
     });
 
-    it('passes a quiet clean function after its first round of 300 calls (the default times)', () => {
+    it('passes a quiet clean function after one round of 600 calls (a fast function\'s round sized by time), after two from 300', () => {
       // Growth as measured after warm-up in a quiet process: the C heap within a few dozen bytes, V8's objects within a
       // few KB, nothing on mmap, vms or external.
       const options: DecisionOptions = {
@@ -323,9 +331,14 @@ describe('decide()', () => {
         firstCalls: 300,
         maxCalls: 300 * 127,
       };
-      const { decision, calls } = play(options, () => ({ heap: 16, mmap: 0, vms: 0, v8heap: 2400, external: 0 }));
+      const flat = (): Growth => ({ heap: 16, mmap: 0, vms: 0, v8heap: 2400, external: 0 });
+      const { decision, calls } = play({ ...options, firstCalls: 600, maxCalls: 600 * 127 }, flat);
       expect(decision.verdict).to.equal('clean');
-      expect(calls).to.equal(300);
+      expect(calls).to.equal(600);
+      // 300 calls bound the C heap only to (16 + 512) / 300 = 1.76 B/call, above its 1 B/call resolution.
+      const fromDefault = play(options, flat);
+      expect(fromDefault.decision.verdict).to.equal('clean');
+      expect(fromDefault.calls).to.equal(900);
     });
 
     it('never calls seeded quiet noise a leak, even with high-water bumps whenever a round is longer than any before', () => {
@@ -399,7 +412,9 @@ describe('decide()', () => {
         { calls: 1600, growth: { heap: 3648 } },
         { calls: 1600, growth: { heap: 1456 } },
       ];
-      expect(decide(rounds, heapOptions(true, { firstCalls: 200 })).verdict).to.equal('clean');
+      const options = heapOptions(true, { firstCalls: 200 });
+      expect(decide(rounds, options).verdict).to.not.equal('leak');
+      expect(decide([...rounds, { calls: 1600, growth: { heap: 512 } }], options).verdict).to.equal('clean');
     });
 
     it('calls shrinking memory clean, with a negative rate', () => {
