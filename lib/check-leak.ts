@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CreatedHandles, findUnclosed, snapshotResources } from './checkers';
 import type { Checkers, ResourceSnapshot } from './checkers';
 import type { Decision, MetricName, Round } from './decision';
-import { decide, defaultNoise } from './decision';
+import { decide, defaultNoise, defaultResolution } from './decision';
 import { BindingLoadError, CheckAbortedError, InvalidArgumentError, UnsupportedPlatformError } from './errors';
 import type { StartedCheck } from './in-flight';
 import { startCheck } from './in-flight';
@@ -21,7 +21,7 @@ import { leakSites, profilingRequested } from './where';
 import { bindingPath } from './binding';
 import type { OwnAllocator } from './own-allocators';
 import { ownAllocators } from './own-allocators';
-import { heapInfo } from './probe';
+import { type Allocator, heapInfo } from './probe';
 
 export type { LeakOptions, Tolerance } from './options';
 export { DEFAULTS } from './options';
@@ -63,16 +63,20 @@ function timeSizedCalls(times: number, msPerCall: number | undefined, msPerRead:
   return calls;
 }
 
+/** The allocator heapInfo() reads, or undefined when the C heap cannot be read. */
+function cHeapAllocator(): Allocator | undefined {
+  try {
+    return heapInfo().allocator;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Allocators the process carries besides the one heapInfo() reads; nodeleak's own probe is not one. */
 function ownAllocatorsHere(): OwnAllocator[] {
-  let allocator: string | null = null;
-  try {
-    allocator = heapInfo().allocator;
-  } catch {
-    // no C heap to read: any allocator mapped is one heapInfo() does not read
-  }
+  // With no C heap to read, any allocator mapped is one heapInfo() does not read.
   const probe = bindingPath();
-  return ownAllocators(allocator, probe ? [probe] : []);
+  return ownAllocators(cHeapAllocator() ?? null, probe ? [probe] : []);
 }
 
 /** How long a resource may take to close after the call returned (requests in flight, workers exiting), ms. */
@@ -230,6 +234,7 @@ async function checkMemory(invoke: Invoke, settings: Settings, quiet: boolean, p
     metrics: judged,
     tolerance: settings.tolerance,
     noise,
+    resolution: defaultResolution(cHeapAllocator()),
     firstCalls,
     maxCalls: firstCalls * (2 ** (settings.retries + 1 + extraDoublings) - 1),
   };
@@ -272,6 +277,7 @@ async function checkMemory(invoke: Invoke, settings: Settings, quiet: boolean, p
     ms: performance.now() - started,
     reason: decision.verdict === 'continue' ? `no round fitted in the time budget${timeCut}` : decision.reason + timeCut,
     cHeapJudged: judged.includes('heap') || judged.includes('mmap'),
+    resolution: Object.fromEntries(judged.map((metric) => [metric, decisionOptions.resolution[metric]])),
     ...(own.length > 0 ? { ownAllocators: own.map(({ name, object, how }) => ({ name, object, how, judged: judgeProcess ? processMetric : null })) } : {}),
   };
   return { base, decision: decision.verdict === 'continue' ? null : decision };
@@ -362,6 +368,7 @@ async function measureChecked(label: string, invoke: Invoke, settings: Settings,
     ms: performance.now() - started,
     reason,
     cHeapJudged: judged.includes('heap') || judged.includes('mmap'),
+    resolution: {},
     bytesPerCall: {},
     upperBytesPerCall: {},
     undecided: judged,

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from './errors';
+import type { Allocator } from './probe';
 
 /**
  * The leak decision rule: pure (no native code, no I/O, no timers). See docs/decision.md.
@@ -42,7 +43,8 @@ export interface DecisionOptions {
   /** Budget of measured calls before a verdict must be given. */
   maxCalls: number;
   /**
-   * Smallest leak, bytes per call, that must not pass as clean, per metric. Missing: defaultResolution().
+   * Smallest leak, bytes per call, that must not pass as clean, per metric. Missing: defaultResolution() (the strictest,
+   * with no allocator named).
    * A metric is clean once its last round (or last two) bounds the leak below this figure.
    */
   resolution?: Partial<Record<MetricName, number>>;
@@ -96,13 +98,15 @@ export function defaultNoise(quiet: boolean): Partial<Record<MetricName, number>
     : { heap: 8 * KiB, mmap: 128 * KiB, rss: 1 * MiB, uss: 1 * MiB, vms: 2 * MiB, v8heap: 64 * KiB, external: 16 * KiB };
 }
 
-/** Smallest leak (bytes per call) a clean verdict rules out, per metric. */
-export function defaultResolution(): Partial<Record<MetricName, number>> {
-  // heap: below the smallest leak nodeleak promises to catch, one 16 B block every 10th call: 3.2 B/call as glibc counts
-  // it (a 32 B chunk), 1.6 B/call as jemalloc and tcmalloc do (preloaded, or by --where).
+/**
+ * Smallest leak (bytes per call) a clean verdict rules out, per metric; `allocator` is heapInfo()'s, when known.
+ * heap: below the smallest leak nodeleak promises to catch, one 16 B block every 10th call. glibc counts that block as
+ * a 32 B chunk (3.2 B/call); jemalloc, tcmalloc, macOS's zones and Windows' heaps count 16 B (1.6 B/call).
+ */
+export function defaultResolution(allocator?: Allocator): Partial<Record<MetricName, number>> {
   // mmap counts only blocks of 128 KiB and up; vms moves by pages (a raw mmap leak is ≥ 4 KiB a call); rss/uss by pages
   // of touched memory; external by Buffer pool slabs (8 KiB); v8heap by a few KB a round (its quiet floor over 512 calls).
-  return { heap: 1, mmap: 1024, rss: 1024, uss: 1024, vms: 4096, v8heap: 64, external: 32 };
+  return { heap: allocator === 'glibc' ? 2 : 1, mmap: 1024, rss: 1024, uss: 1024, vms: 4096, v8heap: 64, external: 32 };
 }
 
 function isCount(value: unknown): value is number {

@@ -32,6 +32,11 @@ export interface LeakReportBase {
   /** Whether the C heap (heap or mmap) was among the judged metrics. */
   cHeapJudged: boolean;
   /**
+   * Smallest leak a clean verdict rules out, bytes per call, per judged metric: clean means every upperBytesPerCall is
+   * at most this (the C heap's depends on the allocator; see docs/decision.md). Empty when nothing was measured.
+   */
+  resolution: Partial<Record<MetricName, number>>;
+  /**
    * Allocators the process carries besides the one the C heap figures read (an addon's own mimalloc or jemalloc),
    * and the process metric judged because of them (null when the user named the metrics).
    */

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { decide, defaultNoise, type Decision, type DecisionOptions, type MetricName, type Round } from '../lib/decision';
+import { decide, defaultNoise, defaultResolution, type Decision, type DecisionOptions, type MetricName, type Round } from '../lib/decision';
 import { InvalidArgumentError } from '../lib/errors';
 
 type Growth = Partial<Record<MetricName, number>>;
@@ -553,6 +553,15 @@ describe('decide()', () => {
         expect(plain[metric] as number, metric).to.be.at.least(quiet[metric] as number);
       }
       expect(plain.heap as number).to.be.greaterThan(quiet.heap as number);
+    });
+  });
+
+  describe('defaultResolution()', () => {
+    it('rules out one 16 B block every 10th call as each allocator counts it: 2 B/call under glibc (a 32 B chunk), 1 B/call elsewhere', () => {
+      expect(defaultResolution('glibc').heap).to.equal(2);
+      for (const allocator of ['jemalloc', 'tcmalloc', 'darwin-zones', 'windows-heap', undefined] as const) {
+        expect(defaultResolution(allocator).heap, String(allocator)).to.equal(1);
+      }
     });
   });
 

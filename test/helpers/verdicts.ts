@@ -1,5 +1,4 @@
 import { expect } from 'chai';
-import { defaultResolution } from '../../lib/decision';
 import type { LeakReport } from '../../lib';
 
 /**
@@ -12,9 +11,9 @@ export function expectClean(report: LeakReport, { memory = true }: { memory?: bo
   if (!memory) return;
   expect(report.calls).to.be.greaterThan(0);
   expect(report.calls).to.equal(report.rounds.reduce((sum, round) => sum + round.calls, 0));
-  const resolution = defaultResolution();
   for (const metric of report.judged) {
-    expect(report.upperBytesPerCall[metric], `${metric}: ${report.reason}`).to.be.at.most(resolution[metric] as number);
+    expect(report.resolution[metric], metric).to.be.a('number');
+    expect(report.upperBytesPerCall[metric], `${metric}: ${report.reason}`).to.be.at.most(report.resolution[metric] as number);
   }
 }
 
