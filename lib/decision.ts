@@ -320,7 +320,9 @@ interface Evidence {
  * The earliest evidence whose growth has kept pace since: CONFIRMING_ROUNDS consecutive rounds after round 1 (round 1
  * takes the warm-up's leftovers), each beyond the floor, at rates that agree (a decay from round to round is a cache
  * filling), the last repeating an earlier size; and every later round beyond the floor, their rate pooled, widened by
- * the floor, within RATE_AGREEMENT of the evidence's (a rate that falls away is growth levelling off).
+ * the floor, within RATE_AGREEMENT of the evidence's: a rate that falls away is growth levelling off, and one that
+ * leaps is noise on top of it (memory a read caught in flight). A leak that keeps quickening fails when the budget ends,
+ * as a leak while evidence is pending, else as undecided.
  */
 function findEvidence(series: MetricRounds): Evidence | null {
   for (let complete = CONFIRMING_ROUNDS; complete <= series.last; complete++) {
@@ -350,8 +352,11 @@ function holdsFrom(series: MetricRounds, first: number, complete: number): boole
     laterGrowth = laterGrowth + series.growth(later);
     laterCalls = laterCalls + series.calls(later);
   }
-  const laterUpper = (laterGrowth + (series.last - complete) * series.noise) / laterCalls;
-  return laterUpper * RATE_AGREEMENT >= evidenceGrowth / evidenceCalls;
+  const laterRounds = series.last - complete;
+  const laterUpper = (laterGrowth + laterRounds * series.noise) / laterCalls;
+  const laterLower = (laterGrowth - laterRounds * series.noise) / laterCalls;
+  const evidenceRate = evidenceGrowth / evidenceCalls;
+  return laterUpper * RATE_AGREEMENT >= evidenceRate && laterLower <= evidenceRate * RATE_AGREEMENT;
 }
 
 /** One metric's verdict on the rounds so far. */

@@ -480,9 +480,28 @@ describe('decide()', () => {
       expect(rounds.slice(0, 4).map((round) => round.growth.heap)).to.deep.equal([30_000, 30_000, 30_000, 30_000]);
     });
 
-    it('is a leak when the growth keeps pace instead, even if it slows within the agreement of rates', () => {
-      const { decision } = play(heapOptions(true), (round, _b, n) => ({ heap: (round < 4 ? 30 : 24) * n }));
-      expect(decision).to.deep.include({ verdict: 'leak', confirmed: true });
+    it('is not confirmed by a round that leaps far past the evidence\'s rate (memory caught in flight), and gives it back', () => {
+      // crypto.randomBytes(32) in a plain process with 16 V8 worker threads: three rounds just past the 8 KiB floor at
+      // one rate, then 225 KB in the confirming round, handed back in the next.
+      const options = heapOptions(false, { firstCalls: 600, maxCalls: 600 * 1023 });
+      const rounds: Round[] = [
+        { calls: 600, growth: { heap: 69_808 } },
+        { calls: 600, growth: { heap: 11_008 } },
+        { calls: 600, growth: { heap: 8496 } },
+        { calls: 600, growth: { heap: 10_736 } },
+        { calls: 4800, growth: { heap: 230_320 } },
+      ];
+      const leap = decide(rounds, options);
+      expect(leap).to.deep.include({ verdict: 'continue', nextCalls: 4800 });
+      const back = decide([...rounds, { calls: 4800, growth: { heap: -221_000 } }], options);
+      expect(back.verdict).to.not.equal('leak');
+    });
+
+    it('is a leak when the growth keeps pace instead, even if it slows or quickens within the agreement of rates', () => {
+      for (const later of [24, 40]) {
+        const { decision } = play(heapOptions(true), (round, _b, n) => ({ heap: (round < 4 ? 30 : later) * n }));
+        expect(decision, `${later} B/call after the evidence`).to.deep.include({ verdict: 'leak', confirmed: true });
+      }
     });
 
     it('pools filling for their first 2,000 calls at 40 B/call, under plain-process noise: not a leak (20 seeds)', () => {
