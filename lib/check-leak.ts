@@ -284,6 +284,22 @@ async function checkMemory(invoke: Invoke, settings: Settings, quiet: boolean, p
 }
 
 /**
+ * The C heap's growth per call over the rounds behind a leak verdict, or null when it did not grow beyond its floor
+ * there: a leak called on another metric (a napi_ref keeps its object alive, so v8heap may be called first) can still
+ * have C-heap allocation sites.
+ */
+function cHeapLeakRate(rounds: readonly RoundReport[], leak: { metric: MetricName; bytesPerCall: number; sustainedCalls: number }, floor: number): number | null {
+  if (leak.metric === 'heap' || leak.metric === 'mmap') return leak.bytesPerCall;
+  let calls = 0;
+  let growth = 0;
+  for (let index = rounds.length - 1; index >= 0 && calls < leak.sustainedCalls; index--) {
+    calls = calls + rounds[index].calls;
+    growth = growth + (rounds[index].growth.heap ?? 0);
+  }
+  return calls > 0 && growth > floor ? growth / calls : null;
+}
+
+/**
  * Under `npx nodeleak --where`: profiles two more rounds of the evidence's round size and returns the leak's sites. The
  * rounds may run past the time budget (the verdict is given already), not past the signal.
  */
@@ -398,7 +414,8 @@ async function measureChecked(label: string, invoke: Invoke, settings: Settings,
   } else if (settings.checkers.has('memory')) {
     const { base, decision } = await checkMemory(invoke, settings, quiet, pace, started, progress, settledByResourceCheck);
     if (decision?.verdict === 'leak') {
-      const where = decision.metric === 'heap' || decision.metric === 'mmap' ? await whereIsTheLeak(invoke, base.rounds, decision, pace) : {};
+      const cHeapLeak = cHeapLeakRate(base.rounds, decision, defaultNoise(quiet).heap as number);
+      const where = cHeapLeak === null ? {} : await whereIsTheLeak(invoke, base.rounds, { ...decision, bytesPerCall: cHeapLeak }, pace);
       throw new MemoryLeakError({
         ...base,
         verdict: 'leak',

@@ -119,7 +119,7 @@ describe('npx nodeleak --where: the sites of each leak', function () {
     (site?.frames ?? []).map((frame) => `${frame.function} ${frame.file ? `${path.basename(frame.file)}:${frame.line}` : `[${path.basename(frame.object ?? '')}]`}`);
 
   it('built with -g: malloc in the addon, napi_ref never deleted, a finalizer that forgets, async work, two call sites', async () => {
-    const found = await sites('leaks_g', ['mallocLeak', 'twoSitesLeak', 'refLeak', 'wrapLeak', 'asyncLeak']);
+    const found = await sites('leaks_g', ['mallocLeak', 'twoSitesLeak', 'refLeak', 'wrapLeak', 'asyncLeak', 'refLeakOnV8heap']);
     expect(place(found.mallocLeak.sites[0]).slice(0, 2)).to.deep.equal([`touched_malloc ${at('unsigned char* p = malloc(bytes);')}`, `MallocLeak ${at('touched_malloc(bytes);  // never freed')}`]);
     expect(found.mallocLeak.sites[0].bytesPerCall).to.equal(64);
     expect(found.mallocLeak.sites[0].allocationsPerCall).to.equal(1);
@@ -130,7 +130,10 @@ describe('npx nodeleak --where: the sites of each leak', function () {
     expect(place(small).slice(1, 3)).to.deep.equal([`leak_from_site_small ${at('static void leak_from_site_small(void)')}`, `TwoSitesLeak ${at('  leak_from_site_small();')}`]);
     expect([big.bytesPerCall, small.bytesPerCall]).to.deep.equal([48, 16]); // 3:1, as the fixture leaks them
 
-    expect(place(found.refLeak.sites[0])[0]).to.match(/^RefLeak leaks\.c:\d+$/); // through node's napi_create_reference
+    expect(place(found.refLeak.sites[0])[0], JSON.stringify(found.refLeak).slice(0, 300)).to.match(/^RefLeak leaks\.c:\d+$/); // through node's napi_create_reference
+    // The same leak called on v8heap (the object the reference keeps alive) still gets its C-heap sites.
+    expect(found.refLeakOnV8heap.metric).to.equal('v8heap');
+    expect(place(found.refLeakOnV8heap.sites[0])[0]).to.match(/^RefLeak leaks\.c:\d+$/);
     expect(place(found.wrapLeak.sites[0]).slice(1, 3)).to.deep.equal([`wrap_new ${at('void* payload = touched_malloc(WRAP_PAYLOAD);')}`, `WrapLeak ${at('return wrap_new(env, finalize_forgetful);')}`]);
     expect(place(found.asyncLeak.sites[0]).slice(0, 2)).to.deep.equal([`touched_malloc ${at('unsigned char* p = malloc(bytes);')}`, `async_execute ${at('job->payload = touched_malloc(job->bytes);')}`]);
   });
