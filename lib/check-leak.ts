@@ -73,10 +73,10 @@ function cHeapAllocator(): Allocator | undefined {
 }
 
 /** Allocators the process carries besides the one heapInfo() reads; nodeleak's own probe is not one. */
-function ownAllocatorsHere(): OwnAllocator[] {
+function ownAllocatorsHere(cHeap: Allocator | undefined): OwnAllocator[] {
   // With no C heap to read, any allocator mapped is one heapInfo() does not read.
   const probe = bindingPath();
-  return ownAllocators(cHeapAllocator() ?? null, probe ? [probe] : []);
+  return ownAllocators(cHeap ?? null, probe ? [probe] : []);
 }
 
 /** How long a resource may take to close after the call returned (requests in flight, workers exiting), ms. */
@@ -208,7 +208,8 @@ interface Outcome {
  * resource check's settle, when it was the last thing to run the function. */
 async function checkMemory(invoke: Invoke, settings: Settings, quiet: boolean, pace: Pace, started: number, progress: Progress, since?: Settled): Promise<Outcome> {
   const measured = availableMetrics();
-  const own = ownAllocatorsHere();
+  const cHeap = cHeapAllocator();
+  const own = ownAllocatorsHere(cHeap);
   // An allocator of an addon's own is invisible to the C heap figures: process memory is judged too (unless the user
   // named the metrics), with a floor as wide as such allocators' steps.
   const processMetric: MetricName = measured.includes('uss') ? 'uss' : 'rss';
@@ -234,7 +235,7 @@ async function checkMemory(invoke: Invoke, settings: Settings, quiet: boolean, p
     metrics: judged,
     tolerance: settings.tolerance,
     noise,
-    resolution: defaultResolution(cHeapAllocator()),
+    resolution: defaultResolution(cHeap),
     firstCalls,
     maxCalls: firstCalls * (2 ** (settings.retries + 1 + extraDoublings) - 1),
   };
