@@ -71,6 +71,19 @@ describe('checkLeak: memory', function () {
     expect(leak.stack?.split('\n').find((line) => line.startsWith('    at '))).to.include('harness.test.ts');
   });
 
+  it('sizes the first round by time: a fast function gets more than `times` calls, up to 8×; a slow one keeps `times`', async () => {
+    const fast = await checkLeak(() => undefined, { ...FAST, checkers: Checkers.only('memory') });
+    expect(fast.rounds[0].calls).to.be.oneOf([200, 400, 800]);
+    // 2 ms a call: 100 calls take longer than the two collections that measure them.
+    const slow = await checkLeak(() => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2), {
+      ...FAST,
+      checkers: Checkers.only('memory'),
+      maxMs: 2000,
+      allowInconclusive: true, // only the first round's size is looked at
+    });
+    expect(slow.rounds[0].calls).to.equal(100);
+  });
+
   it('passes a clean function and reports what it measured', async () => {
     const report = await checkLeak(() => JSON.parse('{"a":[1,2,3]}'), FAST);
     expectClean(report);
