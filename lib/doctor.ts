@@ -4,6 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { formatNumber } from './numbers';
 import { bindingPath } from './binding';
 import { heapInfo } from './probe';
 import { platformTuple } from './platform';
@@ -102,7 +103,7 @@ function runners(cwd: string): string[] {
 }
 
 function bytes(value: number): string {
-  return `${Math.round(value).toLocaleString('en-US')} B`;
+  return `${formatNumber(Math.round(value))} B`;
 }
 
 /** The report, as lines of `label  value`. */
@@ -127,7 +128,7 @@ export function doctor(cwd: string = process.cwd()): string {
   const quiet = measureNoise(true);
   const plain = measureNoise(false);
   const noise = (value: Noise | string): string =>
-    typeof value === 'string' ? `not measured: ${value}` : `${bytes(value.median)} per ${NOISE_CALLS.toLocaleString('en-US')} no-op calls (median of ${NOISE_ROUNDS} rounds, max ${bytes(value.max)})`;
+    typeof value === 'string' ? `not measured: ${value}` : `${bytes(value.median)} per ${formatNumber(NOISE_CALLS)} no-op calls (median of ${NOISE_ROUNDS} rounds, max ${bytes(value.max)})`;
   rows.push([
     'quiet process',
     typeof quiet === 'string' ? 'could not start one' : quiet.quiet ? 'yes: a process nodeleak starts is quiet here' : 'no: the quiet settings do not take here',

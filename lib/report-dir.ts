@@ -2,6 +2,7 @@
 // calls, one pair of files per check, named after it (for CI artifacts, and for people who would rather look).
 import fs from 'node:fs';
 import path from 'node:path';
+import { formatNumber } from './numbers';
 import type { MetricName } from './decision';
 import type { LeakReportBase } from './report';
 import { formatBytes } from './report';
@@ -45,7 +46,7 @@ function panel(report: LeakReportBase, metric: MetricName, top: number, leaking:
     `<line x1="${MARGIN.left}" y1="${top + HEIGHT - MARGIN.bottom}" x2="${WIDTH - MARGIN.right}" y2="${top + HEIGHT - MARGIN.bottom}" stroke="#333"/>`,
     `<text x="${MARGIN.left - 6}" y="${y(high) + 4}" font-size="11" text-anchor="end">${escapeXml(formatBytes(high))}</text>`,
     `<text x="${MARGIN.left - 6}" y="${y(low) + 4}" font-size="11" text-anchor="end">${escapeXml(formatBytes(low))}</text>`,
-    `<text x="${WIDTH - MARGIN.right}" y="${top + HEIGHT - 10}" font-size="11" text-anchor="end">${maxCalls.toLocaleString('en-US')} calls</text>`,
+    `<text x="${WIDTH - MARGIN.right}" y="${top + HEIGHT - 10}" font-size="11" text-anchor="end">${formatNumber(maxCalls)} calls</text>`,
     `<polyline fill="none" stroke="${colour}" stroke-width="2" points="${line}"/>`,
     ...points.slice(1).map(([calls, growth]) => `<circle cx="${x(calls).toFixed(1)}" cy="${y(growth).toFixed(1)}" r="3" fill="${colour}"/>`),
     '</g>',
@@ -59,7 +60,7 @@ function reportSvg(report: LeakReportBase, label: string, verdict: string, leaki
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="sans-serif">`,
     `<title>${escapeXml(`${label}: ${verdict}`)}</title>`,
-    `<text x="8" y="16" font-size="13">${escapeXml(`${label}: ${verdict} (${report.calls.toLocaleString('en-US')} calls, ${report.quiet ? 'quiet' : 'plain'} process)`)}</text>`,
+    `<text x="8" y="16" font-size="13">${escapeXml(`${label}: ${verdict} (${formatNumber(report.calls)} calls, ${report.quiet ? 'quiet' : 'plain'} process)`)}</text>`,
     ...metrics.map((metric, index) => panel(report, metric, 24 + index * HEIGHT, metric === leakingMetric)),
     '</svg>',
     '',

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { formatNumber } from './numbers';
 import type { MetricName } from './decision';
 import type { Frame } from './symbolize';
 import type { LeakSite } from './where';
@@ -96,7 +97,7 @@ function formatSites(sites: readonly LeakSite[], profiledCalls: number): string[
   const width = Math.max(...rates.map((rate) => rate.length));
   return [
     '',
-    `where (jemalloc heap profile of ${profiledCalls.toLocaleString('en-US')} more calls; all frames in err.report.sites):`,
+    `where (jemalloc heap profile of ${formatNumber(profiledCalls)} more calls; all frames in err.report.sites):`,
     ...sites.slice(0, SITES_SHOWN).map((site, index) => {
       const frames = site.frames.slice(site.first, site.first + FRAMES_SHOWN).map(frameText);
       return `  ${rates[index].padStart(width)}  ${frames.join(' ← ')}`;
@@ -112,15 +113,15 @@ const MIB = 1024 * 1024;
 export function formatBytes(bytes: number, signed = true): string {
   const sign = bytes > 0 && signed ? '+' : bytes < 0 ? '-' : '';
   const size = Math.abs(bytes);
-  if (size < 100 * KIB) return `${sign}${Math.round(size).toLocaleString('en-US')} B`;
-  if (size < 100 * MIB) return `${sign}${(size / KIB).toLocaleString('en-US', { maximumFractionDigits: 1 })} KiB`;
-  return `${sign}${(size / MIB).toLocaleString('en-US', { maximumFractionDigits: 1 })} MiB`;
+  if (size < 100 * KIB) return `${sign}${formatNumber(Math.round(size))} B`;
+  if (size < 100 * MIB) return `${sign}${formatNumber(size / KIB, 1)} KiB`;
+  return `${sign}${formatNumber(size / MIB, 1)} MiB`;
 }
 
 /** Bytes per call to three significant digits: "32 B/call", "3.2 B/call". */
 export function formatRate(bytesPerCall: number): string {
   const rounded = Math.abs(bytesPerCall) >= 1000 ? Math.round(bytesPerCall) : Number(bytesPerCall.toPrecision(3));
-  return `${rounded.toLocaleString('en-US')} B/call`;
+  return `${formatNumber(rounded)} B/call`;
 }
 
 function processKind(quiet: boolean): string {
@@ -132,7 +133,7 @@ export function formatRounds(report: LeakReportBase, rateMetric: MetricName | nu
   const headers = ['round', 'calls', ...report.metrics, ...(rateMetric ? [`${rateMetric} B/call`] : [])];
   const rows = report.rounds.map((round) => [
     String(round.round),
-    round.calls.toLocaleString('en-US'),
+    formatNumber(round.calls),
     ...report.metrics.map((metric) => formatBytes(round.growth[metric] ?? 0)),
     ...(rateMetric ? [formatRate((round.growth[rateMetric] ?? 0) / round.calls).replace(' B/call', '')] : []),
   ]);
@@ -143,7 +144,7 @@ export function formatRounds(report: LeakReportBase, rateMetric: MetricName | nu
 
 /** MemoryLeakError's message: the verdict in one line, the table of rounds, the estimate. */
 export function formatMemoryLeak(report: LeakReportBase & LeakDetails): string {
-  const totalCalls = report.calls.toLocaleString('en-US');
+  const totalCalls = formatNumber(report.calls);
   return [
     `${report.metric} leaks about ${formatRate(report.bytesPerCall)} ` +
       `(${report.rounds.length} rounds, ${totalCalls} calls after ${report.warmupCalls} warm-up calls, ${processKind(report.quiet)})`,
@@ -151,7 +152,7 @@ export function formatMemoryLeak(report: LeakReportBase & LeakDetails): string {
     formatRounds(report, report.metric),
     '',
     `estimate: ${formatRate(report.bytesPerCall)} on ${report.metric}, at one rate over the last ` +
-      `${report.sustainedCalls.toLocaleString('en-US')} calls; ${formatBytes(report.leakedBytes, false)} leaked in all`,
+      `${formatNumber(report.sustainedCalls)} calls; ${formatBytes(report.leakedBytes, false)} leaked in all`,
     `why: ${report.reason}`,
     ...cHeapNote(report),
     ...(report.sites ? formatSites(report.sites, report.profiledCalls ?? 0) : []),
@@ -169,7 +170,7 @@ function cHeapNote(report: LeakReportBase): string[] {
 
 /** What verbosity 2 prints for a clean check. */
 export function formatClean(report: LeakReport, label: string): string {
-  const head = `nodeleak: ${label}: no leak (${report.rounds.length} rounds, ${report.calls.toLocaleString('en-US')} calls, ${Math.round(report.ms)} ms, ${processKind(report.quiet)})`;
+  const head = `nodeleak: ${label}: no leak (${report.rounds.length} rounds, ${formatNumber(report.calls)} calls, ${Math.round(report.ms)} ms, ${processKind(report.quiet)})`;
   if (report.rounds.length === 0) return [head, ...cHeapNote(report)].join('\n');
   return [head, formatRounds(report, null), `why: ${report.reason}`, ...cHeapNote(report)].join('\n');
 }
@@ -186,7 +187,7 @@ export function formatInconclusive(report: LeakReport, label: string): string {
   return [
     `inconclusive: the check of ${label} ended before it could ` +
       (report.undecided.length > 0 ? `rule out a leak on ${report.undecided.join(', ')} ` : 'run every check ') +
-      `(${report.rounds.length} rounds, ${report.calls.toLocaleString('en-US')} calls, ${Math.round(report.ms)} ms, ${processKind(report.quiet)})`,
+      `(${report.rounds.length} rounds, ${formatNumber(report.calls)} calls, ${Math.round(report.ms)} ms, ${processKind(report.quiet)})`,
     `ruled out: ${ruledOut.length > 0 ? ruledOut.join(', ') : 'nothing'}`,
     `not ruled out: ${open.join(', ')}`,
     'To decide: give the check more time (maxMs, or the test\'s timeout) and calls (retries, times), run it in a quiet ' +
@@ -202,7 +203,7 @@ export function formatSummary(report: LeakReport, label: string): string {
   const bounds = report.judged.map((metric) => `${metric} ≤ ${formatRate(report.upperBytesPerCall[metric] ?? Infinity)}`);
   const what = report.verdict === 'clean' ? 'no leak' : 'inconclusive (allowed)';
   return (
-    `nodeleak: ${label}: ${what} in ${report.calls.toLocaleString('en-US')} calls, ${Math.round(report.ms)} ms, ${processKind(report.quiet)}` +
+    `nodeleak: ${label}: ${what} in ${formatNumber(report.calls)} calls, ${Math.round(report.ms)} ms, ${processKind(report.quiet)}` +
     (bounds.length > 0 ? `; ${bounds.join(', ')}` : '')
   );
 }

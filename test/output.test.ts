@@ -8,6 +8,7 @@ import { MemoryLeakError, checkLeak } from '../lib';
 import type { LeakOptions } from '../lib';
 import { Progress } from '../lib/progress';
 import { reportFileName } from '../lib/report-dir';
+import { runCode } from './helpers/child';
 import { rejection } from './helpers/verdicts';
 
 const FAST: LeakOptions = { times: 100, warmupTimes: 5, retries: 5, verbosity: 0 };
@@ -57,6 +58,32 @@ describe('what a check shows besides its verdict', function () {
     offTerminal.round(5, 12_300);
     offTerminal.done();
     expect(piped).to.deep.equal([]);
+  });
+
+  it('a progress line and a leak message leave the C heap where it was (no Intl: ICU loads ~1 MB of data on first use)', async () => {
+    // A fresh process, whose ICU is not loaded yet; the line is written between two rounds, so what it allocates would
+    // count as the next round's growth.
+    const lib = path.resolve(__dirname, '..', 'lib');
+    const code = `
+      const { heapInfo } = require(${JSON.stringify(path.join(lib, 'probe.ts'))});
+      const { Progress } = require(${JSON.stringify(path.join(lib, 'progress.ts'))});
+      const { formatRounds, formatBytes } = require(${JSON.stringify(path.join(lib, 'report.ts'))});
+      const written = [];
+      const progress = new Progress('slowOne', performance.now() - 3000, { isTTY: true, write: (text) => written.push(text) });
+      const round = { round: 1, calls: 12300, growth: { heap: 39360 }, ms: 1 };
+      gc(); gc();
+      const before = heapInfo().heapUsed;
+      progress.round(5, 12300);
+      written.push(formatRounds({ rounds: [round], metrics: ['heap'] }, 'heap'), formatBytes(123456789));
+      gc(); gc();
+      console.log(JSON.stringify({ grew: heapInfo().heapUsed - before, written }));`;
+    const child = await runCode(code, { nodeFlags: ['--expose-gc'] });
+    expect(child.code, child.stderr).to.equal(0);
+    const { grew, written } = JSON.parse(child.stdout.trim().split('\n').pop() as string) as { grew: number; written: string[] };
+    expect(written[0]).to.match(/measuring, round 5, 12,300 calls/);
+    expect(written[1]).to.match(/12,300 +\+39,360 B +3\.2$/m);
+    expect(written[2]).to.equal('+117.7 MiB');
+    expect(grew).to.be.below(64 * 1024);
   });
 
   it('a report folder that cannot be written leaves the verdict as it is, and says so', async () => {

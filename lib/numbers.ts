@@ -1,0 +1,12 @@
+/**
+ * Numbers as en-US text ("12,800", "3.2", "0.393") without Intl or toLocaleString: the first of those in a process
+ * loads ICU's data, nearly 1 MB of C heap, which a check in progress (a progress line between rounds) would measure
+ * as the function's growth.
+ */
+export function formatNumber(value: number, maxFractionDigits = 3): string {
+  if (!Number.isFinite(value)) return String(value);
+  const [whole, fraction = ''] = Math.abs(value).toFixed(maxFractionDigits).split('.');
+  const digits = fraction.replace(/0+$/, '');
+  const text = whole.replace(/\B(?=(\d{3})+$)/g, ',') + (digits ? `.${digits}` : '');
+  return value < 0 && /[1-9]/.test(text) ? `-${text}` : text;
+}
