@@ -2,7 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CreatedHandles, findUnclosed, snapshotResources } from './checkers';
 import type { Checkers, ResourceSnapshot } from './checkers';
 import type { Decision, MetricName, Round } from './decision';
-import { decide, defaultNoise, defaultResolution } from './decision';
+import { noOpMoves } from './calibrate';
+import { decide, defaultNoise, defaultResolution, widenedNoise } from './decision';
 import { BindingLoadError, CheckAbortedError, InvalidArgumentError, UnsupportedPlatformError } from './errors';
 import type { StartedCheck } from './in-flight';
 import { startCheck } from './in-flight';
@@ -223,7 +224,16 @@ async function checkMemory(invoke: Invoke, settings: Settings, quiet: boolean, p
     );
   }
   const metrics = measured;
-  const allNoise = defaultNoise(quiet);
+  // A plain process's floors are widened to what a no-op's rounds move in it (calibrate.ts); a quiet one runs V8 on one
+  // thread, so its fixed floors hold whatever the machine.
+  let moves: Partial<Record<MetricName, number>> | undefined;
+  if (!quiet) {
+    const calibration = await noOpMoves(metrics, since);
+    pace.throwIfAborted();
+    moves = calibration.moves;
+    since = calibration.settled ?? since;
+  }
+  const allNoise = moves ? widenedNoise(defaultNoise(quiet), moves) : defaultNoise(quiet);
   const noise: Partial<Record<MetricName, number>> = {};
   for (const metric of judged) noise[metric] = allNoise[metric];
   if (judgeProcess) noise[processMetric] = Math.max(noise[processMetric] as number, OWN_ALLOCATOR_STEP);
@@ -279,6 +289,8 @@ async function checkMemory(invoke: Invoke, settings: Settings, quiet: boolean, p
     reason: decision.verdict === 'continue' ? `no round fitted in the time budget${timeCut}` : decision.reason + timeCut,
     cHeapJudged: judged.includes('heap') || judged.includes('mmap'),
     resolution: Object.fromEntries(judged.map((metric) => [metric, decisionOptions.resolution[metric]])),
+    noise: { ...noise },
+    ...(moves ? { noOpMoves: Object.fromEntries(judged.map((metric) => [metric, moves[metric]])) } : {}),
     ...(own.length > 0 ? { ownAllocators: own.map(({ name, object, how }) => ({ name, object, how, judged: judgeProcess ? processMetric : null })) } : {}),
   };
   return { base, decision: decision.verdict === 'continue' ? null : decision };
@@ -386,6 +398,7 @@ async function measureChecked(label: string, invoke: Invoke, settings: Settings,
     reason,
     cHeapJudged: judged.includes('heap') || judged.includes('mmap'),
     resolution: {},
+    noise: {},
     bytesPerCall: {},
     upperBytesPerCall: {},
     undecided: judged,
@@ -415,7 +428,7 @@ async function measureChecked(label: string, invoke: Invoke, settings: Settings,
   } else if (settings.checkers.has('memory')) {
     const { base, decision } = await checkMemory(invoke, settings, quiet, pace, started, progress, settledByResourceCheck);
     if (decision?.verdict === 'leak') {
-      const cHeapLeak = cHeapLeakRate(base.rounds, decision, defaultNoise(quiet).heap as number);
+      const cHeapLeak = cHeapLeakRate(base.rounds, decision, base.noise.heap ?? (defaultNoise(quiet).heap as number));
       const where = cHeapLeak === null ? {} : await whereIsTheLeak(invoke, base.rounds, { ...decision, bytesPerCall: cHeapLeak }, pace);
       throw new MemoryLeakError({
         ...base,

@@ -98,6 +98,26 @@ export function defaultNoise(quiet: boolean): Partial<Record<MetricName, number>
     : { heap: 8 * KiB, mmap: 128 * KiB, rss: 1 * MiB, uss: 1 * MiB, vms: 2 * MiB, v8heap: 64 * KiB, external: 16 * KiB };
 }
 
+/** A floor is at least this many times the largest move of a no-op's round measured in the process itself. */
+export const MEASURED_NOISE_FACTOR = 1.5;
+
+/**
+ * The floors a check uses: `fixed` (defaultNoise()), widened per metric to MEASURED_NOISE_FACTOR × `noOpMoves`, the
+ * largest |growth| of a no-op's rounds measured in this process. Never narrower than `fixed`: a wider floor costs
+ * calls (the resolution is unchanged), a narrower one would turn a noisier process's moves into evidence.
+ */
+export function widenedNoise(
+  fixed: Partial<Record<MetricName, number>>,
+  noOpMoves: Partial<Record<MetricName, number>>,
+): Partial<Record<MetricName, number>> {
+  const floors: Partial<Record<MetricName, number>> = { ...fixed };
+  for (const [metric, floor] of Object.entries(fixed) as [MetricName, number][]) {
+    const moved = noOpMoves[metric];
+    if (moved !== undefined && Number.isFinite(moved)) floors[metric] = Math.max(floor, Math.ceil(MEASURED_NOISE_FACTOR * Math.abs(moved)));
+  }
+  return floors;
+}
+
 /**
  * Smallest leak (bytes per call) a clean verdict rules out, per metric; `allocator` is heapInfo()'s, when known.
  * heap: below the smallest leak nodeleak promises to catch, one 16 B block every 10th call. glibc counts that block as

@@ -38,6 +38,16 @@ export interface LeakReportBase {
    */
   resolution: Partial<Record<MetricName, number>>;
   /**
+   * Noise floor of one round, bytes, per judged metric: how far a round may move without counting as growth. Empty when
+   * nothing was measured.
+   */
+  noise: Partial<Record<MetricName, number>>;
+  /**
+   * Plain processes only: the largest move of a no-op's round measured in this process, per judged metric. A floor is
+   * at least 1.5 times it, so a machine noisier than the fixed floors allow (many cores) widens them.
+   */
+  noOpMoves?: Partial<Record<MetricName, number>>;
+  /**
    * Allocators the process carries besides the one the C heap figures read (an addon's own mimalloc or jemalloc),
    * and the process metric judged because of them (null when the user named the metrics).
    */
