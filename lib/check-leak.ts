@@ -40,6 +40,15 @@ export const SUMMARY_ENV = 'NODELEAK_SUMMARY';
 const QUIET_EXTRA_DOUBLINGS = 2;
 const PLAIN_EXTRA_DOUBLINGS = 5;
 /**
+ * Measured calls a check may make before its verdict: `retries` + 1 doublings of the first round, and the extra ones.
+ * A floor widened w-fold (`widening`, see widenedNoise()) needs bounding rounds w-fold longer: as many more doublings.
+ */
+export function callBudget(firstCalls: number, retries: number, quiet: boolean, widening = 1): number {
+  const extraDoublings = (quiet ? QUIET_EXTRA_DOUBLINGS : PLAIN_EXTRA_DOUBLINGS) + Math.ceil(Math.log2(Math.max(1, widening)));
+  return firstCalls * (2 ** (retries + 1 + extraDoublings) - 1);
+}
+
+/**
  * Floor of the process metric judged beside an allocator of an addon's own: such allocators map and touch memory in
  * steps of up to a few MiB (mimalloc's segments), which a round may catch whole or not at all.
  */
@@ -224,6 +233,7 @@ async function checkMemory(invoke: Invoke, settings: Settings, quiet: boolean, p
     );
   }
   const metrics = measured;
+  const fixedNoise = defaultNoise(quiet);
   // A plain process's floors are widened to what a no-op's rounds move in it (calibrate.ts); a quiet one runs V8 on one
   // thread, so its fixed floors hold whatever the machine.
   let moves: Partial<Record<MetricName, number>> | undefined;
@@ -233,11 +243,11 @@ async function checkMemory(invoke: Invoke, settings: Settings, quiet: boolean, p
     moves = calibration.moves;
     since = calibration.settled ?? since;
   }
-  const allNoise = moves ? widenedNoise(defaultNoise(quiet), moves) : defaultNoise(quiet);
+  const allNoise = moves ? widenedNoise(fixedNoise, moves) : fixedNoise;
   const noise: Partial<Record<MetricName, number>> = {};
   for (const metric of judged) noise[metric] = allNoise[metric];
   if (judgeProcess) noise[processMetric] = Math.max(noise[processMetric] as number, OWN_ALLOCATOR_STEP);
-  const extraDoublings = quiet ? QUIET_EXTRA_DOUBLINGS : PLAIN_EXTRA_DOUBLINGS;
+  const widening = Math.max(1, ...judged.map((metric) => (allNoise[metric] as number) / (fixedNoise[metric] as number)));
   const first = await pace.settled(() => settledSample(metrics, settings.trimCallback, since));
   let before = first.figures;
   const firstCalls = timeSizedCalls(settings.times, pace.msPerCall, first.settled.msPerPass * MIN_SETTLE_PASSES);
@@ -247,7 +257,7 @@ async function checkMemory(invoke: Invoke, settings: Settings, quiet: boolean, p
     noise,
     resolution: defaultResolution(cHeap),
     firstCalls,
-    maxCalls: firstCalls * (2 ** (settings.retries + 1 + extraDoublings) - 1),
+    maxCalls: callBudget(firstCalls, settings.retries, quiet, widening),
   };
   const rounds: Round[] = [];
   const reports: RoundReport[] = [];

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { decide, defaultNoise, defaultResolution, type Decision, type DecisionOptions, type MetricName, type Round } from '../lib/decision';
+import { decide, defaultNoise, defaultResolution, widenedNoise, type Decision, type DecisionOptions, type MetricName, type Round } from '../lib/decision';
 import { InvalidArgumentError } from '../lib/errors';
 
 type Growth = Partial<Record<MetricName, number>>;
@@ -572,6 +572,20 @@ describe('decide()', () => {
         expect(plain[metric] as number, metric).to.be.at.least(quiet[metric] as number);
       }
       expect(plain.heap as number).to.be.greaterThan(quiet.heap as number);
+    });
+  });
+
+  describe('widenedNoise()', () => {
+    it('keeps each fixed floor unless a no-op moved the metric by more than two thirds of it; never narrows one', () => {
+      const fixed = defaultNoise(false);
+      const floors = widenedNoise(fixed, { heap: 20_000, v8heap: -50_000, external: 1_000, mmap: Number.NaN, rss: 0 });
+      expect(floors.heap).to.equal(30_000);
+      expect(floors.v8heap).to.equal(75_000); // a fall counts as much as a rise
+      expect(floors.external).to.equal(fixed.external); // moved less than the floor allows
+      expect(floors.mmap).to.equal(fixed.mmap); // not measured
+      expect(floors.rss).to.equal(fixed.rss);
+      expect(floors.vms).to.equal(fixed.vms); // no move given
+      expect(Object.keys(widenedNoise({ heap: 512 }, { heap: 100, v8heap: 1e9 }))).to.deep.equal(['heap']);
     });
   });
 

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import zlib from 'node:zlib';
 import {
@@ -20,7 +21,10 @@ import {
   checkLeakThrows,
 } from '../lib';
 import type { CheckerName, LeakOptions, MetricName } from '../lib';
+import { callBudget } from '../lib/check-leak';
+import { defaultNoise } from '../lib/decision';
 import { gc } from '../lib/measure';
+import { runCode } from './helpers/child';
 import { expectClean, rejection } from './helpers/verdicts';
 
 // Small budgets keep these specs fast in a plain process; the leaks below are large enough to show in any budget.
@@ -176,6 +180,61 @@ describe('checkLeak: memory', function () {
     const thrown = new RangeError('from the function');
     expect(await rejection(checkLeak(() => { throw thrown; }, FAST))).to.equal(thrown);
     expect(await rejection(checkLeak(() => Promise.reject(thrown), FAST))).to.equal(thrown);
+  });
+});
+
+describe('checkLeak: floors measured in the process', function () {
+  this.timeout(120_000);
+  const lib = JSON.stringify(path.resolve(__dirname, '..', 'lib'));
+  // A plain process whose C heap another thread moves by tens of KB between reads (a worker holding 0-16 buffers of
+  // 4 KiB it lets the collector free): the no-op rounds see it, and the floors widen to match.
+  const churn = `
+    const { Worker } = require('node:worker_threads');
+    const worker = new Worker(\`
+      const held = [];
+      setInterval(() => {
+        for (let i = 0; i < 8; i++) {
+          if (held.length >= 16 || Math.random() < 0.5) held.splice(0, 1 + Math.floor(Math.random() * 4));
+          else held.push(new ArrayBuffer(4096));
+        }
+      }, 1);\`, { eval: true });
+    worker.unref();`;
+  const check = `
+    const { checkLeak, MemoryLeakError } = require(${lib});
+    setTimeout(() => checkLeak(() => undefined, { verbosity: 0, allowInconclusive: true, times: 100, retries: 3 }).then(
+      (report) => report,
+      (err) => { if (err instanceof MemoryLeakError) return err.report; throw err; },
+    ).then((report) => console.log(JSON.stringify({ verdict: report.verdict, noise: report.noise, moves: report.noOpMoves }))), 200);`;
+  type Result = { verdict: string; noise: Partial<Record<MetricName, number>>; moves?: Partial<Record<MetricName, number>> };
+  const run = async (code: string, nodeFlags: string[], env: Record<string, string | undefined>): Promise<Result> => {
+    const child = await runCode(code, { nodeFlags, env, timeoutMs: 110_000 });
+    expect(child.code, child.stderr).to.equal(0);
+    return JSON.parse(child.stdout.trim().split('\n').pop() as string) as Result;
+  };
+
+  it('a plain process widens a floor to 1.5 times what a no-op moved in it, and says so in the report', async () => {
+    const result = await run(churn + check, [], { GLIBC_TUNABLES: undefined });
+    const fixed = defaultNoise(false);
+    expect(result.moves?.heap, 'the no-op rounds saw the other thread').to.be.above(fixed.heap as number);
+    expect(result.noise.heap).to.equal(Math.ceil(1.5 * (result.moves?.heap as number)));
+    for (const metric of Object.keys(result.noise) as MetricName[]) expect(result.noise[metric], metric).to.be.at.least(fixed[metric] as number);
+    expect(result.verdict).to.not.equal('leak');
+  });
+
+  it('a floor widened w-fold gives the call budget ⌈log2 w⌉ more doublings (its bounding rounds are w-fold longer)', () => {
+    expect(callBudget(300, 4, false)).to.equal(300 * (2 ** 10 - 1));
+    expect(callBudget(300, 4, false, 1)).to.equal(300 * (2 ** 10 - 1));
+    expect(callBudget(300, 4, false, 1.5)).to.equal(300 * (2 ** 11 - 1));
+    expect(callBudget(300, 4, false, 4)).to.equal(300 * (2 ** 12 - 1));
+    expect(callBudget(300, 4, true)).to.equal(300 * (2 ** 7 - 1));
+  });
+
+  it('a quiet process keeps its fixed floors and measures no no-op', async () => {
+    const result = await run(check, ['--single-threaded', '--expose-gc'], { GLIBC_TUNABLES: 'glibc.malloc.tcache_count=0' });
+    expect(result.moves).to.equal(undefined);
+    const fixed = defaultNoise(true);
+    for (const metric of Object.keys(result.noise) as MetricName[]) expect(result.noise[metric], metric).to.equal(fixed[metric]);
+    expect(result.verdict).to.equal('clean');
   });
 });
 
