@@ -4,7 +4,8 @@
  * as the function's growth.
  */
 export function formatNumber(value: number, maxFractionDigits = 3): string {
-  if (!Number.isFinite(value)) return String(value);
+  if (Number.isNaN(value)) return 'NaN';
+  if (!Number.isFinite(value)) return value > 0 ? '∞' : '-∞';
   const [whole, fraction = ''] = Math.abs(value).toFixed(maxFractionDigits).split('.');
   const digits = fraction.replace(/0+$/, '');
   const text = whole.replace(/\B(?=(\d{3})+$)/g, ',') + (digits ? `.${digits}` : '');

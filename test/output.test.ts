@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { MemoryLeakError, checkLeak } from '../lib';
 import type { LeakOptions } from '../lib';
+import { formatNumber } from '../lib/numbers';
 import { Progress } from '../lib/progress';
 import { reportFileName } from '../lib/report-dir';
 import { runCode } from './helpers/child';
@@ -58,6 +59,14 @@ describe('what a check shows besides its verdict', function () {
     offTerminal.round(5, 12_300);
     offTerminal.done();
     expect(piped).to.deep.equal([]);
+  });
+
+  it('writes numbers as en-US toLocaleString does (grouped, at most 3 or the given fraction digits, ∞)', () => {
+    const values = [0, 12, 1234, 12_800, 1_234_567, 3.2, 0.393, 0.0004, 0.12345, 7.9995, 1_000_000.5, -3.5, -2451, Infinity, -Infinity, Number.NaN];
+    for (const value of values) expect(formatNumber(value), String(value)).to.equal(value.toLocaleString('en-US'));
+    for (const value of [102.45, 99_999.96, 2_250.5, -1_499.94]) {
+      expect(formatNumber(value, 1), String(value)).to.equal(value.toLocaleString('en-US', { maximumFractionDigits: 1 }));
+    }
   });
 
   it('a progress line and a leak message leave the C heap where it was (no Intl: ICU loads ~1 MB of data on first use)', async () => {
