@@ -2,7 +2,7 @@ import type { MetricName } from './decision';
 import { type Settled, settledSample } from './measure';
 
 /** Rounds measured, after a first settled read and one round left out: a process's first collections set up what
- * V8's helper threads keep (up to ~12 KB of C heap in a plain process), which is no round's noise. */
+ * V8's helper threads keep, which is no round's noise. */
 const ROUNDS = 4;
 const ROUNDS_LEFT_OUT = 1;
 

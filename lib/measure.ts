@@ -137,8 +137,8 @@ const MAX_SETTLE_PASSES = 12;
 /**
  * Change between two passes that counts as settled, per cheap figure (C heap, V8 objects, external): a collection
  * itself moves the C heap by a few hundred bytes, and V8's old space by a few KB while the harness's own code warms up.
- * In a plain process V8's collector helper threads move the C heap by up to ~3 KB a collection: a settle that waited
- * for 1 KB there ran up to nine passes. Half the plain C heap floor is still noise a round's floor covers.
+ * In a plain process V8's collector helper threads move the C heap by a few KB a collection, so its C heap slack is
+ * half the plain floor: movement a round's floor covers.
  */
 const SETTLE_SLACK_BYTES = { quiet: [1024, 16 * 1024, 1024], plain: [4096, 16 * 1024, 1024] };
 
