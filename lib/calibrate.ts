@@ -26,9 +26,10 @@ export async function noOpMoves(metrics: readonly MetricName[], since?: Settled)
   let { figures: before, settled } = await settledSample(metrics, undefined, since);
   const moves: Partial<Record<MetricName, number>> = {};
   for (const metric of metrics) moves[metric] = 0;
-  for (let round = 0; round < ROUNDS_LEFT_OUT + ROUNDS; round++) {
+  for (let round = 0; round < ROUNDS_LEFT_OUT; round++) ({ figures: before, settled } = await settledSample(metrics));
+  for (let round = 0; round < ROUNDS; round++) {
     const read = await settledSample(metrics);
-    for (const metric of round < ROUNDS_LEFT_OUT ? [] : metrics) {
+    for (const metric of metrics) {
       const moved = Math.abs((read.figures[metric] as number) - (before[metric] as number));
       moves[metric] = Math.max(moves[metric] as number, moved);
     }
