@@ -8,7 +8,7 @@ import { BindingLoadError, CheckAbortedError, InvalidArgumentError, UnsupportedP
 import type { StartedCheck } from './in-flight';
 import { startCheck } from './in-flight';
 import { InconclusiveError, MemoryLeakError, UnexpectedBehaviourError } from './leak-errors';
-import { DEFAULT_JUDGED, MIN_SETTLE_PASSES, type Settled, availableMetrics, requireCHeap, settle, settledSample } from './measure';
+import { DEFAULT_JUDGED, MIN_SETTLE_PASSES, type Settled, availableMetrics, requireCHeap, sample, settle, settledSample } from './measure';
 import type { LeakOptions, Settings } from './options';
 import { describeValue, isAbortSignal, resolveOptions } from './options';
 import { quietness, warnIfNotQuiet } from './quiet';
@@ -214,9 +214,21 @@ interface Outcome {
   decision: Exclude<Decision, { verdict: 'continue' }> | null;
 }
 
-/** Calls in rounds of the sizes decide() asks for until it gives a verdict, or the time budget ends. `since`: the
- * resource check's settle, when it was the last thing to run the function. */
-async function checkMemory(invoke: Invoke, settings: Settings, quiet: boolean, pace: Pace, started: number, progress: Progress, since?: Settled): Promise<Outcome> {
+/** What a memory check reads and judges. */
+interface MemoryPlan {
+  /** Every metric this process can measure; each settled read takes them all. */
+  metrics: MetricName[];
+  judged: MetricName[];
+  cHeap: Allocator | undefined;
+  /** Allocators of an addon's own, mapped in the process. */
+  own: OwnAllocator[];
+  /** uss, or rss where uss cannot be read: judged too when `own` is not empty and the user named no metrics. */
+  processMetric: MetricName;
+  judgeProcess: boolean;
+}
+
+/** Planned after warm-up, so an addon its calls loaded counts; throws InvalidArgumentError for metrics it cannot measure. */
+function planMemory(settings: Settings): MemoryPlan {
   const measured = availableMetrics();
   const cHeap = cHeapAllocator();
   const own = ownAllocatorsHere(cHeap);
@@ -232,7 +244,43 @@ async function checkMemory(invoke: Invoke, settings: Settings, quiet: boolean, p
       `metrics: ${unmeasurable.join(', ')} cannot be measured in this process (measurable: ${measured.join(', ')})`,
     );
   }
-  const metrics = measured;
+  return { metrics: measured, judged, cHeap, own, processMetric, judgeProcess };
+}
+
+/** Rounds of each made-up sequence: enough to reach the code that finds evidence. */
+const WARM_ROUNDS = 4;
+/** Made-up growth for warmOwnCode(): a one-off rise, a leak of 32 B/call, and falls and rises beyond the floor in turn. */
+const MADE_UP_GROWTH: ReadonlyArray<(calls: number, round: number, floor: number) => number> = [
+  (_calls, round, floor) => (round === 0 ? 4 * floor : 0),
+  (calls) => 32 * calls,
+  (_calls, round, floor) => (round % 2 === 0 ? 3 : -3) * floor,
+];
+
+/**
+ * Runs what runs between a check's settled reads (a read, growthBetween(), decide() over rounds of every kind) before
+ * the first one: V8 compiles a function's bytecode and allocates its feedback on its first calls, in the heap v8heap
+ * reads, and flushes them again after a few collections without a call. Without this, the harness's own first runs
+ * count as the function's growth in the early rounds, and keep the first reads from settling.
+ */
+function warmOwnCode(plan: MemoryPlan, quiet: boolean): void {
+  const figures = sample(plan.metrics);
+  growthBetween(plan.metrics, figures, figures);
+  const noise = defaultNoise(quiet);
+  for (const grow of MADE_UP_GROWTH) {
+    const options = { metrics: plan.judged, tolerance: {}, noise, resolution: defaultResolution(plan.cHeap), firstCalls: 300, maxCalls: callBudget(300, 4, quiet) };
+    const rounds: Round[] = [];
+    for (let decision = decide(rounds, options); decision.verdict === 'continue' && rounds.length < WARM_ROUNDS; decision = decide(rounds, options)) {
+      const growth: Partial<Record<MetricName, number>> = {};
+      for (const metric of plan.judged) growth[metric] = grow(decision.nextCalls, rounds.length, noise[metric] as number);
+      rounds.push({ calls: decision.nextCalls, growth });
+    }
+  }
+}
+
+/** Calls in rounds of the sizes decide() asks for until it gives a verdict, or the time budget ends. `since`: the
+ * resource check's settle, when it was the last thing to run the function. */
+async function checkMemory(invoke: Invoke, settings: Settings, plan: MemoryPlan, quiet: boolean, pace: Pace, started: number, progress: Progress, since?: Settled): Promise<Outcome> {
+  const { metrics, judged, cHeap, own, processMetric, judgeProcess } = plan;
   const fixedNoise = defaultNoise(quiet);
   // A plain process's floors are widened to what a no-op's rounds move in it (calibrate.ts); a quiet one runs V8 on one
   // thread, so its fixed floors hold whatever the machine.
@@ -420,8 +468,13 @@ async function measureChecked(label: string, invoke: Invoke, settings: Settings,
   let warmed: number;
   let resourcesChecked: boolean;
   let settledByResourceCheck: Settled | undefined;
+  let plan: MemoryPlan | undefined;
   try {
     warmed = await pace.call(invoke, settings.warmupTimes);
+    if (warmed === settings.warmupTimes && settings.checkers.has('memory')) {
+      plan = planMemory(settings);
+      warmOwnCode(plan, quiet);
+    }
     if (warmed < settings.warmupTimes) resourcesChecked = false;
     else if (!settings.checkers.names.some((name) => name !== 'memory')) resourcesChecked = true;
     else {
@@ -435,8 +488,8 @@ async function measureChecked(label: string, invoke: Invoke, settings: Settings,
     report = unmeasured(`${budget} ended during warm-up, after ${warmed} of ${settings.warmupTimes} calls: nothing was measured`);
   } else if (!resourcesChecked) {
     report = unmeasured(`${budget} ended before the resource check's call: nothing was measured`);
-  } else if (settings.checkers.has('memory')) {
-    const { base, decision } = await checkMemory(invoke, settings, quiet, pace, started, progress, settledByResourceCheck);
+  } else if (plan) {
+    const { base, decision } = await checkMemory(invoke, settings, plan, quiet, pace, started, progress, settledByResourceCheck);
     if (decision?.verdict === 'leak') {
       const cHeapLeak = cHeapLeakRate(base.rounds, decision, base.noise.heap ?? (defaultNoise(quiet).heap as number));
       const where = cHeapLeak === null ? {} : await whereIsTheLeak(invoke, base.rounds, { ...decision, bytesPerCall: cHeapLeak }, pace);

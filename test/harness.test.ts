@@ -238,6 +238,29 @@ describe('checkLeak: floors measured in the process', function () {
   });
 });
 
+describe("checkLeak: the harness's own code is not the function's growth", function () {
+  this.timeout(60_000);
+
+  it('a function that allocates nothing in the V8 heap moves v8heap within its floor in every round, from the first', async () => {
+    // 64 KiB of C heap and external memory once, in round 1: round 1 rises beyond those floors, so the check
+    // measures rounds 2 and 3, each after a round of decide() that ran for the first time.
+    const lib = JSON.stringify(path.resolve(__dirname, '..', 'lib'));
+    const code = `
+      const { checkLeak } = require(${lib});
+      const kept = [];
+      let calls = 0;
+      const fn = () => { if (++calls === 60) kept.push(Buffer.alloc(64 * 1024)); };
+      checkLeak(fn, { verbosity: 0 }).then((report) =>
+        console.log(JSON.stringify(report.rounds.map((round) => round.growth.v8heap))));`;
+    const child = await runCode(code, { nodeFlags: ['--single-threaded', '--expose-gc'], env: { GLIBC_TUNABLES: 'glibc.malloc.tcache_count=0' } });
+    expect(child.code, child.stderr).to.equal(0);
+    const v8heap = JSON.parse(child.stdout.trim().split('\n').pop() as string) as number[];
+    expect(v8heap.length, 'rounds').to.be.at.least(2);
+    const floor = defaultNoise(true).v8heap as number;
+    for (const [index, growth] of v8heap.entries()) expect(Math.abs(growth), `round ${index + 1}: ${v8heap.join(', ')}`).to.be.at.most(floor);
+  });
+});
+
 describe('checkLeak: resources left open by one call', function () {
   this.timeout(30_000);
 
