@@ -3,7 +3,7 @@ import { type Settled, settledSample } from './measure';
 
 /** Rounds measured, after a first settled read and one round left out: a process's first collections set up what
  * V8's helper threads keep, which is no round's noise. */
-const ROUNDS = 4;
+export const NO_OP_ROUNDS = 4;
 const ROUNDS_LEFT_OUT = 1;
 
 export interface NoOpMoves {
@@ -13,29 +13,39 @@ export interface NoOpMoves {
   settled?: Settled;
 }
 
-let measured: Partial<Record<MetricName, number>> | undefined;
-
 /**
- * How far a no-op's rounds move each metric in this process, measured once per process: rounds in which nothing is
- * called, each between two settled reads as a check's rounds are, so all they move is the process's own noise. In a
- * plain process that depends on the machine: V8's collector has a helper thread per core, each allocating as it works.
- * `since`: as for settledSample().
+ * |growth| of each of `rounds` rounds in which nothing is called, per metric, each between two settled reads as a
+ * check's rounds are, so all they move is the process's own noise. `since`: as for settledSample().
  */
-export async function noOpMoves(metrics: readonly MetricName[], since?: Settled): Promise<NoOpMoves> {
-  if (measured && metrics.every((metric) => metric in (measured as object))) return { moves: measured };
+export async function noOpRoundMoves(
+  metrics: readonly MetricName[],
+  rounds = NO_OP_ROUNDS,
+  since?: Settled,
+): Promise<{ moves: Partial<Record<MetricName, number[]>>; settled: Settled }> {
   let { figures: before, settled } = await settledSample(metrics, undefined, since);
-  const moves: Partial<Record<MetricName, number>> = {};
-  for (const metric of metrics) moves[metric] = 0;
+  const moves: Partial<Record<MetricName, number[]>> = {};
+  for (const metric of metrics) moves[metric] = [];
   for (let round = 0; round < ROUNDS_LEFT_OUT; round++) ({ figures: before, settled } = await settledSample(metrics));
-  for (let round = 0; round < ROUNDS; round++) {
+  for (let round = 0; round < rounds; round++) {
     const read = await settledSample(metrics);
-    for (const metric of metrics) {
-      const moved = Math.abs((read.figures[metric] as number) - (before[metric] as number));
-      moves[metric] = Math.max(moves[metric] as number, moved);
-    }
+    for (const metric of metrics) moves[metric]?.push(Math.abs((read.figures[metric] as number) - (before[metric] as number)));
     before = read.figures;
     settled = read.settled;
   }
+  return { moves, settled };
+}
+
+let measured: Partial<Record<MetricName, number>> | undefined;
+
+/**
+ * How far a no-op's rounds move each metric in this process, at most, measured once per process. In a plain process
+ * that depends on the machine: V8's collector has a helper thread per core, each allocating as it works.
+ */
+export async function noOpMoves(metrics: readonly MetricName[], since?: Settled): Promise<NoOpMoves> {
+  if (measured && metrics.every((metric) => metric in (measured as object))) return { moves: measured };
+  const { moves: perRound, settled } = await noOpRoundMoves(metrics, NO_OP_ROUNDS, since);
+  const moves: Partial<Record<MetricName, number>> = {};
+  for (const metric of metrics) moves[metric] = Math.max(...(perRound[metric] as number[]));
   measured = moves;
   return { moves, settled };
 }

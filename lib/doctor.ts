@@ -4,54 +4,45 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { defaultNoise, widenedNoise } from './decision';
 import { formatNumber } from './numbers';
 import { bindingPath } from './binding';
 import { heapInfo } from './probe';
 import { platformTuple } from './platform';
 import { QUIET_NODE_FLAGS, isQuietProcess, quietTunables } from './quiet';
 
-/** Calls and rounds of the noise measurement: no-op calls, so every byte is noise. */
-const NOISE_CALLS = 1000;
-const NOISE_ROUNDS = 5;
-
 interface Noise {
-  median: number;
-  max: number;
+  /** |growth| of each round with nothing called, bytes. */
+  moves: number[];
   /** Whether the child reported itself quiet. */
   quiet: boolean;
 }
 
-/** Heap growth over NOISE_ROUNDS rounds of NOISE_CALLS no-op calls in a child started with these flags and env. */
+/**
+ * The C heap's moves in rounds with nothing called, in a child started with these flags and env: what a plain
+ * check's first call measures to set its floors (noOpRoundMoves() in calibrate.ts).
+ */
 function measureNoise(quiet: boolean): Noise | string {
-  const measure = require.resolve('./measure');
-  const loader = measure.endsWith('.ts') ? ['--require', require.resolve('tsx/cjs')] : [];
+  const calibrate = require.resolve('./calibrate');
+  const loader = calibrate.endsWith('.ts') ? ['--require', require.resolve('tsx/cjs')] : [];
   const script = `
-    const { settledSample } = require(${JSON.stringify(measure)});
+    const { noOpRoundMoves } = require(${JSON.stringify(calibrate)});
     const { isQuietProcess } = require(${JSON.stringify(require.resolve('./quiet'))});
-    (async () => {
-      const noop = () => undefined;
-      for (let i = 0; i < 200; i++) noop();
-      let before = (await settledSample(['heap'])).figures.heap;
-      const growth = [];
-      for (let round = 0; round < ${NOISE_ROUNDS}; round++) {
-        for (let i = 0; i < ${NOISE_CALLS}; i++) noop();
-        const after = (await settledSample(['heap'])).figures.heap;
-        growth.push(Math.abs(after - before));
-        before = after;
-      }
-      process.stdout.write(JSON.stringify({ growth, quiet: isQuietProcess() }));
-    })();`;
+    noOpRoundMoves(['heap']).then(({ moves }) => process.stdout.write(JSON.stringify({ moves: moves.heap, quiet: isQuietProcess() })));`;
   const env: Record<string, string | undefined> = { ...process.env };
   if (quiet) env.GLIBC_TUNABLES = quietTunables(process.env.GLIBC_TUNABLES);
   else delete env.GLIBC_TUNABLES;
   try {
     const out = execFileSync(process.execPath, [...(quiet ? QUIET_NODE_FLAGS : []), ...loader, '-e', script], { env, encoding: 'utf8', timeout: 60_000 });
-    const { growth, quiet: reported } = JSON.parse(out) as { growth: number[]; quiet: boolean };
-    growth.sort((a, b) => a - b);
-    return { median: growth[Math.floor(growth.length / 2)], max: growth[growth.length - 1], quiet: reported };
+    return JSON.parse(out) as Noise;
   } catch (err) {
     return (err as Error).message.split('\n')[0];
   }
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
 }
 
 function packageVersion(name: string, cwd: string): string | null {
@@ -127,18 +118,24 @@ export function doctor(cwd: string = process.cwd()): string {
   for (const line of runners(cwd)) rows.push(['runner', line]);
   const quiet = measureNoise(true);
   const plain = measureNoise(false);
-  const noise = (value: Noise | string): string =>
-    typeof value === 'string' ? `not measured: ${value}` : `${bytes(value.median)} per ${formatNumber(NOISE_CALLS)} no-op calls (median of ${NOISE_ROUNDS} rounds, max ${bytes(value.max)})`;
+  // The C heap floor a check in such a process uses: fixed in a quiet one, widened to the moves in a plain one.
+  const noise = (value: Noise | string, floor: number): string =>
+    typeof value === 'string'
+      ? `not measured: ${value}`
+      : `${bytes(median(value.moves))} a round with nothing called (median of ${value.moves.length} rounds, max ${bytes(Math.max(...value.moves))}); checks here use a floor of ${bytes(floor)}`;
+  const quietFloor = defaultNoise(true).heap as number;
+  const plainFixed = defaultNoise(false);
+  const plainFloor = (typeof plain === 'string' ? plainFixed : widenedNoise(plainFixed, { heap: Math.max(...plain.moves) })).heap as number;
   rows.push([
     'quiet process',
     typeof quiet === 'string' ? 'could not start one' : quiet.quiet ? 'yes: a process nodeleak starts is quiet here' : 'no: the quiet settings do not take here',
   ]);
-  rows.push(['noise, quiet', noise(quiet)]);
-  rows.push(['noise, plain', noise(plain)]);
+  rows.push(['noise, quiet', noise(quiet, quietFloor)]);
+  rows.push(['noise, plain', noise(plain, plainFloor)]);
   const advice: string[] = [];
   if (!binary) advice.push('install a C/C++ toolchain and python3, then npm rebuild nodeleak --build-from-source');
   if (allocator.startsWith('cannot')) advice.push("checks that judge the C heap refuse here: name metrics without heap and mmap, or use glibc/jemalloc/tcmalloc");
-  if (typeof quiet !== 'string' && typeof plain !== 'string' && plain.median > 4 * Math.max(quiet.median, 16)) {
+  if (typeof quiet !== 'string' && typeof plain !== 'string' && median(plain.moves) > 4 * Math.max(median(quiet.moves), 16)) {
     advice.push('run leak tests in quiet processes (npx nodeleak, nodeleak run, quietForks()): plain-process noise costs calls');
   }
   rows.push(['advice', advice.length > 0 ? advice.join('; ') : 'none: checks here are measured as exactly as nodeleak can']);
