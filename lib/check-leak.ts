@@ -471,7 +471,9 @@ async function measureChecked(label: string, invoke: Invoke, settings: Settings,
   let plan: MemoryPlan | undefined;
   try {
     warmed = await pace.call(invoke, settings.warmupTimes);
-    if (warmed === settings.warmupTimes && settings.checkers.has('memory')) {
+    // The plan reads which allocators are mapped, so it waits for a call of the function (which may load its addon):
+    // with no warm-up, the resource check's call, and then no warmOwnCode() before that call's settle.
+    if (warmed === settings.warmupTimes && pace.calls > 0 && settings.checkers.has('memory')) {
       plan = planMemory(settings);
       warmOwnCode(plan, quiet);
     }
@@ -488,8 +490,10 @@ async function measureChecked(label: string, invoke: Invoke, settings: Settings,
     report = unmeasured(`${budget} ended during warm-up, after ${warmed} of ${settings.warmupTimes} calls: nothing was measured`);
   } else if (!resourcesChecked) {
     report = unmeasured(`${budget} ended before the resource check's call: nothing was measured`);
-  } else if (plan) {
-    const { base, decision } = await checkMemory(invoke, settings, plan, quiet, pace, started, progress, settledByResourceCheck);
+  } else if (settings.checkers.has('memory')) {
+    // No warm-up and no resource check: one call, not measured, before the plan.
+    if (!plan && pace.calls === 0) await pace.call(invoke, 1);
+    const { base, decision } = await checkMemory(invoke, settings, plan ?? planMemory(settings), quiet, pace, started, progress, settledByResourceCheck);
     if (decision?.verdict === 'leak') {
       const cHeapLeak = cHeapLeakRate(base.rounds, decision, base.noise.heap ?? (defaultNoise(quiet).heap as number));
       const where = cHeapLeak === null ? {} : await whereIsTheLeak(invoke, base.rounds, { ...decision, bytesPerCall: cHeapLeak }, pace);

@@ -48,6 +48,19 @@ describe('allocators of an addon’s own', function () {
       });
     }
 
+    for (const checkers of ['resources and memory', 'memory']) {
+      it(`an addon the function's first call loads counts, without warm-up (checkers: ${checkers})`, async () => {
+        const result = await runJsonScript<{ judged: string[]; ownAllocators?: { name: string; judged: string }[] }>(script, {
+          nodeFlags: QUIET_NODE_FLAGS,
+          env: { GLIBC_TUNABLES: QUIET_GLIBC_TUNABLES },
+          args: ['lazy', checkers === 'memory' ? 'memory' : 'all'],
+          timeoutMs: 170_000,
+        });
+        expect(result.ownAllocators?.map(({ name, judged }) => `${name} ${judged}`)).to.deep.equal(['mimalloc uss']);
+        expect(result.judged).to.include('uss');
+      });
+    }
+
     it('with the metrics named, process memory is not added, and the report says the allocator was not judged', async () => {
       const result = await runJsonScript<Record<string, Record<string, unknown>>>(script, {
         nodeFlags: QUIET_NODE_FLAGS,

@@ -2,12 +2,23 @@
 import { MemoryLeakError, checkLeak } from '../../lib';
 import type { MetricName } from '../../lib';
 import { ownAllocators } from '../../lib/own-allocators';
-import { loadFixture } from '../helpers/fixtures';
+import { Checkers } from '../../lib';
+import { buildFixture } from '../helpers/fixtures';
 
-const addon = loadFixture<{ mimallocLeak(bytes: number): void; mimallocClean(bytes: number): void }>('own_alloc');
+type OwnAlloc = { mimallocLeak(bytes: number): void; mimallocClean(bytes: number): void };
+const binary = buildFixture('own_alloc');
 const named: readonly MetricName[] | undefined = process.argv[2] === 'named' ? ['heap', 'v8heap'] : undefined;
 
 (async () => {
+  if (process.argv[2] === 'lazy') {
+    // The addon is loaded by the function's first call, and there is no warm-up: which allocators are mapped must be
+    // read after a call all the same (argv[3]: 'memory' checks memory alone, so no resource check makes that call).
+    const checkers = process.argv[3] === 'memory' ? { checkers: Checkers.only('memory') } : {};
+    const report = await checkLeak(() => (require(binary) as OwnAlloc).mimallocClean(1200), { verbosity: 0, warmupTimes: 0, ...checkers });
+    process.stdout.write(`${JSON.stringify({ verdict: report.verdict, judged: report.judged, ownAllocators: report.ownAllocators })}\n`);
+    return;
+  }
+  const addon = require(binary) as OwnAlloc;
   if (process.argv[2] === 'list') {
     // What the process carries, as read with glibc, and as read with mimalloc the process's allocator.
     process.stdout.write(`${JSON.stringify({ asGlibc: ownAllocators('glibc', []), asMimalloc: ownAllocators('mimalloc', []) })}\n`);
