@@ -227,7 +227,8 @@ interface MemoryPlan {
   judgeProcess: boolean;
 }
 
-/** Planned after warm-up, so an addon its calls loaded counts; throws InvalidArgumentError for metrics it cannot measure. */
+/** Planned once the function has been called, so an addon it loaded counts; throws InvalidArgumentError for metrics it
+ * cannot measure. */
 function planMemory(settings: Settings): MemoryPlan {
   const measured = availableMetrics();
   const cHeap = cHeapAllocator();
