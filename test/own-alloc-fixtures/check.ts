@@ -1,8 +1,7 @@
 // Run by test/own-allocators.test.ts in a child: checks the own_alloc fixture's functions and prints the outcomes.
-import { MemoryLeakError, checkLeak } from '../../lib';
+import { Checkers, MemoryLeakError, checkLeak } from '../../lib';
 import type { MetricName } from '../../lib';
 import { ownAllocators } from '../../lib/own-allocators';
-import { Checkers } from '../../lib';
 import { buildFixture } from '../helpers/fixtures';
 
 type OwnAlloc = { mimallocLeak(bytes: number): void; mimallocClean(bytes: number): void };
