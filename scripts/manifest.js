@@ -15,6 +15,7 @@ if (process.argv[2] === 'consumer') {
   const full = JSON.parse(fs.readFileSync(saved, 'utf8'));
   const consumer = { ...full, scripts: { install: full.scripts.install } };
   delete consumer.devDependencies;
+  delete consumer.allowScripts; // which of this repository's dev dependencies may run install scripts
   fs.writeFileSync(manifest, `${JSON.stringify(consumer, null, 2)}\n`);
 } else if (process.argv[2] === 'restore') {
   if (fs.existsSync(saved)) fs.renameSync(saved, manifest);

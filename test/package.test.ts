@@ -164,9 +164,10 @@ describe('the packed tarball', function () {
     });
 
     it('ships a package.json whose only script is the install a consumer runs, and npm lists just that', function () {
-      const shipped = JSON.parse(fs.readFileSync(path.join(installedDir(project), 'package.json'), 'utf8')) as { scripts: unknown; devDependencies?: unknown };
+      const shipped = JSON.parse(fs.readFileSync(path.join(installedDir(project), 'package.json'), 'utf8')) as { scripts: unknown; devDependencies?: unknown; allowScripts?: unknown };
       expect(shipped.scripts).to.deep.equal({ install: 'node-gyp-build' });
       expect(shipped.devDependencies).to.equal(undefined);
+      expect(shipped.allowScripts, "the repository's own list, of its dev dependencies").to.equal(undefined);
       const listed = npmOutput.split('\n').filter((line) => /nodeleak@[\d.]+ \(/.test(line));
       for (const line of listed) expect(line).to.match(/nodeleak@[\d.]+ \(install: node-gyp-build\)$/);
       expect(JSON.parse(fs.readFileSync(path.join(repoDir, 'package.json'), 'utf8')).scripts.prepare, 'the repo keeps its own').to.equal('npm run build:ts');
