@@ -103,6 +103,9 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 
 type Invoke = () => unknown;
 
+/** Slices of a batch of calls whose median time per call is the function's pace. */
+const PACE_SLICES = 5;
+
 /**
  * One check's clock and stop signal; every phase calls the function through it. It stops calling at once when the
  * signal is aborted (CheckAbortedError), and early, returning the calls made, when the time budget ends.
@@ -126,9 +129,15 @@ class Pace {
     if (this.signal.aborted) throw new CheckAbortedError(this.label, this.calls, this.signal.reason);
   }
 
-  /** Calls `invoke` up to n times, one after the other, awaiting each promise it returns; sync calls stay sync. */
+  /**
+   * Calls `invoke` up to n times, one after the other, awaiting each promise it returns; sync calls stay sync. The
+   * pace is the median of PACE_SLICES slices of the calls: a function's first calls include its lazy start-up, and
+   * V8 compiles hot code on the way; neither is its pace.
+   */
   async call(invoke: Invoke, n: number): Promise<number> {
-    const started = performance.now();
+    const sliceCalls = Math.max(1, Math.floor(n / PACE_SLICES));
+    const sliceMs: number[] = [];
+    let sliceStarted = performance.now();
     let made = 0;
     while (made < n) {
       this.throwIfAborted();
@@ -137,9 +146,18 @@ class Pace {
       if (isThenable(result)) await result;
       made = made + 1;
       this.calls = this.calls + 1;
+      if (made % sliceCalls === 0) {
+        const now = performance.now();
+        sliceMs.push((now - sliceStarted) / sliceCalls);
+        sliceStarted = now;
+      }
     }
     // A lone call (the resource check's) may be slower than the function's usual pace: it does not replace a batch's.
-    if (made > 1 || (made === 1 && this.msPerCall === undefined)) this.msPerCall = (performance.now() - started) / made;
+    if (made > 1 || (made === 1 && this.msPerCall === undefined)) {
+      if (sliceMs.length === 0) sliceMs.push((performance.now() - sliceStarted) / made);
+      sliceMs.sort((a, b) => a - b);
+      this.msPerCall = sliceMs[Math.floor(sliceMs.length / 2)];
+    }
     return made;
   }
 

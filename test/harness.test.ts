@@ -88,6 +88,16 @@ describe('checkLeak: memory', function () {
     expect(slow.rounds[0].calls).to.equal(100);
   });
 
+  it('sizes the first round by the pace after start-up: a slow first call does not make a fast function slow', async () => {
+    let calls = 0;
+    // 20 ms on the first call (a lazy start-up), then nothing.
+    const lazy = (): void => {
+      if (++calls === 1) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+    };
+    const report = await checkLeak(lazy, { ...FAST, checkers: Checkers.only('memory') });
+    expect(report.rounds[0].calls).to.be.oneOf([200, 400, 800]);
+  });
+
   it('passes a clean function and reports what it measured', async () => {
     const report = await checkLeak(() => JSON.parse('{"a":[1,2,3]}'), FAST);
     expectClean(report);
