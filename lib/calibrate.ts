@@ -3,7 +3,7 @@ import { type Settled, settledSample } from './measure';
 
 /** Rounds measured, after a first settled read and one round left out: a process's first collections set up what
  * V8's helper threads keep, which is no round's noise. */
-export const NO_OP_ROUNDS = 4;
+const NO_OP_ROUNDS = 4;
 const ROUNDS_LEFT_OUT = 1;
 
 export interface NoOpMoves {

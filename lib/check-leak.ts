@@ -8,6 +8,7 @@ import { BindingLoadError, CheckAbortedError, InvalidArgumentError, UnsupportedP
 import type { StartedCheck } from './in-flight';
 import { startCheck } from './in-flight';
 import { InconclusiveError, MemoryLeakError, UnexpectedBehaviourError } from './leak-errors';
+import { median } from './numbers';
 import { DEFAULT_JUDGED, MIN_SETTLE_PASSES, type Settled, availableMetrics, requireCHeap, sample, settle, settledSample } from './measure';
 import type { LeakOptions, Settings } from './options';
 import { describeValue, isAbortSignal, resolveOptions } from './options';
@@ -154,9 +155,7 @@ class Pace {
     }
     // A lone call (the resource check's) may be slower than the function's usual pace: it does not replace a batch's.
     if (made > 1 || (made === 1 && this.msPerCall === undefined)) {
-      if (sliceMs.length === 0) sliceMs.push((performance.now() - sliceStarted) / made);
-      sliceMs.sort((a, b) => a - b);
-      this.msPerCall = sliceMs[Math.floor(sliceMs.length / 2)];
+      this.msPerCall = sliceMs.length > 0 ? median(sliceMs) : (performance.now() - sliceStarted) / made;
     }
     return made;
   }

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { defaultNoise, widenedNoise } from './decision';
-import { formatNumber } from './numbers';
+import { formatNumber, median } from './numbers';
 import { bindingPath } from './binding';
 import { heapInfo } from './probe';
 import { platformTuple } from './platform';
@@ -38,11 +38,6 @@ function measureNoise(quiet: boolean): Noise | string {
   } catch (err) {
     return (err as Error).message.split('\n')[0];
   }
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
 }
 
 function packageVersion(name: string, cwd: string): string | null {

@@ -11,3 +11,9 @@ export function formatNumber(value: number, maxFractionDigits = 3): string {
   const text = whole.replace(/\B(?=(\d{3})+$)/g, ',') + (digits ? `.${digits}` : '');
   return value < 0 && /[1-9]/.test(text) ? `-${text}` : text;
 }
+
+/** The middle value of a non-empty list (the upper of the two middle ones when its length is even). */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
