@@ -13,8 +13,9 @@ import type { Allocator } from './probe';
  * Invariants:
  * - A leak needs evidence: CONFIRMING_ROUNDS consecutive rounds after round 1, each beyond the noise floor, at rates
  *   that agree, the last of them repeating an earlier size; and the growth must keep pace while the calls measured
- *   grow LEVEL_OFF_SPAN-fold past the evidence (growth that levels off is a cache filling, not a leak). When the budget
- *   ends before that, the evidence alone gives the leak verdict, which says so.
+ *   grow LEVEL_OFF_SPAN-fold past the evidence (growth that levels off is a cache filling, not a leak), with no new
+ *   size's leap standing in for the pace. When the budget ends before that, the evidence alone gives the leak verdict,
+ *   which says so.
  * - Clean needs every judged metric bounded below its resolution by its last round, or its last two pooled.
  * - A round that fell below the floor bounds nothing (a fall can hide a leak).
  * - At most MAX_ROUNDS_PER_SIZE rounds of one size: the number of rounds is logarithmic in the budget.
@@ -341,8 +342,9 @@ interface Evidence {
  * takes the warm-up's leftovers), each beyond the floor, at rates that agree (a decay from round to round is a cache
  * filling), the last repeating an earlier size; and every later round beyond the floor, their rate pooled, widened by
  * the floor, within RATE_AGREEMENT of the evidence's: a rate that falls away is growth levelling off, and one that
- * leaps is noise on top of it (memory a read caught in flight). A leak that keeps quickening fails when the budget ends,
- * as a leak while evidence is pending, else as undecided.
+ * leaps is noise on top of it (memory a read caught in flight). A later round of a new size that leaps is left out of
+ * the pool (a high-water step, which does not come back); at least one later round must remain. A leak that keeps
+ * quickening fails when the budget ends, as a leak while evidence is pending, else as undecided.
  */
 function findEvidence(series: MetricRounds): Evidence | null {
   for (let complete = CONFIRMING_ROUNDS; complete <= series.last; complete++) {
@@ -365,17 +367,22 @@ function holdsFrom(series: MetricRounds, first: number, complete: number): boole
     evidenceGrowth = evidenceGrowth + series.growth(index);
     evidenceCalls = evidenceCalls + series.calls(index);
   }
+  const evidenceRate = evidenceGrowth / evidenceCalls;
   let laterGrowth = 0;
   let laterCalls = 0;
+  let laterRounds = 0;
   for (let later = complete + 1; later <= series.last; later++) {
     if (!series.beyondNoise(later)) return false;
+    // A new size that leaps past the pace took a one-off high-water step: pooled, it would make up for rounds after it
+    // that fall short.
+    if (series.isNewSize(later) && series.lower(later) > evidenceRate * RATE_AGREEMENT) continue;
     laterGrowth = laterGrowth + series.growth(later);
     laterCalls = laterCalls + series.calls(later);
+    laterRounds = laterRounds + 1;
   }
-  const laterRounds = series.last - complete;
+  if (laterRounds === 0) return false;
   const laterUpper = (laterGrowth + laterRounds * series.noise) / laterCalls;
   const laterLower = (laterGrowth - laterRounds * series.noise) / laterCalls;
-  const evidenceRate = evidenceGrowth / evidenceCalls;
   return laterUpper * RATE_AGREEMENT >= evidenceRate && laterLower <= evidenceRate * RATE_AGREEMENT;
 }
 

@@ -497,6 +497,26 @@ describe('decide()', () => {
       expect(back.verdict).to.not.equal('leak');
     });
 
+    it('is not confirmed by a longer round\'s one-off step pooled with a repeat that falls short', () => {
+      // Awaited zlib.gzip, quiet, jemalloc preloaded (a CI run of the --where demo): three 600-call rounds just past the
+      // 512 B floor, then 38 KB at the first round of 9,600 calls (a high-water step) and 1.04 B/call in the repeat.
+      const options = heapOptions(true, { firstCalls: 300, maxCalls: 300 * 1023, resolution: defaultResolution('jemalloc') });
+      const rounds: Round[] = [
+        { calls: 300, growth: { heap: 13_456 } },
+        { calls: 300, growth: { heap: -128 } },
+        { calls: 600, growth: { heap: 19_200 } },
+        { calls: 600, growth: { heap: 640 } },
+        { calls: 600, growth: { heap: 1112 } },
+        { calls: 600, growth: { heap: 1840 } },
+        { calls: 9600, growth: { heap: 38_024 } },
+      ];
+      expect(decide(rounds, options)).to.deep.include({ verdict: 'continue', nextCalls: 9600 });
+      const repeat = decide([...rounds, { calls: 9600, growth: { heap: 10_016 } }], options);
+      expect(repeat.verdict).to.equal('continue');
+      const flat = decide([...rounds, { calls: 9600, growth: { heap: 10_016 } }, { calls: 9600, growth: { heap: 256 } }], options);
+      expect(flat.verdict).to.equal('clean');
+    });
+
     it('is a leak when the growth keeps pace instead, even if it slows or quickens within the agreement of rates', () => {
       for (const later of [24, 40]) {
         const { decision } = play(heapOptions(true), (round, _b, n) => ({ heap: (round < 4 ? 30 : later) * n }));
