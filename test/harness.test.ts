@@ -271,6 +271,46 @@ describe("checkLeak: the harness's own code is not the function's growth", funct
   });
 });
 
+describe('settle(): a plain process\'s background compiles', function () {
+  this.timeout(60_000);
+
+  it('ends no settled read while a compile on V8\'s background thread still holds its zone memory', async () => {
+    // Each new function is called until V8 starts compiling it on a background thread (its zone memory rises), then the
+    // read is settled at once. Zone memory left after the settle that a later one no longer has was a compile in
+    // flight: hundreds of KB of C heap a read would count (such a compile's zone held the C heap still for two passes).
+    const measure = JSON.stringify(path.resolve(__dirname, '..', 'lib', 'measure'));
+    const code = `
+      const v8 = require('node:v8');
+      const { settle } = require(${measure});
+      const zone = () => v8.getHeapStatistics().malloced_memory;
+      const make = (seed) => {
+        const body = [];
+        for (let i = 0; i < 3000; i++) body.push('x = (x * ' + ((i + seed) % 7 + 3) + ' + a[' + (i % 16) + ']) % 1000003; if (x === ' + i + ') a[' + (i % 16) + '] = x;');
+        return new Function('a', 'let x = ' + seed + '; ' + body.join('\\n') + ' return x;');
+      };
+      (async () => {
+        await settle();
+        const left = [];
+        for (let seed = 0; seed < 6; seed++) {
+          const fn = make(seed);
+          const a = new Array(16).fill(1);
+          const before = zone();
+          for (let i = 0; i < 5000 && zone() <= before; i++) fn(a);
+          await settle();
+          const atSettle = zone();
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          await settle();
+          left.push(atSettle - zone());
+        }
+        console.log(JSON.stringify(left));
+      })();`;
+    const child = await runCode(code, { nodeFlags: ['--expose-gc'] });
+    expect(child.code, child.stderr).to.equal(0);
+    const left = JSON.parse(child.stdout.trim().split('\n').pop() as string) as number[];
+    for (const [seed, bytes] of left.entries()) expect(bytes, `function ${seed}: ${left.join(', ')} B of zone memory left`).to.be.below(128 * 1024);
+  });
+});
+
 describe('checkLeak: resources left open by one call', function () {
   this.timeout(30_000);
 
