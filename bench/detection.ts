@@ -121,6 +121,16 @@ interface Outcome {
   message?: string;
   calls: number | null;
   ms: number;
+  /** Measured rounds, and those that moved the C heap by more than SWING_BYTES either way. */
+  rounds?: number;
+  swings?: number;
+}
+
+/** A round's C heap move that no floor covers: memory caught in flight, or a high-water step. */
+const SWING_BYTES = 64 * 1024;
+
+function roundCounts(report: { rounds: { growth: { heap?: number } }[] }): { rounds: number; swings: number } {
+  return { rounds: report.rounds.length, swings: report.rounds.filter((round) => Math.abs(round.growth.heap ?? 0) > SWING_BYTES).length };
 }
 
 async function child(names: string[]): Promise<void> {
@@ -131,14 +141,14 @@ async function child(names: string[]): Promise<void> {
     let outcome: Outcome;
     try {
       const report = await checkLeak(fn, { verbosity: 0 });
-      outcome = { case: name, verdict: 'clean', undecided: report.undecided.length > 0, calls: callsMade(report), ms: elapsedMs(started) };
+      outcome = { case: name, verdict: 'clean', undecided: report.undecided.length > 0, calls: callsMade(report), ms: elapsedMs(started), ...roundCounts(report) };
     } catch (err) {
       const ms = elapsedMs(started);
       if (err instanceof LeakError) {
         const calls = err instanceof MemoryLeakError ? callsMade(err.report) : null;
         outcome = { case: name, verdict: 'leak', errorClass: err.name, calls, ms };
       } else if (err instanceof InconclusiveError) {
-        outcome = { case: name, verdict: 'clean', undecided: true, errorClass: err.name, calls: callsMade(err.report), ms };
+        outcome = { case: name, verdict: 'clean', undecided: true, errorClass: err.name, calls: callsMade(err.report), ms, ...roundCounts(err.report) };
       } else {
         outcome = { case: name, verdict: 'error', errorClass: (err as Error)?.name, message: String((err as Error)?.stack ?? err), calls: null, ms };
       }
@@ -382,6 +392,10 @@ async function main(): Promise<void> {
       for (const hard of hards) summarise(`${hardCases[hard].label}, want ${hardCases[hard].expect}`, [hard]);
       console.log(`\nhard cases (issue 9):\n${table(rows)}`);
     }
+    const judgedClean = outcomes.filter((o) => (o.case in cleanCases || o.case in heldOutCases) && o.rounds !== undefined);
+    const rounds = judgedClean.reduce((sum, o) => sum + (o.rounds ?? 0), 0);
+    const swings = judgedClean.reduce((sum, o) => sum + (o.swings ?? 0), 0);
+    if (judgedClean.length) console.log(`\nclean and held-out checks: ${fmt(rounds)} rounds, ${fmt(swings)} of them moved the C heap by more than ${SWING_BYTES / 1024} KiB`);
     const errors = outcomes.filter((o) => o.verdict === 'error');
     for (const e of errors.slice(0, 5)) console.log(`\nerror in ${e.case}: ${e.message}`);
     const fps = outcomes.filter((o) => (o.case in cleanCases || o.case in heldOutCases) && o.verdict === 'leak');
