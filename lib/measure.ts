@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import type { MetricName } from './decision';
@@ -144,6 +145,27 @@ function zoneBytes(): number {
 /** The least zone memory seen in this process: what V8 holds with no job in flight. */
 let restingZoneBytes = zoneBytes();
 
+/** How often, and how long at most per settle, a settle looks for a background compile to end. */
+const COMPILE_POLL_MS = 2;
+const COMPILE_WAIT_MS = 500;
+
+/**
+ * Waits, up to `budgetMs`, while V8's zone memory is above its rest: a compile in flight. The main thread installs a
+ * finished job, and frees its zone, when it next runs JavaScript, so each poll is a timer's turn. Zone memory still
+ * held when the wait ends is what V8 keeps now, its new rest. Returns the ms waited.
+ */
+async function compilesDone(budgetMs: number): Promise<number> {
+  const started = performance.now();
+  let zone = zoneBytes();
+  while (zone > restingZoneBytes && performance.now() - started < budgetMs) {
+    await sleep(COMPILE_POLL_MS);
+    zone = zoneBytes();
+  }
+  restingZoneBytes = Math.min(restingZoneBytes, zone);
+  if (zone > restingZoneBytes && budgetMs > 0) restingZoneBytes = zone;
+  return performance.now() - started;
+}
+
 const MAX_SETTLE_PASSES = 12;
 /**
  * Change between two passes that counts as settled, per cheap figure (C heap, V8 objects, external): a collection
@@ -170,7 +192,8 @@ export const MIN_SETTLE_PASSES = 2;
  * Lets the event loop turn and collects garbage, repeatedly, until two collections in a row leave the heap figures
  * where they were, with no compile in flight (at most MAX_SETTLE_PASSES passes): N-API finalizers run on the turn after
  * the collection that found their objects, and what they release is collected by the next one; a background compile's
- * zone can hold the C heap still across two passes, and is freed only when its job ends. `since`, the end of a settle
+ * zone can hold the C heap still across two passes, and is freed only when its job ends, so each pass first waits for
+ * that (COMPILE_WAIT_MS at most in all). `since`, the end of a settle
  * with no call of the function after it, counts as the first of the two. The collection comes last in each pass,
  * right before the read (see cheapFigures()).
  */
@@ -179,15 +202,17 @@ export async function settle(since?: Settled): Promise<Settled> {
   let previous = since?.figures ?? cheapFigures();
   const minPasses = since ? MIN_SETTLE_PASSES - 1 : MIN_SETTLE_PASSES;
   const slack = quietness().quiet ? SETTLE_SLACK_BYTES.quiet : SETTLE_SLACK_BYTES.plain;
+  let waited = 0;
   for (let pass = 1; ; pass++) {
     await yieldToEventLoop();
+    waited = waited + (await compilesDone(COMPILE_WAIT_MS - waited));
     gc();
     const now = cheapFigures();
     const zone = zoneBytes();
     restingZoneBytes = Math.min(restingZoneBytes, zone);
     const still = zone === restingZoneBytes && now.every((value, index) => Math.abs(value - previous[index]) <= slack[index]);
     if ((still && pass >= minPasses) || pass === MAX_SETTLE_PASSES) {
-      return { figures: now, msPerPass: (performance.now() - started) / pass };
+      return { figures: now, msPerPass: (performance.now() - started - waited) / pass };
     }
     previous = now;
   }
