@@ -193,9 +193,8 @@ export const MIN_SETTLE_PASSES = 2;
  * where they were, with no compile in flight (at most MAX_SETTLE_PASSES passes): N-API finalizers run on the turn after
  * the collection that found their objects, and what they release is collected by the next one; a background compile's
  * zone can hold the C heap still across two passes, and is freed only when its job ends, so each pass first waits for
- * that (COMPILE_WAIT_MS at most in all). `since`, the end of a settle
- * with no call of the function after it, counts as the first of the two. The collection comes last in each pass,
- * right before the read (see cheapFigures()).
+ * that (COMPILE_WAIT_MS at most in all). `since`, the end of a settle with no call of the function after it, counts as
+ * the first of the two. The collection comes last in each pass, right before the read (see cheapFigures()).
  */
 export async function settle(since?: Settled): Promise<Settled> {
   const started = performance.now();
