@@ -149,6 +149,13 @@ let restingZoneBytes = zoneBytes();
 const COMPILE_POLL_MS = 2;
 const COMPILE_WAIT_MS = 500;
 
+/** Whether V8's zone memory is at its rest now (the least seen, which this keeps). */
+function zoneAtRest(): boolean {
+  const zone = zoneBytes();
+  restingZoneBytes = Math.min(restingZoneBytes, zone);
+  return zone === restingZoneBytes;
+}
+
 /**
  * Waits, up to `budgetMs`, while V8's zone memory is above its rest: a compile in flight. The main thread installs a
  * finished job, and frees its zone, when it next runs JavaScript, so each poll is a timer's turn. Zone memory still
@@ -156,13 +163,13 @@ const COMPILE_WAIT_MS = 500;
  */
 async function compilesDone(budgetMs: number): Promise<number> {
   const started = performance.now();
-  let zone = zoneBytes();
-  while (zone > restingZoneBytes && performance.now() - started < budgetMs) {
+  while (!zoneAtRest()) {
+    if (performance.now() - started >= budgetMs) {
+      if (budgetMs > 0) restingZoneBytes = zoneBytes();
+      break;
+    }
     await sleep(COMPILE_POLL_MS);
-    zone = zoneBytes();
   }
-  restingZoneBytes = Math.min(restingZoneBytes, zone);
-  if (zone > restingZoneBytes && budgetMs > 0) restingZoneBytes = zone;
   return performance.now() - started;
 }
 
@@ -207,9 +214,7 @@ export async function settle(since?: Settled): Promise<Settled> {
     waited = waited + (await compilesDone(COMPILE_WAIT_MS - waited));
     gc();
     const now = cheapFigures();
-    const zone = zoneBytes();
-    restingZoneBytes = Math.min(restingZoneBytes, zone);
-    const still = zone === restingZoneBytes && now.every((value, index) => Math.abs(value - previous[index]) <= slack[index]);
+    const still = zoneAtRest() && now.every((value, index) => Math.abs(value - previous[index]) <= slack[index]);
     if ((still && pass >= minPasses) || pass === MAX_SETTLE_PASSES) {
       return { figures: now, msPerPass: (performance.now() - started - waited) / pass };
     }
