@@ -15,8 +15,13 @@ export function quietAdvice(env: Record<string, string | undefined> = process.en
 /** The environment setting that turns glibc's per-thread cache off (read only at process start). */
 export const TCACHE_OFF = 'glibc.malloc.tcache_count=0';
 
-/** Node flags of a quiet process: no V8 background threads; gc() exposed as well (the harness works without it). */
-export const QUIET_NODE_FLAGS = ['--single-threaded', '--expose-gc'] as const;
+/**
+ * Node flags of a quiet process: no V8 background threads; gc() exposed as well (the harness works without it); V8's
+ * young generation held at its smallest. V8 otherwise grows it as a process allocates, and each size it reaches lets
+ * more dead objects with native parts (a zlib stream, a Hash) wait for collection at once; the C heap they hold at
+ * that peak (V8's handle blocks, Node's per-object records) is kept, so it would grow in rounds long after warm-up.
+ */
+export const QUIET_NODE_FLAGS = ['--single-threaded', '--expose-gc', '--max-semi-space-size=1'] as const;
 
 /** GLIBC_TUNABLES with tcache_count set to 0, other tunables kept. */
 export function quietTunables(existing: string | undefined): string {

@@ -14,7 +14,7 @@ expect.extend({
 
 /**
  * Vitest settings that run every test file in a quiet process of its own: the forks pool (processes, never worker
- * threads, which would share the process a check measures), each fork started with --single-threaded --expose-gc and
+ * threads, which would share the process a check measures), each fork started with the quiet Node flags and
  * GLIBC_TUNABLES=glibc.malloc.tcache_count=0. Spread it into `test` (vitest 4): `test: { ...quietForks() }`.
  */
 export function quietForks(): { pool: 'forks'; execArgv: string[]; env: Record<string, string> } {

@@ -64,7 +64,7 @@ describe('nodeleak CLI', function () {
     expect(code, stderr).to.equal(0);
     const line = stdout.split('\n').find((text) => text.startsWith('QUIET-PROBE '));
     const probe = JSON.parse((line as string).slice('QUIET-PROBE '.length)) as Record<string, unknown>;
-    expect(probe.execArgv).to.deep.equal(['--single-threaded', '--expose-gc']);
+    expect(probe.execArgv).to.deep.equal(['--single-threaded', '--expose-gc', '--max-semi-space-size=1']);
     expect(probe.tunables).to.equal('glibc.malloc.arena_max=2:glibc.malloc.tcache_count=0');
     expect(probe.quiet).to.equal(true);
     expect(probe.fromWorker).to.equal(42);
@@ -79,7 +79,7 @@ describe('nodeleak CLI', function () {
     const line = stdout.split('\n').find((text) => text.includes('QUIET-PROBE '));
     expect(line, stderr).to.be.a('string');
     const probe = JSON.parse((line as string).slice((line as string).indexOf('{'))) as Record<string, unknown>;
-    expect(probe.execArgv).to.deep.equal(['--single-threaded', '--expose-gc']);
+    expect(probe.execArgv).to.deep.equal(['--single-threaded', '--expose-gc', '--max-semi-space-size=1']);
     expect(probe.quiet).to.equal(true);
   });
 

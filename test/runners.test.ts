@@ -99,8 +99,8 @@ describe('runners', function () {
     expect(shell.status, shell.stderr).to.equal(0);
     const [tunables, execArgv] = shell.stdout.split('\n');
     expect(tunables).to.equal('glibc.malloc.tcache_count=0');
-    expect(execArgv).to.match(/^--single-threaded --expose-gc /); // the `node` on PATH adds the flags
-    expect(shell.stderr).to.match(/^nodeleak: sh is not a Node script, so the quiet flags \(--single-threaded --expose-gc\) cannot be put on its command line/);
+    expect(execArgv).to.match(/^--single-threaded --expose-gc --max-semi-space-size=1 /); // the `node` on PATH adds the flags
+    expect(shell.stderr).to.match(/^nodeleak: sh is not a Node script, so the quiet flags \(--single-threaded --expose-gc --max-semi-space-size=1\) cannot be put on its command line/);
     const missing = nodeleak(['run', '--', 'no-such-runner-here']);
     expect(missing.status).to.equal(1);
     expect(missing.stderr).to.equal('nodeleak: run: no-such-runner-here was not found in node_modules/.bin or on PATH\n');
