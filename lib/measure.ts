@@ -142,12 +142,16 @@ function zoneBytes(): number {
   return v8.getHeapStatistics().malloced_memory;
 }
 
-/** The least zone memory seen in this process: what V8 holds with no job in flight. */
-let restingZoneBytes = zoneBytes();
+/** The least zone memory seen right after a collection (which frees what finished jobs left): what V8 holds with no
+ * job in flight. */
+let restingZoneBytes = Infinity;
 
 /** How often, and how long at most per settle, a settle looks for a background compile to end. */
 const COMPILE_POLL_MS = 2;
 const COMPILE_WAIT_MS = 500;
+/** How long zone memory above its rest must hold still to be memory V8 keeps, not a job's: a job's zone grows while
+ * it compiles and is freed when it ends. */
+const ZONE_STILL_MS = 20;
 
 /** Whether V8's zone memory is at its rest now (the least seen, which this keeps). */
 function zoneAtRest(): boolean {
@@ -157,15 +161,24 @@ function zoneAtRest(): boolean {
 }
 
 /**
- * Waits, up to `budgetMs`, while V8's zone memory is above its rest: a compile in flight. The main thread installs a
- * finished job, and frees its zone, when it next runs JavaScript, so each poll is a timer's turn. Zone memory still
- * held when the wait ends is what V8 keeps now, its new rest. Returns the ms waited.
+ * Waits, up to `budgetMs`, while V8's zone memory is above its rest and moving: a compile in flight. The main thread
+ * installs a finished job, and frees its zone, when it next runs JavaScript, so each poll is a timer's turn. Zone
+ * memory that holds still for ZONE_STILL_MS, or is still held when the budget ends, is what V8 keeps now (for code
+ * loaded since): its new rest. Returns the ms waited.
  */
 async function compilesDone(budgetMs: number): Promise<number> {
   const started = performance.now();
+  let last = zoneBytes();
+  let stillSince = started;
   while (!zoneAtRest()) {
-    if (performance.now() - started >= budgetMs) {
-      if (budgetMs > 0) restingZoneBytes = zoneBytes();
+    const now = performance.now();
+    const zone = zoneBytes();
+    if (zone !== last) {
+      last = zone;
+      stillSince = now;
+    }
+    if (now - stillSince >= ZONE_STILL_MS || now - started >= budgetMs) {
+      restingZoneBytes = zone;
       break;
     }
     await sleep(COMPILE_POLL_MS);
@@ -199,9 +212,11 @@ export const MIN_SETTLE_PASSES = 2;
  * Lets the event loop turn and collects garbage, repeatedly, until two collections in a row leave the heap figures
  * where they were, with no compile in flight (at most MAX_SETTLE_PASSES passes): N-API finalizers run on the turn after
  * the collection that found their objects, and what they release is collected by the next one; a background compile's
- * zone can hold the C heap still across two passes, and is freed only when its job ends, so each pass first waits for
- * that (COMPILE_WAIT_MS at most in all). `since`, the end of a settle with no call of the function after it, counts as
- * the first of the two. The collection comes last in each pass, right before the read (see cheapFigures()).
+ * zone can hold the C heap still across two passes, and is freed only when its job ends, so a pass that finds zone
+ * memory above its rest after the collection does not count, and the next pass waits for it (COMPILE_WAIT_MS at most
+ * in all). Zone memory is judged only after a collection, which frees what finished jobs left, and only where V8 has
+ * background threads. `since`, the end of a settle with no call of the function after it, counts as the first of the
+ * two. The collection comes right before the read in each pass (see cheapFigures()).
  */
 export async function settle(since?: Settled): Promise<Settled> {
   const started = performance.now();
@@ -211,13 +226,14 @@ export async function settle(since?: Settled): Promise<Settled> {
   let waited = 0;
   for (let pass = 1; ; pass++) {
     await yieldToEventLoop();
-    waited = waited + (await compilesDone(COMPILE_WAIT_MS - waited));
     gc();
     const now = cheapFigures();
-    const still = zoneAtRest() && now.every((value, index) => Math.abs(value - previous[index]) <= slack[index]);
+    const compiling = !quietness().singleThreaded && !zoneAtRest();
+    const still = !compiling && now.every((value, index) => Math.abs(value - previous[index]) <= slack[index]);
     if ((still && pass >= minPasses) || pass === MAX_SETTLE_PASSES) {
       return { figures: now, msPerPass: (performance.now() - started - waited) / pass };
     }
+    if (compiling) waited = waited + (await compilesDone(COMPILE_WAIT_MS - waited));
     previous = now;
   }
 }

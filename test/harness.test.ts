@@ -310,6 +310,32 @@ describe('the quiet process: awaited native work', function () {
 describe('settle(): a plain process\'s background compiles', function () {
   this.timeout(60_000);
 
+  it('does not wait for zone memory a collection frees: code compiled after nodeleak was loaded', async () => {
+    // Parsing and compiling 3,000 functions raises V8's zone figure by ~260 KB, most of it until the next collection,
+    // the rest for good; no job is left in flight. A settle that judged zone memory before collecting, or took what
+    // V8 keeps for a job, waited out its whole compile budget (500 ms). Built JS (npm test builds it first): tsx's
+    // own compiles leave V8 enough zone memory that the functions' fits in it.
+    const measure = JSON.stringify(path.resolve(__dirname, '..', 'dist', 'measure'));
+    const code = `
+      const vm = require('node:vm');
+      const { settle } = require(${measure});
+      const parts = [];
+      for (let i = 0; i < 3000; i++) parts.push('function f' + i + '(a) { let x = a; for (let j = 0; j < 3; j++) x = (x * ' + (i % 7 + 2) + ' + j) % 1000003; return x; } f' + i + '(' + i + ');');
+      (async () => {
+        await settle();
+        vm.runInThisContext(parts.join('\\n'));
+        const started = performance.now();
+        await settle();
+        console.log(JSON.stringify(performance.now() - started));
+      })();`;
+    for (const nodeFlags of [[], QUIET_NODE_FLAGS]) {
+      const child = await runCode(code, { nodeFlags, tsx: false });
+      expect(child.code, child.stderr).to.equal(0);
+      const ms = JSON.parse(child.stdout.trim().split('\n').pop() as string) as number;
+      expect(ms, `settle() after loading code, ${nodeFlags.join(' ') || 'plain'}`).to.be.below(250);
+    }
+  });
+
   it('ends no settled read while a compile on V8\'s background thread still holds its zone memory', async () => {
     // Each new function is called until V8 starts compiling it on a background thread (its zone memory rises), then the
     // read is settled at once. C heap in that read that a later one no longer has was a compile in flight: hundreds of
