@@ -129,7 +129,7 @@ describe('nodeleak CLI', function () {
   });
 
   it('checkLeak works under node:test too', async () => {
-    const outcome = await runNode(['--import', 'tsx', '--test', path.join(fixtures, 'node-test-suite.ts')]);
+    const outcome = await runNode(['--import', 'tsx', '--test', '--test-reporter=tap', path.join(fixtures, 'node-test-suite.ts')]); // TAP: see runners.test.ts
     expect(outcome.code, outcome.stdout + outcome.stderr).to.equal(0);
     expect(outcome.stdout).to.match(/^# pass 2$/m);
     expect(outcome.stdout).to.match(/^# fail 0$/m);

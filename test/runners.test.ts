@@ -73,7 +73,8 @@ describe('runners', function () {
   });
 
   it('node:test through npx nodeleak run -- node --test: quiet test processes, exit code 1 for the leak', () => {
-    const run = nodeleak(['run', '--', 'node', '--test', path.join(fixtures, 'node-test', 'leaks.node-test.js')]);
+    // TAP named: since Node 23 the default reporter is 'spec' also when stdout is not a terminal.
+    const run = nodeleak(['run', '--', 'node', '--test', '--test-reporter=tap', path.join(fixtures, 'node-test', 'leaks.node-test.js')]);
     expect(run.status, run.stderr).to.equal(1);
     expect(run.stdout).to.match(/^ok \d+ - runs in a quiet process$/m);
     expect(run.stdout).to.match(/^not ok \d+ - a leaking function fails$/m);
