@@ -142,8 +142,8 @@ function zoneBytes(): number {
   return v8.getHeapStatistics().malloced_memory;
 }
 
-/** The least zone memory seen right after a collection (which frees what finished jobs left): what V8 holds with no
- * job in flight. */
+/** The least zone memory seen since a settle's first collection (which frees what finished jobs left, so earlier
+ * figures are not a rest): what V8 holds with no job in flight. */
 let restingZoneBytes = Infinity;
 
 /** How often, and how long at most per settle, a settle looks for a background compile to end. */
