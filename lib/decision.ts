@@ -311,10 +311,11 @@ class MetricRounds {
     return this.rounds.slice(0, index).every((round) => round.calls < this.calls(index));
   }
 
-  /** A round that bounds on its own: its floor held, and the round before it did not rise beyond the floor (memory
-   * a read caught in flight comes back as a fall in the next round, so such a round bounds only pooled with it). */
-  boundsAlone(index: number): boolean {
-    return this.floorHeld(index) && (index === 0 || !this.beyondNoise(index - 1));
+  /** A round that bounds on its own: its floor held, and the round before it neither rose beyond the floor (memory
+   * a read caught in flight comes back as a fall in the next round) nor grew faster than `resolution` (a leak that
+   * round showed can hide a fall of the noise in the next): after such a round it bounds only pooled with it. */
+  boundsAlone(index: number, resolution: number): boolean {
+    return this.floorHeld(index) && (index === 0 || (!this.beyondNoise(index - 1) && this.growth(index - 1) <= resolution * this.calls(index - 1)));
   }
 
   /** Rounds at the end, after round 1, each beyond the floor and agreeing with every later one (at most CONFIRMING_ROUNDS). */
@@ -453,7 +454,7 @@ function judge(series: MetricRounds, tolerance: number, resolution: number): Jud
   }
   const estimate = slope(rounds.length > 1 ? rounds.slice(1) : rounds, metric);
   const bounds: Array<{ bound: number; span: string }> = [];
-  if (series.boundsAlone(last)) {
+  if (series.boundsAlone(last, resolution)) {
     bounds.push({ bound: series.upper(last), span: `${Math.round(series.growth(last))} B in ${series.calls(last)} calls` });
   }
   if (last >= 1 && series.floorHeld(last) && series.floorHeld(last - 1)) {
@@ -503,8 +504,9 @@ function wantedCalls(series: MetricRounds, judgement: Judgement, resolution: num
     const gathering = series.trailingAgreeing() < CONFIRMING_ROUNDS || series.isNewSize(last);
     return { calls: gathering ? calls : 2 * calls, exact: gathering, suspect: false };
   }
-  if (!series.floorHeld(last) || (!series.boundsAlone(last) && series.upper(last) <= resolution)) {
-    // A fall below the floor, or a round that would bound alone but follows a rise: measure the size again.
+  if (!series.floorHeld(last) || (!series.boundsAlone(last, resolution) && series.upper(last) <= resolution)) {
+    // A fall below the floor, or a round that would bound alone but follows a rise or a fast growth: measure the size
+    // again.
     return { calls, exact: false, suspect: false };
   }
   // Growth within the floor: the size at which the floor bounds the leak below the resolution, or — when the metric

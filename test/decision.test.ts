@@ -169,6 +169,18 @@ describe('decide()', () => {
       expect(decision.metric).to.equal('v8heap');
       expect(decision.bytesPerCall).to.be.closeTo(2048, 300);
     });
+    it('is not passed on a fall of the noise its own growth hides, in the round after a round that grew too fast', () => {
+      // 3.2 B/call in a plain process (8 KiB floor): 7,680 B in 2,400 calls, within the floor but faster than the
+      // resolution; then 4,800 calls in which the noise fell by 20 KB, beyond the floor, hidden by the leak's 15,360 B.
+      const options = heapOptions(false, { firstCalls: 2400, maxCalls: 2400 * 1023, resolution: defaultResolution('glibc') });
+      const rounds: Round[] = [
+        { calls: 2400, growth: { heap: 7680 } },
+        { calls: 4800, growth: { heap: 15_360 - 20_000 } },
+      ];
+      expect(decide(rounds, options).verdict).to.equal('continue');
+      const { decision } = play(options, (round, _b, n) => ({ heap: 3.2 * n - (round === 1 ? 20_000 : 0) }));
+      expect(decision.verdict).to.equal('leak');
+    });
   });
 
   describe('a clear leak in one metric while another is still bounding itself', () => {
