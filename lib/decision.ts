@@ -17,7 +17,8 @@ import type { Allocator } from './probe';
  *   size's leap standing in for the pace. When the budget ends before that, the evidence alone gives the leak verdict,
  *   which says so.
  * - Clean needs every judged metric bounded below its resolution by its last round, or its last two pooled.
- * - A round that fell below the floor bounds nothing (a fall can hide a leak).
+ * - A round that fell below the floor bounds nothing (a fall can hide a leak); a round right after one that rose
+ *   beyond the floor, or grew faster than the resolution, bounds only pooled with it.
  * - At most MAX_ROUNDS_PER_SIZE rounds of one size: the number of rounds is logarithmic in the budget.
  */
 
