@@ -153,9 +153,8 @@ const COMPILE_WAIT_MS = 500;
  * it compiles and is freed when it ends. */
 const ZONE_STILL_MS = 20;
 
-/** Whether V8's zone memory is at its rest now (the least seen, which this keeps). */
-function zoneAtRest(): boolean {
-  const zone = zoneBytes();
+/** Whether V8's zone memory (`zone`, read now) is at its rest (the least seen, which this keeps). */
+function zoneAtRest(zone: number = zoneBytes()): boolean {
   restingZoneBytes = Math.min(restingZoneBytes, zone);
   return zone === restingZoneBytes;
 }
@@ -168,11 +167,10 @@ function zoneAtRest(): boolean {
  */
 async function compilesDone(budgetMs: number): Promise<number> {
   const started = performance.now();
-  let last = zoneBytes();
+  let last = Number.NaN;
   let stillSince = started;
-  while (!zoneAtRest()) {
+  for (let zone = zoneBytes(); !zoneAtRest(zone); zone = zoneBytes()) {
     const now = performance.now();
-    const zone = zoneBytes();
     if (zone !== last) {
       last = zone;
       stillSince = now;
@@ -223,12 +221,13 @@ export async function settle(since?: Settled): Promise<Settled> {
   let previous = since?.figures ?? cheapFigures();
   const minPasses = since ? MIN_SETTLE_PASSES - 1 : MIN_SETTLE_PASSES;
   const slack = quietness().quiet ? SETTLE_SLACK_BYTES.quiet : SETTLE_SLACK_BYTES.plain;
+  const backgroundCompiles = !quietness().singleThreaded;
   let waited = 0;
   for (let pass = 1; ; pass++) {
     await yieldToEventLoop();
     gc();
     const now = cheapFigures();
-    const compiling = !quietness().singleThreaded && !zoneAtRest();
+    const compiling = backgroundCompiles && !zoneAtRest();
     const still = !compiling && now.every((value, index) => Math.abs(value - previous[index]) <= slack[index]);
     if ((still && pass >= minPasses) || pass === MAX_SETTLE_PASSES) {
       return { figures: now, msPerPass: (performance.now() - started - waited) / pass };
