@@ -1,4 +1,4 @@
-import type { MetricName } from './decision';
+import { type MetricName, widenedNoise } from './decision';
 import { type Settled, settledSample } from './measure';
 
 /** Rounds measured, after a first settled read and one round left out: a process's first collections set up what
@@ -38,14 +38,18 @@ export async function noOpRoundMoves(
 let measured: Partial<Record<MetricName, number>> | undefined;
 
 /**
- * How far a no-op's rounds move each metric in this process, at most, measured once per process. In a plain process
- * that depends on the machine: V8's collector has a helper thread per core, each allocating as it works.
+ * How far a no-op's rounds move each metric in this process, at most. In a plain process that depends on the machine:
+ * V8's collector has a helper thread per core, each allocating as it works. A measurement is kept for the process's
+ * later checks only when it widens none of `floors` (the fixed floors of the metrics judged): one that does may have
+ * caught a passing event (another test's worker exiting, a child's output arriving), which must not lengthen every
+ * later check, so the next check measures again.
  */
-export async function noOpMoves(metrics: readonly MetricName[], since?: Settled): Promise<NoOpMoves> {
+export async function noOpMoves(metrics: readonly MetricName[], floors: Partial<Record<MetricName, number>>, since?: Settled): Promise<NoOpMoves> {
   if (measured && metrics.every((metric) => metric in (measured as object))) return { moves: measured };
   const { moves: perRound, settled } = await noOpRoundMoves(metrics, NO_OP_ROUNDS, since);
   const moves: Partial<Record<MetricName, number>> = {};
   for (const metric of metrics) moves[metric] = Math.max(...(perRound[metric] as number[]));
-  measured = moves;
+  const widened = widenedNoise(floors, moves);
+  measured = Object.entries(floors).every(([metric, floor]) => widened[metric as MetricName] === floor) ? moves : undefined;
   return { moves, settled };
 }

@@ -304,7 +304,8 @@ async function checkMemory(invoke: Invoke, settings: Settings, plan: MemoryPlan,
   // thread, so its fixed floors hold whatever the machine.
   let moves: Partial<Record<MetricName, number>> | undefined;
   if (!quiet) {
-    const calibration = await noOpMoves(metrics, since);
+    const judgedFloors = Object.fromEntries(judged.map((metric) => [metric, fixedNoise[metric]]));
+    const calibration = await noOpMoves(metrics, judgedFloors, since);
     pace.throwIfAborted();
     moves = calibration.moves;
     since = calibration.settled ?? since;

@@ -231,6 +231,38 @@ describe('checkLeak: floors measured in the process', function () {
     expect(result.verdict).to.not.equal('leak');
   });
 
+  it('a widening measurement is not kept: the next check measures again, once the noise is gone', async () => {
+    // The first check measures while the worker churns; the worker then exits. A check that took the first one's
+    // measurement would keep floors hundreds of times wider, and rounds as much longer, for no noise.
+    const code = `
+      const { Worker } = require('node:worker_threads');
+      const { checkLeak } = require(${lib});
+      const worker = new Worker(\`
+        const held = [];
+        setInterval(() => {
+          for (let i = 0; i < 8; i++) {
+            if (held.length >= 16 || Math.random() < 0.5) held.splice(0, 1 + Math.floor(Math.random() * 4));
+            else held.push(new ArrayBuffer(4096));
+          }
+        }, 1);\`, { eval: true });
+      const options = { verbosity: 0, allowInconclusive: true, times: 100, retries: 3 };
+      const summary = (report) => ({ verdict: report.verdict, noise: report.noise, moves: report.noOpMoves });
+      setTimeout(async () => {
+        const first = await checkLeak(() => undefined, options);
+        await worker.terminate();
+        const second = await checkLeak(() => undefined, options);
+        console.log(JSON.stringify([summary(first), summary(second)]));
+      }, 200);`;
+    const child = await runCode(code, { env: { GLIBC_TUNABLES: undefined }, timeoutMs: 110_000 });
+    expect(child.code, child.stderr).to.equal(0);
+    const [first, second] = JSON.parse(child.stdout.trim().split('\n').pop() as string) as Result[];
+    const fixed = defaultNoise(false).heap as number;
+    expect(first.noise.heap, 'the first check saw the worker').to.be.above(4 * fixed);
+    expect(second.moves?.heap, 'measured again').to.not.equal(first.moves?.heap);
+    expect(second.noise.heap, 'without the worker').to.be.below(first.noise.heap as number / 4);
+    expect(second.verdict).to.equal('clean');
+  });
+
   it('a floor widened w-fold gives the call budget ⌈log2 w⌉ more doublings (its bounding rounds are w-fold longer)', () => {
     expect(callBudget(300, 4, false)).to.equal(300 * (2 ** 10 - 1));
     expect(callBudget(300, 4, false, 1)).to.equal(300 * (2 ** 10 - 1));
