@@ -19,6 +19,7 @@ import type { Allocator } from './probe';
  * - Clean needs every judged metric bounded below its resolution by its last round, or its last two pooled.
  * - A round that fell below the floor bounds nothing (a fall can hide a leak); a round right after one that rose
  *   beyond the floor, or grew faster than the resolution, bounds only pooled with it.
+ * - A bound widens each round by the floor, or by the largest fall of any round so far when that is larger.
  * - At most MAX_ROUNDS_PER_SIZE rounds of one size: the number of rounds is logarithmic in the budget.
  */
 
@@ -257,11 +258,19 @@ const MAX_ROUNDS_PER_SIZE = CONFIRMING_ROUNDS + 1;
 
 /** One metric's rounds, and what the rule asks of each. */
 class MetricRounds {
+  /**
+   * The floor a bound is widened by: the noise floor, or the largest fall of any round so far when one fell further.
+   * Such a fall shows the floor does not bound this process's noise, and a fall as large can hide in a leak's growth.
+   */
+  readonly boundNoise: number;
+
   constructor(
     readonly rounds: readonly Round[],
     readonly metric: MetricName,
     readonly noise: number,
-  ) {}
+  ) {
+    this.boundNoise = Math.max(noise, ...rounds.map((round) => -(round.growth[metric] as number)));
+  }
 
   get last(): number {
     return this.rounds.length - 1;
@@ -289,6 +298,17 @@ class MetricRounds {
 
   upper(index: number): number {
     return (this.growth(index) + this.noise) / this.calls(index);
+  }
+
+  /** The greatest rate rounds first…last allow, pooled, with each widened by boundNoise: what they bound a leak to. */
+  bound(first: number, last: number): number {
+    let growth = 0;
+    let calls = 0;
+    for (let index = first; index <= last; index++) {
+      growth = growth + this.growth(index) + this.boundNoise;
+      calls = calls + this.calls(index);
+    }
+    return growth / calls;
   }
 
   beyondNoise(index: number): boolean {
@@ -456,24 +476,25 @@ function judge(series: MetricRounds, tolerance: number, resolution: number): Jud
   const estimate = slope(rounds.length > 1 ? rounds.slice(1) : rounds, metric);
   const bounds: Array<{ bound: number; span: string }> = [];
   if (series.boundsAlone(last, resolution)) {
-    bounds.push({ bound: series.upper(last), span: `${Math.round(series.growth(last))} B in ${series.calls(last)} calls` });
+    bounds.push({ bound: series.bound(last, last), span: `${Math.round(series.growth(last))} B in ${series.calls(last)} calls` });
   }
   if (last >= 1 && series.floorHeld(last) && series.floorHeld(last - 1)) {
     const pairGrowth = series.growth(last - 1) + series.growth(last);
     const pairCalls = series.calls(last - 1) + series.calls(last);
-    bounds.push({ bound: (pairGrowth + 2 * noise) / pairCalls, span: `${Math.round(pairGrowth)} B in the last ${pairCalls} calls` });
+    bounds.push({ bound: series.bound(last - 1, last), span: `${Math.round(pairGrowth)} B in the last ${pairCalls} calls` });
   }
   const { bound, span } = bounds.reduce((a, b) => (b.bound < a.bound ? b : a), {
     bound: Infinity,
     span: `${Math.round(series.growth(last))} B in ${series.calls(last)} calls, below the floor of −${noise} B`,
   });
+  const widened = series.boundNoise > noise ? ` (floor widened to ${Math.round(series.boundNoise)} B, the largest fall seen)` : '';
   return bound <= resolution
-    ? { state: 'clean', bytesPerCall: estimate, upperBytesPerCall: bound, reason: `${metric}: ${span} bound a leak to ≤ ${formatRate(bound)}` }
+    ? { state: 'clean', bytesPerCall: estimate, upperBytesPerCall: bound, reason: `${metric}: ${span} bound a leak to ≤ ${formatRate(bound)}${widened}` }
     : {
         state: 'open',
         bytesPerCall: estimate,
         upperBytesPerCall: bound,
-        reason: `${metric}: ${span} bound a leak only to ≤ ${formatRate(bound)} (resolution ${formatRate(resolution)})`,
+        reason: `${metric}: ${span} bound a leak only to ≤ ${formatRate(bound)}${widened} (resolution ${formatRate(resolution)})`,
       };
 }
 
@@ -505,14 +526,14 @@ function wantedCalls(series: MetricRounds, judgement: Judgement, resolution: num
     const gathering = series.trailingAgreeing() < CONFIRMING_ROUNDS || series.isNewSize(last);
     return { calls: gathering ? calls : 2 * calls, exact: gathering, suspect: false };
   }
-  if (!series.floorHeld(last) || (!series.boundsAlone(last, resolution) && series.upper(last) <= resolution)) {
+  if (!series.floorHeld(last) || (!series.boundsAlone(last, resolution) && series.bound(last, last) <= resolution)) {
     // A fall below the floor, or a round that would bound alone but follows a rise or a fast growth: measure the size
     // again.
     return { calls, exact: false, suspect: false };
   }
   // Growth within the floor: the size at which the floor bounds the leak below the resolution, or — when the metric
   // grew — the size at which growth at this rate would stand twice above the floor, whichever comes first.
-  const toBound = (Math.max(growth, 0) + series.noise) / resolution;
+  const toBound = (Math.max(growth, 0) + series.boundNoise) / resolution;
   const toShow = growth > 0 ? (2 * series.noise * calls) / growth : Infinity;
   return {
     calls: Math.max(2 * calls, roundSize(Math.min(toBound, toShow), firstCalls)),

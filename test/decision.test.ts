@@ -181,6 +181,17 @@ describe('decide()', () => {
       const { decision } = play(options, (round, _b, n) => ({ heap: 3.2 * n - (round === 1 ? 20_000 : 0) }));
       expect(decision.verdict).to.equal('leak');
     });
+    it('is not passed on a fall its own growth hides, once a round of the check fell further than the floor', () => {
+      // 3.2 B/call in a plain process (8 KiB floor), in the rounds the schedule asks for: 2,400 calls, then 9,600 in
+      // which the noise fell by 70,000 B, beyond the floor (−39,280 B), then 9,600 in which it fell by 30,000 B, hidden
+      // by the leak's 30,720 B. Under the 8 KiB floor alone that round bounds the leak to 0.93 B/call.
+      const options = heapOptions(false, { firstCalls: 2400, maxCalls: 2400 * 1023, resolution: defaultResolution('glibc') });
+      const falls = [0, 70_000, 30_000];
+      const { decision, rounds } = play(options, (round, _b, n) => ({ heap: 3.2 * n - (falls[round] ?? 0) }));
+      expect(rounds.slice(0, 3).map((round) => round.calls)).to.deep.equal([2400, 9600, 9600]);
+      expect(decide(rounds.slice(0, 3), options).reason).to.include('floor widened to 39280 B, the largest fall seen');
+      expect(decision.verdict).to.equal('leak');
+    });
   });
 
   describe('a clear leak in one metric while another is still bounding itself', () => {
