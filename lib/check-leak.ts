@@ -3,7 +3,7 @@ import { CreatedHandles, findUnclosed, snapshotResources } from './checkers';
 import type { Checkers, ResourceSnapshot } from './checkers';
 import type { Decision, MetricName, Round } from './decision';
 import { noOpMoves } from './calibrate';
-import { decide, defaultNoise, defaultResolution, widenedNoise } from './decision';
+import { decide, defaultNoise, defaultResolution, fallWidening, widenedNoise } from './decision';
 import { BindingLoadError, CheckAbortedError, InvalidArgumentError, UnsupportedPlatformError } from './errors';
 import type { StartedCheck } from './in-flight';
 import { startCheck } from './in-flight';
@@ -42,7 +42,8 @@ const QUIET_EXTRA_DOUBLINGS = 2;
 const PLAIN_EXTRA_DOUBLINGS = 5;
 /**
  * Measured calls a check may make before its verdict: `retries` + 1 doublings of the first round, and the extra ones.
- * A floor widened w-fold (`widening`, see widenedNoise()) needs bounding rounds w-fold longer: as many more doublings.
+ * A floor widened w-fold (`widening`: by the no-op's moves, see widenedNoise(), and by a fall a round showed, see
+ * fallWidening()) needs bounding rounds w-fold longer: as many more doublings.
  */
 export function callBudget(firstCalls: number, retries: number, quiet: boolean, widening = 1): number {
   const extraDoublings = (quiet ? QUIET_EXTRA_DOUBLINGS : PLAIN_EXTRA_DOUBLINGS) + Math.ceil(Math.log2(Math.max(1, widening)));
@@ -353,6 +354,7 @@ async function checkMemory(invoke: Invoke, settings: Settings, plan: MemoryPlan,
     before = after; // the settled end of one round is the start of the next
     progress.round(rounds.length, used());
     if (made < decision.nextCalls) cutAt(used());
+    else if (!timeCut) decisionOptions.maxCalls = callBudget(firstCalls, settings.retries, quiet, widening * fallWidening(rounds, judged, noise));
     decision = decide(rounds, decisionOptions);
   }
   const base = {

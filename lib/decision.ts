@@ -256,6 +256,23 @@ const LEVEL_OFF_SPAN = 3;
 /** Rounds of one size before the schedule doubles it. */
 const MAX_ROUNDS_PER_SIZE = CONFIRMING_ROUNDS + 1;
 
+/** The largest fall of any round so far, bytes (≤ 0 when none fell). */
+function largestFall(rounds: readonly Round[], metric: MetricName): number {
+  return Math.max(-Infinity, ...rounds.map((round) => -(round.growth[metric] as number)));
+}
+
+/**
+ * How many times wider than its floor the bounds of the widest-bounded metric are (≥ 1): once a round fell further
+ * than the floor, bounds take that fall in place of the floor, and bounding rounds must be as many times longer.
+ */
+export function fallWidening(rounds: readonly Round[], metrics: readonly MetricName[], noise: Partial<Record<MetricName, number>>): number {
+  return Math.max(1, ...metrics.map((metric) => {
+    const fall = largestFall(rounds, metric);
+    const floor = noise[metric] as number;
+    return fall > floor ? fall / Math.max(floor, 1) : 1;
+  }));
+}
+
 /** One metric's rounds, and what the rule asks of each. */
 class MetricRounds {
   /**
@@ -269,7 +286,7 @@ class MetricRounds {
     readonly metric: MetricName,
     readonly noise: number,
   ) {
-    this.boundNoise = Math.max(noise, ...rounds.map((round) => -(round.growth[metric] as number)));
+    this.boundNoise = Math.max(noise, largestFall(rounds, metric));
   }
 
   get last(): number {
