@@ -42,7 +42,7 @@ const QUIET_EXTRA_DOUBLINGS = 2;
 const PLAIN_EXTRA_DOUBLINGS = 5;
 /**
  * Measured calls a check may make before its verdict: `retries` + 1 doublings of the first round, and the extra ones.
- * A floor widened w-fold (`widening`: by the no-op's moves, see widenedNoise(), and by a fall a round showed, see
+ * A floor widened w-fold (`widening`: by the no-op's moves, see widenedNoise(), and by the falls rounds showed, see
  * fallWidening()) needs bounding rounds w-fold longer: as many more doublings.
  */
 export function callBudget(firstCalls: number, retries: number, quiet: boolean, widening = 1): number {

@@ -19,7 +19,7 @@ import type { Allocator } from './probe';
  * - Clean needs every judged metric bounded below its resolution by its last round, or its last two pooled.
  * - A round that fell below the floor bounds nothing (a fall can hide a leak); a round right after one that rose
  *   beyond the floor, or grew faster than the resolution, bounds only pooled with it.
- * - A bound widens each round by the floor, or by the largest fall of any round so far when that is larger.
+ * - A bound widens each round by the floor or, once two rounds have fallen further than it, by the largest fall.
  * - At most MAX_ROUNDS_PER_SIZE rounds of one size: the number of rounds is logarithmic in the budget.
  */
 
@@ -256,29 +256,30 @@ const LEVEL_OFF_SPAN = 3;
 /** Rounds of one size before the schedule doubles it. */
 const MAX_ROUNDS_PER_SIZE = CONFIRMING_ROUNDS + 1;
 
-/** The largest fall of any round so far, bytes (≤ 0 when none fell). */
-function largestFall(rounds: readonly Round[], metric: MetricName): number {
-  return Math.max(-Infinity, ...rounds.map((round) => -(round.growth[metric] as number)));
+/**
+ * The floor bounds widen each round by: the noise floor or, once two rounds have fallen further than it, the largest
+ * fall. Two such falls show the process's noise does not keep within the floor, and a fall as large can hide in a
+ * leak's growth; one alone may be a one-off release (a cache emptied once, another test's worker torn down).
+ */
+function boundFloor(rounds: readonly Round[], metric: MetricName, noise: number): number {
+  const falls = rounds.map((round) => -(round.growth[metric] as number)).filter((fall) => fall > noise);
+  return falls.length >= 2 ? Math.max(...falls) : noise;
 }
 
 /**
- * How many times wider than its floor the bounds of the widest-bounded metric are (≥ 1): once a round fell further
- * than the floor, bounds take that fall in place of the floor, and bounding rounds must be as many times longer.
+ * How many times wider than its floor the bounds of the widest-bounded metric are (≥ 1; see boundFloor()): bounding
+ * rounds must be as many times longer.
  */
 export function fallWidening(rounds: readonly Round[], metrics: readonly MetricName[], noise: Partial<Record<MetricName, number>>): number {
   return Math.max(1, ...metrics.map((metric) => {
-    const fall = largestFall(rounds, metric);
     const floor = noise[metric] as number;
-    return fall > floor ? fall / Math.max(floor, 1) : 1;
+    return boundFloor(rounds, metric, floor) / Math.max(floor, 1);
   }));
 }
 
 /** One metric's rounds, and what the rule asks of each. */
 class MetricRounds {
-  /**
-   * The floor a bound is widened by: the noise floor, or the largest fall of any round so far when one fell further.
-   * Such a fall shows the floor does not bound this process's noise, and a fall as large can hide in a leak's growth.
-   */
+  /** The floor a bound is widened by (see boundFloor()). */
   readonly boundNoise: number;
 
   constructor(
@@ -286,7 +287,7 @@ class MetricRounds {
     readonly metric: MetricName,
     readonly noise: number,
   ) {
-    this.boundNoise = Math.max(noise, largestFall(rounds, metric));
+    this.boundNoise = boundFloor(rounds, metric, noise);
   }
 
   get last(): number {
@@ -504,7 +505,7 @@ function judge(series: MetricRounds, tolerance: number, resolution: number): Jud
     bound: Infinity,
     span: `${Math.round(series.growth(last))} B in ${series.calls(last)} calls, below the floor of −${noise} B`,
   });
-  const widened = series.boundNoise > noise ? ` (floor widened to ${Math.round(series.boundNoise)} B, the largest fall seen)` : '';
+  const widened = series.boundNoise > noise ? ` (floor widened to ${Math.round(series.boundNoise)} B, the largest of the falls beyond it)` : '';
   return bound <= resolution
     ? { state: 'clean', bytesPerCall: estimate, upperBytesPerCall: bound, reason: `${metric}: ${span} bound a leak to ≤ ${formatRate(bound)}${widened}` }
     : {

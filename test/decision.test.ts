@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { decide, defaultNoise, defaultResolution, widenedNoise, type Decision, type DecisionOptions, type MetricName, type Round } from '../lib/decision';
+import { decide, defaultNoise, defaultResolution, fallWidening, widenedNoise, type Decision, type DecisionOptions, type MetricName, type Round } from '../lib/decision';
 import { InvalidArgumentError } from '../lib/errors';
 
 type Growth = Partial<Record<MetricName, number>>;
@@ -181,15 +181,16 @@ describe('decide()', () => {
       const { decision } = play(options, (round, _b, n) => ({ heap: 3.2 * n - (round === 1 ? 20_000 : 0) }));
       expect(decision.verdict).to.equal('leak');
     });
-    it('is not passed on a fall its own growth hides, once a round of the check fell further than the floor', () => {
+    it('is not passed on a fall its own growth hides, once two rounds of the check fell further than the floor', () => {
       // 3.2 B/call in a plain process (8 KiB floor), in the rounds the schedule asks for: 2,400 calls, then 9,600 in
-      // which the noise fell by 70,000 B, beyond the floor (−39,280 B), then 9,600 in which it fell by 30,000 B, hidden
-      // by the leak's 30,720 B. Under the 8 KiB floor alone that round bounds the leak to 0.93 B/call.
+      // which the noise fell by 70,000 B and 60,000 B, beyond the floor (−39,280 B, −29,280 B), then 9,600 in which it
+      // fell by 30,000 B, hidden by the leak's 30,720 B. Under the 8 KiB floor alone that round bounds the leak to
+      // 0.93 B/call.
       const options = heapOptions(false, { firstCalls: 2400, maxCalls: 2400 * 1023, resolution: defaultResolution('glibc') });
-      const falls = [0, 70_000, 30_000];
+      const falls = [0, 70_000, 60_000, 30_000];
       const { decision, rounds } = play(options, (round, _b, n) => ({ heap: 3.2 * n - (falls[round] ?? 0) }));
-      expect(rounds.slice(0, 3).map((round) => round.calls)).to.deep.equal([2400, 9600, 9600]);
-      expect(decide(rounds.slice(0, 3), options).reason).to.include('floor widened to 39280 B, the largest fall seen');
+      expect(rounds.slice(0, 4).map((round) => round.calls)).to.deep.equal([2400, 9600, 9600, 9600]);
+      expect(decide(rounds.slice(0, 4), options).reason).to.include('floor widened to 39280 B, the largest of the falls beyond it');
       expect(decision.verdict).to.equal('leak');
     });
   });
@@ -362,6 +363,22 @@ describe('decide()', () => {
       const fromDefault = play(options, flat);
       expect(fromDefault.decision.verdict).to.equal('clean');
       expect(fromDefault.calls).to.equal(900);
+    });
+
+    it('keeps its floor after one fall beyond it (a one-off release), and widens to the largest fall after a second', () => {
+      // A quiet function that hands back 60,000 B once: the round after the fall bounds at the 512 B floor.
+      const options = heapOptions(true, { firstCalls: 800, maxCalls: 800 * 127 });
+      const once = [{ calls: 800, growth: { heap: 100 } }, { calls: 800, growth: { heap: -60_000 } }, { calls: 800, growth: { heap: 200 } }];
+      const after = decide(once, options);
+      expect(after.verdict).to.equal('clean');
+      expect(after.reason).to.not.include('floor widened');
+      // A second fall beyond the floor: the same round now bounds with 60,000 B in place of the floor.
+      const twice = [...once.slice(0, 2), { calls: 800, growth: { heap: -900 } }, { calls: 800, growth: { heap: 200 } }];
+      const widened = decide(twice, options);
+      expect(widened.verdict).to.equal('continue');
+      expect(widened.reason).to.include('floor widened to 60000 B, the largest of the falls beyond it');
+      expect(fallWidening(twice, ['heap'], options.noise)).to.equal(60_000 / 512);
+      expect(fallWidening(once, ['heap'], options.noise)).to.equal(1);
     });
 
     it('never calls seeded quiet noise a leak, even with high-water bumps whenever a round is longer than any before', () => {
