@@ -2,14 +2,14 @@ import * as chai from 'chai';
 import { expect } from 'chai';
 import nodeleakChai from '../lib/chai';
 import { InvalidArgumentError, LeakError, MemoryLeakError, UnclosedLibuvResourceError } from '../lib';
-import type { LeakOptions, LeakReport } from '../lib';
+import type { LeakReport } from '../lib';
 import { expectClean, rejection } from './helpers/verdicts';
+import { FAST } from './helpers/fast';
 
 chai.use(nodeleakChai);
 
 // Rounds of 100 calls; retries 5 gives a plain process (npm test's mocha) a budget of 204,700 calls, room for a clean
 // function to be bounded (fewer would end in InconclusiveError), and at least the four rounds a leak verdict needs.
-const FAST: LeakOptions = { times: 100, warmupTimes: 5, retries: 5, verbosity: 0 };
 
 
 describe('nodeleak/chai', function () {

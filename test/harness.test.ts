@@ -26,11 +26,11 @@ import { defaultNoise } from '../lib/decision';
 import { gc } from '../lib/measure';
 import { QUIET_GLIBC_TUNABLES, QUIET_NODE_FLAGS, runCode } from './helpers/child';
 import { expectClean, rejection } from './helpers/verdicts';
+import { FAST } from './helpers/fast';
 
 // Small budgets keep these specs fast in a plain process; the leaks below are large enough to show in any budget.
 // Rounds of 100 calls; retries 5 gives a plain process (npm test's mocha) a budget of 204,700 calls, room for a clean
 // function to be bounded (fewer would end in InconclusiveError), and at least the four rounds a leak verdict needs.
-const FAST: LeakOptions = { times: 100, warmupTimes: 5, retries: 5, verbosity: 0 };
 const RESOURCES_ONLY = Checkers.exclude('memory');
 
 

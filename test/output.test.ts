@@ -5,14 +5,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MemoryLeakError, checkLeak } from '../lib';
-import type { LeakOptions } from '../lib';
 import { formatNumber } from '../lib/numbers';
 import { Progress } from '../lib/progress';
 import { reportFileName } from '../lib/report-dir';
 import { QUIET_GLIBC_TUNABLES, QUIET_NODE_FLAGS, runCode } from './helpers/child';
 import { rejection } from './helpers/verdicts';
+import { FAST } from './helpers/fast';
 
-const FAST: LeakOptions = { times: 100, warmupTimes: 5, retries: 5, verbosity: 0 };
 
 /** Runs `body` with process.env[name] = value, and captures what is written to stderr. */
 async function withEnv<T>(vars: Record<string, string>, body: () => Promise<T>): Promise<{ value: T; stderr: string }> {
