@@ -186,6 +186,22 @@ describe('checkLeak: memory', function () {
     expect((err as Error).message).to.include('allowInconclusive: true');
   });
 
+  it('leaves room in maxMs for the settled read that ends the calls', async () => {
+    // Every settled read runs the trim callback, 600 ms, and the first round (3,000 calls of 1 ms) outlasts the budget:
+    // a round that called up to the deadline would end 600 ms past it.
+    const slow = (): void => {
+      const until = performance.now() + 1;
+      while (performance.now() < until);
+    };
+    const trimCallback = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 600));
+    const started = performance.now();
+    const err = await rejection(checkLeak(slow, { times: 3000, warmupTimes: 1, verbosity: 0, maxMs: 3000, trimCallback }));
+    const elapsed = performance.now() - started;
+    expect(err, (err as Error).message).to.be.instanceOf(InconclusiveError);
+    expect((err as InconclusiveError).report.calls, 'a round was measured').to.be.greaterThan(0);
+    expect(elapsed).to.be.below(3000 + 300);
+  });
+
   it('fails with the function’s own error when it throws or rejects', async () => {
     const thrown = new RangeError('from the function');
     expect(await rejection(checkLeak(() => { throw thrown; }, FAST))).to.equal(thrown);
