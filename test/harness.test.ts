@@ -214,7 +214,7 @@ describe('checkLeak: floors measured in the process', function () {
   const lib = JSON.stringify(path.resolve(__dirname, '..', 'lib'));
   // A plain process whose C heap another thread moves by tens of KB between reads (a worker holding 0-16 buffers of
   // 4 KiB it lets the collector free): the no-op rounds see it, and the floors widen to match.
-  const churn = `
+  const churnWorker = `
     const { Worker } = require('node:worker_threads');
     const worker = new Worker(\`
       const held = [];
@@ -223,7 +223,8 @@ describe('checkLeak: floors measured in the process', function () {
           if (held.length >= 16 || Math.random() < 0.5) held.splice(0, 1 + Math.floor(Math.random() * 4));
           else held.push(new ArrayBuffer(4096));
         }
-      }, 1);\`, { eval: true });
+      }, 1);\`, { eval: true });`;
+  const churn = `${churnWorker}
     worker.unref();`;
   const check = `
     const { checkLeak, MemoryLeakError } = require(${lib});
@@ -250,17 +251,8 @@ describe('checkLeak: floors measured in the process', function () {
   it('a widening measurement is not kept: the next check measures again, once the noise is gone', async () => {
     // The first check measures while the worker churns; the worker then exits. A check that took the first one's
     // measurement would keep floors hundreds of times wider, and rounds as much longer, for no noise.
-    const code = `
-      const { Worker } = require('node:worker_threads');
+    const code = `${churnWorker}
       const { checkLeak } = require(${lib});
-      const worker = new Worker(\`
-        const held = [];
-        setInterval(() => {
-          for (let i = 0; i < 8; i++) {
-            if (held.length >= 16 || Math.random() < 0.5) held.splice(0, 1 + Math.floor(Math.random() * 4));
-            else held.push(new ArrayBuffer(4096));
-          }
-        }, 1);\`, { eval: true });
       const options = { verbosity: 0, allowInconclusive: true, times: 100, retries: 3 };
       const summary = (report) => ({ verdict: report.verdict, noise: report.noise, moves: report.noOpMoves });
       setTimeout(async () => {
