@@ -291,7 +291,7 @@ describe('checkLeak: floors measured in the process', function () {
 describe('checkLeak: falls the check saw', function () {
   this.timeout(60_000);
 
-  it('after a second fall beyond the floor, widens the bounds by the larger, and the budget by as many doublings', async () => {
+  it('after a second fall beyond the floor, widens the bounds by the largest, and the budget by as many doublings', async () => {
     // 60 KiB of C heap released at the 400th call and again at the 1,200th (the first two measured rounds of 800 calls,
     // after 50 warm-up calls and the resource check's): falls 120 times the quiet floor. Bounding a leak below the
     // resolution then takes a round of ~31,000 calls; the budget the options give without the falls is 100 calls timed
