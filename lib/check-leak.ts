@@ -187,7 +187,11 @@ async function checkResources(invoke: Invoke, checkers: Checkers, created: Creat
     if ((await pace.call(invoke, 1)) === 0) return null;
     const settled = await settle(); // still recording: what the call started may open handles a turn later
     created?.stopRecording(); // from here the harness's own timers poll
-    const after = (): ResourceSnapshot => ({ ...snapshotResources(checkers), createdHandles: created?.leftOpen() });
+    const after = (): ResourceSnapshot => ({
+      ...snapshotResources(checkers),
+      createdHandles: created?.leftOpen(),
+      startedByCall: created ? (name: string) => created.started(name) : undefined,
+    });
     const deadline = Date.now() + RESOURCE_GRACE_MS;
     let unclosed = findUnclosed(before, after());
     while (unclosed && Date.now() < deadline) {

@@ -148,6 +148,8 @@ export class CreatedHandles {
   readonly #created = new Map<number, { type: string; resource: { hasRef?: () => boolean } }>();
   readonly #fired = new Set<number>();
   readonly #closedBefore = new Map<string, number>();
+  /** async_hooks types of everything the call started, requests included. */
+  readonly #startedTypes = new Set<string>();
   #recording = false;
   readonly #hook = createHook({
     init: (asyncId, type, triggerAsyncId, resource) => {
@@ -155,6 +157,7 @@ export class CreatedHandles {
       if (handle) this.#types.set(asyncId, type);
       if (!this.#recording || !this.#callIds.has(triggerAsyncId)) return;
       this.#callIds.add(asyncId);
+      this.#startedTypes.add(type);
       if (handle) this.#created.set(asyncId, { type, resource: resource as { hasRef?: () => boolean } });
     },
     before: (asyncId) => {
@@ -181,6 +184,12 @@ export class CreatedHandles {
   /** Handles created from now on are not the call's (the harness's own timers while it waits). */
   stopRecording(): void {
     this.#recording = false;
+  }
+
+  /** Whether the call started a resource of the kind process.getActiveResourcesInfo() names `name` (async_hooks spells
+   * the same kind in capitals: FSReqCallback, FSREQCALLBACK). */
+  started(name: string): boolean {
+    return this.#startedTypes.has(name.toUpperCase());
   }
 
   /** The call's handles still open, net of the ones it closed, e.g. [{ name: 'Timeout', ref: false }]. */
@@ -223,6 +232,8 @@ export interface ResourceSnapshot {
   libuv?: string[];
   /** After the call only: handles it left open (ref'd or not). */
   createdHandles?: OpenHandle[];
+  /** After the call only, where async_hooks tell: whether the call started a resource of that name's kind. */
+  startedByCall?: (name: string) => boolean;
   workers?: Set<LiveWorker>;
 }
 
@@ -335,9 +346,11 @@ export function findUnclosed(before: ResourceSnapshot, after: ResourceSnapshot):
   }
   if (before.libuv && after.libuv) {
     // Handles and timers are judged above, by what the call created; an unrelated timer firing meanwhile is not the
-    // call's. What is left here are requests in flight (fs, dns), given a grace to complete.
+    // call's. What is left here are requests in flight (fs, dns), given a grace to complete, of the kinds the call
+    // started: one that other code started meanwhile (a loader writing its cache) is not the call's.
     const requests = (names: readonly string[]): string[] => names.filter((name) => !HANDLE_RESOURCE_NAMES.has(name));
-    const left = extraNames(requests(before.libuv), requests(after.libuv));
+    const startedByCall = after.startedByCall ?? ((): boolean => true);
+    const left = extraNames(requests(before.libuv), requests(after.libuv)).filter((name) => startedByCall(name));
     if (left.length > 0) return new UnclosedLibuvResourceError(left);
   }
   if (before.fdTargets && after.fdTargets) {
