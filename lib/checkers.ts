@@ -148,13 +148,15 @@ export class CreatedHandles {
   readonly #created = new Map<number, { type: string; resource: { hasRef?: () => boolean } }>();
   readonly #fired = new Set<number>();
   readonly #closedBefore = new Map<string, number>();
-  /** async_hooks types of everything the call started, requests included. */
+  /** async_hooks types of everything the call started, requests included, and of everything created while watched. */
   readonly #startedTypes = new Set<string>();
+  readonly #seenTypes = new Set<string>();
   #recording = false;
   readonly #hook = createHook({
     init: (asyncId, type, triggerAsyncId, resource) => {
       const handle = Object.hasOwn(HANDLE_NAMES, type);
       if (handle) this.#types.set(asyncId, type);
+      this.#seenTypes.add(type);
       if (!this.#recording || !this.#callIds.has(triggerAsyncId)) return;
       this.#callIds.add(asyncId);
       this.#startedTypes.add(type);
@@ -186,10 +188,14 @@ export class CreatedHandles {
     this.#recording = false;
   }
 
-  /** Whether the call started a resource of the kind process.getActiveResourcesInfo() names `name` (async_hooks spells
-   * the same kind in capitals: FSReqCallback, FSREQCALLBACK). */
+  /**
+   * Whether the call may have started a resource of the kind process.getActiveResourcesInfo() names `name`. async_hooks
+   * spells most kinds the same in capitals (FSReqCallback, FSREQCALLBACK), not all (QueryReqWrap, QUERYWRAP): a name
+   * that matches nothing async_hooks saw created is the call's as far as anyone can tell.
+   */
   started(name: string): boolean {
-    return this.#startedTypes.has(name.toUpperCase());
+    const type = name.toUpperCase();
+    return this.#startedTypes.has(type) || !this.#seenTypes.has(type);
   }
 
   /** The call's handles still open, net of the ones it closed, e.g. [{ name: 'Timeout', ref: false }]. */
