@@ -58,21 +58,32 @@ const OWN_ALLOCATOR_STEP = 4 * 1024 * 1024;
 /**
  * At most this many times `times` calls in a round sized by time (see timeSizedCalls): with the default `times`,
  * 2,400 calls, in which a path taken once in 1,000 calls runs at least twice. Longer rounds cost a leak verdict
- * more than they tell: it takes three times the calls of its evidence.
+ * more than they tell: it takes three times the calls of its evidence. Unless the floors ask for more (see
+ * boundingCalls()).
  */
 const MAX_TIME_SIZING = 8;
 
 /**
  * Calls in the first round: `times`, doubled while the round's calls still take less time than the settled read that
- * ends it. Calls of a fast function cost little next to the collections of a read, and a longer round spans a path
- * taken once in many calls (a rare-path leak) and spreads one-off growth (the harness's own code warming up) over
- * more calls.
+ * ends it, up to MAX_TIME_SIZING × `times` or `boundingCalls`, whichever is more. Calls of a fast function cost little
+ * next to the collections of a read, and a longer round spans a path taken once in many calls (a rare-path leak) and
+ * spreads one-off growth (the harness's own code warming up) over more calls.
  */
-function timeSizedCalls(times: number, msPerCall: number | undefined, msPerRead: number): number {
+function timeSizedCalls(times: number, msPerCall: number | undefined, msPerRead: number, boundingCalls: number): number {
   if (msPerCall === undefined || !(msPerCall > 0)) return times;
+  const most = Math.max(times * MAX_TIME_SIZING, boundingCalls);
   let calls = times;
-  while (calls < times * MAX_TIME_SIZING && 2 * calls * msPerCall <= msPerRead) calls = 2 * calls;
+  while (calls < most && 2 * calls * msPerCall <= msPerRead) calls = 2 * calls;
   return calls;
+}
+
+/**
+ * Calls a round needs before its floor alone can bound a leak below the resolution, for the judged metric that needs
+ * the most: a round shorter than that gives no clean verdict, whatever it measures (a plain process's C heap, an 8 KiB
+ * floor at 2 B/call under glibc: 4,096 calls).
+ */
+function boundingCalls(judged: readonly MetricName[], noise: Partial<Record<MetricName, number>>, resolution: Partial<Record<MetricName, number>>): number {
+  return Math.max(0, ...judged.map((metric) => Math.ceil((noise[metric] as number) / (resolution[metric] as number))));
 }
 
 /** The allocator heapInfo() reads, or undefined when the C heap cannot be read. */
@@ -324,14 +335,20 @@ async function checkMemory(invoke: Invoke, settings: Settings, plan: MemoryPlan,
   const widening = Math.max(1, ...judged.map((metric) => (allNoise[metric] as number) / (fixedNoise[metric] as number)));
   const first = await pace.settled(() => settledSample(metrics, settings.trimCallback, since));
   let before = first.figures;
-  const firstCalls = timeSizedCalls(settings.times, pace.msPerCall, first.settled.msPerPass * MIN_SETTLE_PASSES);
+  const resolution = defaultResolution(cHeap);
+  const msPerRead = first.settled.msPerPass * MIN_SETTLE_PASSES;
+  const firstCalls = timeSizedCalls(settings.times, pace.msPerCall, msPerRead, boundingCalls(judged, noise, resolution));
+  // The budget doubles the round time alone gives: the longer rounds a floor asks for are paid for by the extra
+  // doublings of a plain process and of a widening (see callBudget()), not again by a longer first round.
+  const timedCalls = timeSizedCalls(settings.times, pace.msPerCall, msPerRead, 0);
+  const budget = (widenedBy: number): number => Math.max(firstCalls, callBudget(timedCalls, settings.retries, quiet, widenedBy));
   const decisionOptions = {
     metrics: judged,
     tolerance: settings.tolerance,
     noise,
-    resolution: defaultResolution(cHeap),
+    resolution,
     firstCalls,
-    maxCalls: callBudget(firstCalls, settings.retries, quiet, widening),
+    maxCalls: budget(widening),
   };
   const rounds: Round[] = [];
   const reports: RoundReport[] = [];
@@ -360,7 +377,7 @@ async function checkMemory(invoke: Invoke, settings: Settings, plan: MemoryPlan,
     before = after; // the settled end of one round is the start of the next
     progress.round(rounds.length, used());
     if (made < decision.nextCalls) cutAt(used());
-    else if (!timeCut) decisionOptions.maxCalls = callBudget(firstCalls, settings.retries, quiet, widening * fallWidening(rounds, judged, noise));
+    else if (!timeCut) decisionOptions.maxCalls = budget(widening * fallWidening(rounds, judged, noise));
     decision = decide(rounds, decisionOptions);
   }
   const base = {

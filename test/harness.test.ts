@@ -22,7 +22,7 @@ import {
   checkLeak,
   checkLeakThrows,
 } from '../lib';
-import type { CheckerName, LeakOptions, MetricName } from '../lib';
+import type { CheckerName, LeakOptions, LeakReport, MetricName } from '../lib';
 import { callBudget } from '../lib/check-leak';
 import { defaultNoise } from '../lib/decision';
 import { gc } from '../lib/measure';
@@ -34,6 +34,24 @@ import { FAST } from './helpers/fast';
 // Rounds of 100 calls; retries 5 gives a plain process (npm test's mocha) a budget of 204,700 calls, room for a clean
 // function to be bounded (fewer would end in InconclusiveError), and at least the four rounds a leak verdict needs.
 const RESOURCES_ONLY = Checkers.exclude('memory');
+const lib = JSON.stringify(path.resolve(__dirname, '..', 'lib'));
+
+/** The first round of a function fast enough for every doubling: FAST's `times`, doubled up to 8× or to the calls the
+ * judged floors need to bound a leak at their resolution, whichever is more. */
+function fastFirstRound(report: LeakReport): number {
+  const times = FAST.times as number;
+  const bounding = Math.max(...report.judged.map((metric) => (report.noise[metric] as number) / (report.resolution[metric] as number)));
+  let calls = times;
+  while (calls < Math.max(8 * times, bounding)) calls = 2 * calls;
+  return calls;
+}
+
+/** from, 2·from, 4·from, … up to `to`. */
+function doublings(from: number, to: number): number[] {
+  const sizes: number[] = [];
+  for (let size = from; size <= to; size = 2 * size) sizes.push(size);
+  return sizes;
+}
 
 
 describe('gc without --expose-gc', () => {
@@ -77,9 +95,9 @@ describe('checkLeak: memory', function () {
     expect(leak.stack?.split('\n').find((line) => line.startsWith('    at '))).to.include('harness.test.ts');
   });
 
-  it('sizes the first round by time: a fast function gets more than `times` calls, up to 8×; a slow one keeps `times`', async () => {
+  it('sizes the first round by time: a fast function gets more than `times` calls, up to 8× or what its floors need to bound a leak; a slow one keeps `times`', async () => {
     const fast = await checkLeak(() => undefined, { ...FAST, checkers: Checkers.only('memory') });
-    expect(fast.rounds[0].calls).to.be.oneOf([200, 400, 800]);
+    expect(fast.rounds[0].calls).to.be.oneOf(doublings(2 * (FAST.times as number), fastFirstRound(fast)));
     // 2 ms a call: 100 calls take longer than the two collections that measure them.
     const slow = await checkLeak(() => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2), {
       ...FAST,
@@ -97,7 +115,24 @@ describe('checkLeak: memory', function () {
       if (++calls === 1) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
     };
     const report = await checkLeak(lazy, { ...FAST, checkers: Checkers.only('memory') });
-    expect(report.rounds[0].calls).to.be.oneOf([200, 400, 800]);
+    expect(report.rounds[0].calls).to.be.oneOf(doublings(2 * (FAST.times as number), fastFirstRound(report)));
+  });
+
+  it('gives a fast function in a plain process a first round long enough for the C heap floor to bound a leak', async () => {
+    // 8 KiB over 2 B/call: 4,096 calls at least, which 8× `times` (800) is not; a round shorter gives no clean verdict.
+    // 40 MB of live objects make each collection take tens of ms, so the calls take less time than a read, whatever the
+    // machine's load.
+    const code = `const { checkLeak, Checkers } = require(${lib});
+      const live = Array.from({ length: 1_000_000 }, (_, i) => ({ i }));
+      checkLeak(() => undefined, { ...${JSON.stringify(FAST)}, checkers: Checkers.only('memory') })
+        .then((report) => console.log(JSON.stringify(report), live.length));`;
+    const child = await runCode(code, { env: { GLIBC_TUNABLES: undefined } });
+    expect(child.code, child.stderr).to.equal(0);
+    const report = JSON.parse((child.stdout.trim().split('\n').pop() as string).replace(/ \d+$/, '')) as LeakReport;
+    expect(report.quiet).to.equal(false);
+    const first = report.rounds[0].calls;
+    expect(first).to.be.at.least((report.noise.heap as number) / (report.resolution.heap as number));
+    expect(first).to.equal(fastFirstRound(report));
   });
 
   it('passes a clean function and reports what it measured', async () => {
@@ -213,7 +248,6 @@ describe('checkLeak: memory', function () {
 
 describe('checkLeak: floors measured in the process', function () {
   this.timeout(120_000);
-  const lib = JSON.stringify(path.resolve(__dirname, '..', 'lib'));
   // A plain process whose C heap another thread moves by tens of KB between reads (a worker holding 0-16 buffers of
   // 4 KiB it lets the collector free): the no-op rounds see it, and the floors widen to match.
   const churnWorker = `
@@ -298,7 +332,6 @@ describe('checkLeak: falls the check saw', function () {
     // after 50 warm-up calls and the resource check's): falls 120 times the quiet floor. Bounding a leak below the
     // resolution then takes a round of ~31,000 calls; the budget the options give without the falls is 100 calls timed
     // up to at most 800, × 31: 24,800.
-    const lib = JSON.stringify(path.resolve(__dirname, '..', 'lib'));
     const code = `
       const { checkLeak } = require(${lib});
       const held = [Buffer.alloc(60 * 1024, 1), Buffer.alloc(60 * 1024, 2)];
@@ -323,7 +356,6 @@ describe("checkLeak: the harness's own code is not the function's growth", funct
   it('a function that allocates nothing in the V8 heap moves v8heap within its floor in every round, from the first', async () => {
     // 64 KiB of C heap and external memory once, in round 1: round 1 rises beyond those floors, so the check
     // measures rounds 2 and 3, each after a round of decide() that ran for the first time.
-    const lib = JSON.stringify(path.resolve(__dirname, '..', 'lib'));
     const code = `
       const { checkLeak } = require(${lib});
       const kept = [];
