@@ -60,7 +60,7 @@ describe('README.md', function () {
   for (const [command, { args, status, output }] of Object.entries(RUN_HERE)) {
     it(`${command}: runs here`, () => {
       const result = spawnSync(process.execPath, [path.join(root, 'dist', 'cli.js'), ...args], { cwd: root, encoding: 'utf8' });
-      expect(result.status, result.stderr).to.equal(status);
+      expect(result.status, result.stdout + result.stderr).to.equal(status);
       expect(result.stdout + result.stderr).to.match(output);
     });
   }
