@@ -202,6 +202,7 @@ async function checkResources(invoke: Invoke, checkers: Checkers, created: Creat
       ...snapshotResources(checkers),
       createdHandles: created?.leftOpen(),
       startedByCall: created ? (name: string) => created.started(name) : undefined,
+      callRequests: created?.requestsInFlight(),
     });
     const deadline = Date.now() + RESOURCE_GRACE_MS;
     let unclosed = findUnclosed(before, after());

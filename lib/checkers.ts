@@ -127,6 +127,19 @@ const HANDLE_NAMES: Readonly<Record<string, string>> = {
   MESSAGEPORT: 'MessagePort',
 };
 const HANDLE_RESOURCE_NAMES = new Set(Object.values(HANDLE_NAMES));
+/** async_hooks types of requests libuv keeps in flight → the name process.getActiveResourcesInfo() gives them. */
+const REQUEST_NAMES: Readonly<Record<string, string>> = {
+  FSREQCALLBACK: 'FSReqCallback',
+  FSREQPROMISE: 'FSReqPromise',
+  FILEHANDLECLOSEREQ: 'FileHandleCloseReq',
+  GETADDRINFOREQWRAP: 'GetAddrInfoReqWrap',
+  GETNAMEINFOREQWRAP: 'GetNameInfoReqWrap',
+  TCPCONNECTWRAP: 'ConnectWrap',
+  PIPECONNECTWRAP: 'ConnectWrap',
+  SHUTDOWNWRAP: 'ShutdownWrap',
+  WRITEWRAP: 'WriteWrap',
+  UDPSENDWRAP: 'SendWrap',
+};
 
 /** A handle the call left open: its name, and whether it keeps the event loop alive (hasRef()). */
 export interface OpenHandle {
@@ -146,6 +159,8 @@ export class CreatedHandles {
   /** Async ids the call started: its context, and everything created from one of them while recording. */
   readonly #callIds = new Set<number>();
   readonly #created = new Map<number, { type: string; resource: { hasRef?: () => boolean } }>();
+  /** Requests the call started that have not ended (async_hooks destroys a request once its callback has run). */
+  readonly #requests = new Map<number, string>();
   readonly #fired = new Set<number>();
   readonly #closedBefore = new Map<string, number>();
   /** async_hooks types of everything the call started, requests included, and of everything created while watched. */
@@ -161,11 +176,13 @@ export class CreatedHandles {
       this.#callIds.add(asyncId);
       this.#startedTypes.add(type);
       if (handle) this.#created.set(asyncId, { type, resource: resource as { hasRef?: () => boolean } });
+      else if (Object.hasOwn(REQUEST_NAMES, type)) this.#requests.set(asyncId, REQUEST_NAMES[type]);
     },
     before: (asyncId) => {
       if (this.#types.has(asyncId)) this.#fired.add(asyncId);
     },
     destroy: (asyncId) => {
+      this.#requests.delete(asyncId);
       const type = this.#types.get(asyncId);
       this.#types.delete(asyncId);
       if (this.#created.delete(asyncId) || type === undefined || this.#fired.delete(asyncId)) return;
@@ -214,11 +231,17 @@ export class CreatedHandles {
     return open;
   }
 
+  /** Names of the requests the call started that are still in flight. */
+  requestsInFlight(): string[] {
+    return [...this.#requests.values()];
+  }
+
   dispose(): void {
     this.#hook.disable();
     this.#types.clear();
     this.#callIds.clear();
     this.#created.clear();
+    this.#requests.clear();
   }
 }
 
@@ -240,6 +263,8 @@ export interface ResourceSnapshot {
   createdHandles?: OpenHandle[];
   /** After the call only, where async_hooks tell: whether the call started a resource of that name's kind. */
   startedByCall?: (name: string) => boolean;
+  /** After the call only: the requests it started that are still in flight, named as in `libuv`. */
+  callRequests?: string[];
   workers?: Set<LiveWorker>;
 }
 
@@ -350,10 +375,13 @@ export function findUnclosed(before: ResourceSnapshot, after: ResourceSnapshot):
       { unref: handles.every((handle) => !handle.ref) },
     );
   }
+  // A request the call started and async_hooks has not seen end; a process-wide count misses it when another request
+  // of its kind ends meanwhile.
+  if (after.callRequests && after.callRequests.length > 0) return new UnclosedLibuvResourceError(after.callRequests);
   if (before.libuv && after.libuv) {
     // Handles and timers are judged above, by what the call created; an unrelated timer firing meanwhile is not the
-    // call's. What is left here are requests in flight (fs, dns), given a grace to complete, of the kinds the call
-    // started: one that other code started meanwhile (a loader writing its cache) is not the call's.
+    // call's. What is left here are requests in flight that REQUEST_NAMES does not list, given a grace to complete, of
+    // the kinds the call started: one that other code started meanwhile (a loader writing its cache) is not the call's.
     const requests = (names: readonly string[]): string[] => names.filter((name) => !HANDLE_RESOURCE_NAMES.has(name));
     const startedByCall = after.startedByCall ?? ((): boolean => true);
     const left = extraNames(requests(before.libuv), requests(after.libuv)).filter((name) => startedByCall(name));

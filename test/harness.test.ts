@@ -479,6 +479,37 @@ describe('checkLeak: resources left open by one call', function () {
     }
   });
 
+  it('names a request the call left in flight though one that other code had in flight ends meanwhile', async function () {
+    if (process.platform === 'win32') this.skip();
+    // Opening a FIFO for reading waits in the thread pool until a writer opens it. Other code's read of `theirs` is in
+    // flight before the check; the call starts a read of `mine` and lets the other one end: the process still has one
+    // FSReqCallback in flight, as before the call, but it is the call's now.
+    const theirs = path.join(os.tmpdir(), `nodeleak-fifo-theirs-${process.pid}`);
+    const mine = path.join(os.tmpdir(), `nodeleak-fifo-mine-${process.pid}`);
+    execFileSync('mkfifo', [theirs, mine]);
+    const openForReading = (fifo: string): Promise<number> =>
+      new Promise((resolve, reject) => fs.open(fifo, 'r', (err, fd) => (err ? reject(err) : resolve(fd))));
+    const theirRead = openForReading(theirs).then((fd) => fs.closeSync(fd));
+    let myRead: Promise<number> | undefined;
+    const fn = (): void => {
+      myRead = openForReading(mine);
+      fs.closeSync(fs.openSync(theirs, 'w')); // waits for their reader, which then completes
+    };
+    try {
+      const err = await rejection(checkLeak(fn, { ...FAST, warmupTimes: 0, checkers: RESOURCES_ONLY }));
+      expect(err).to.be.instanceOf(UnclosedLibuvResourceError);
+      expect((err as UnclosedLibuvResourceError).resources).to.deep.equal(['FSReqCallback']);
+    } finally {
+      if (myRead) {
+        fs.closeSync(fs.openSync(mine, 'w'));
+        fs.closeSync(await myRead);
+      }
+      await theirRead;
+      fs.unlinkSync(theirs);
+      fs.unlinkSync(mine);
+    }
+  });
+
   it('names a timer left running (UnclosedLibuvResourceError)', async () => {
     const timers: NodeJS.Timeout[] = [];
     try {
