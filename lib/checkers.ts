@@ -136,8 +136,8 @@ const REQUEST_NAMES: Readonly<Record<string, string>> = {
   GETNAMEINFOREQWRAP: 'GetNameInfoReqWrap',
   TCPCONNECTWRAP: 'ConnectWrap',
   PIPECONNECTWRAP: 'ConnectWrap',
-  SHUTDOWNWRAP: 'ShutdownWrap',
-  WRITEWRAP: 'WriteWrap',
+  SHUTDOWNWRAP: 'SimpleShutdownWrap',
+  WRITEWRAP: 'SimpleWriteWrap',
   UDPSENDWRAP: 'SendWrap',
 };
 

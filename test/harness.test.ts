@@ -120,8 +120,8 @@ describe('checkLeak: memory', function () {
 
   it('gives a fast function in a plain process a first round long enough for the C heap floor to bound a leak', async () => {
     // 8 KiB over 2 B/call: 4,096 calls at least, which 8× `times` (800) is not; a round shorter gives no clean verdict.
-    // 40 MB of live objects make each collection take tens of ms, so the calls take less time than a read, whatever the
-    // machine's load.
+    // A million live objects make each collection take tens of ms, so the calls take less time than a read, even with
+    // the machine busy.
     const code = `const { checkLeak, Checkers } = require(${lib});
       const live = Array.from({ length: 1_000_000 }, (_, i) => ({ i }));
       checkLeak(() => undefined, { ...${JSON.stringify(FAST)}, checkers: Checkers.only('memory') })
