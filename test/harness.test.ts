@@ -120,19 +120,20 @@ describe('checkLeak: memory', function () {
 
   it('gives a fast function in a plain process a first round long enough for the C heap floor to bound a leak', async () => {
     // 8 KiB over 2 B/call: 4,096 calls at least, which 8× `times` (800) is not; a round shorter gives no clean verdict.
-    // A million live objects make each collection take tens of ms, so the calls take less time than a read, even with
-    // the machine busy.
+    // A million live objects make each collection take tens of ms, and 50 warm-up calls give the pace after start-up
+    // (a µs or two): 6,400 calls take a fraction of a read, even with the machine busy.
     const code = `const { checkLeak, Checkers } = require(${lib});
       const live = Array.from({ length: 1_000_000 }, (_, i) => ({ i }));
-      checkLeak(() => undefined, { ...${JSON.stringify(FAST)}, checkers: Checkers.only('memory') })
+      checkLeak(() => undefined, { ...${JSON.stringify(FAST)}, warmupTimes: 50, checkers: Checkers.only('memory') })
         .then((report) => console.log(JSON.stringify(report), live.length));`;
     const child = await runCode(code, { env: { GLIBC_TUNABLES: undefined } });
     expect(child.code, child.stderr).to.equal(0);
     const report = JSON.parse((child.stdout.trim().split('\n').pop() as string).replace(/ \d+$/, '')) as LeakReport;
     expect(report.quiet).to.equal(false);
     const first = report.rounds[0].calls;
-    expect(first).to.be.at.least((report.noise.heap as number) / (report.resolution.heap as number));
-    expect(first).to.equal(fastFirstRound(report));
+    // The fixed floor's bound; a floor the no-op's moves widened asks for more, as far as time allows.
+    expect(first).to.be.at.least((defaultNoise(false).heap as number) / (report.resolution.heap as number));
+    expect(first).to.be.oneOf(doublings(2 * (FAST.times as number), fastFirstRound(report)));
   });
 
   it('passes a clean function and reports what it measured', async () => {
