@@ -124,13 +124,19 @@ interface Outcome {
   /** Measured rounds, and those that moved the C heap by more than SWING_BYTES either way. */
   rounds?: number;
   swings?: number;
+  /** Each measured round's calls and C heap growth, to show why a verdict went the way it did. */
+  heapRounds?: [calls: number, heap: number | null][];
 }
 
 /** A round's C heap move that no floor covers: memory caught in flight, or a high-water step. */
 const SWING_BYTES = 64 * 1024;
 
-function roundCounts(report: { rounds: { growth: { heap?: number } }[] }): { rounds: number; swings: number } {
-  return { rounds: report.rounds.length, swings: report.rounds.filter((round) => Math.abs(round.growth.heap ?? 0) > SWING_BYTES).length };
+function roundCounts(report: { rounds: { calls: number; growth: { heap?: number } }[] }): { rounds: number; swings: number; heapRounds: [number, number | null][] } {
+  return {
+    rounds: report.rounds.length,
+    swings: report.rounds.filter((round) => Math.abs(round.growth.heap ?? 0) > SWING_BYTES).length,
+    heapRounds: report.rounds.map((round) => [round.calls, round.growth.heap ?? null]),
+  };
 }
 
 async function child(names: string[]): Promise<void> {
@@ -145,8 +151,9 @@ async function child(names: string[]): Promise<void> {
     } catch (err) {
       const ms = elapsedMs(started);
       if (err instanceof LeakError) {
-        const calls = err instanceof MemoryLeakError ? callsMade(err.report) : null;
-        outcome = { case: name, verdict: 'leak', errorClass: err.name, calls, ms };
+        outcome = err instanceof MemoryLeakError
+          ? { case: name, verdict: 'leak', errorClass: err.name, calls: callsMade(err.report), ms, heapRounds: roundCounts(err.report).heapRounds }
+          : { case: name, verdict: 'leak', errorClass: err.name, calls: null, ms };
       } else if (err instanceof InconclusiveError) {
         outcome = { case: name, verdict: 'clean', undecided: true, errorClass: err.name, calls: callsMade(err.report), ms, ...roundCounts(err.report) };
       } else {
@@ -308,6 +315,13 @@ async function pool<T>(tasks: (() => Promise<T>)[], jobs: number): Promise<T[]> 
   return results;
 }
 
+/** `; rounds (calls: C heap growth): 4,800: +816,000 B, …` */
+function roundsText(outcome: Outcome): string {
+  if (!outcome.heapRounds?.length) return '';
+  const rounds = outcome.heapRounds.map(([calls, heap]) => `${fmt(calls)}: ${heap === null ? '—' : `${heap > 0 ? '+' : ''}${fmt(heap)} B`}`);
+  return `; rounds (calls: C heap growth): ${rounds.join(', ')}`;
+}
+
 function fmt(n: number, digits = 0): string {
   return Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '—';
 }
@@ -399,7 +413,9 @@ async function main(): Promise<void> {
     const errors = outcomes.filter((o) => o.verdict === 'error');
     for (const e of errors.slice(0, 5)) console.log(`\nerror in ${e.case}: ${e.message}`);
     const fps = outcomes.filter((o) => (o.case in cleanCases || o.case in heldOutCases) && o.verdict === 'leak');
-    for (const fp of fps.slice(0, 10)) console.log(`false positive: ${fp.case} (${fp.errorClass}) after ${fp.calls} calls`);
+    for (const fp of fps.slice(0, 10)) console.log(`false positive: ${fp.case} (${fp.errorClass}) after ${fmt(fp.calls ?? NaN)} calls${roundsText(fp)}`);
+    const missed = outcomes.filter((o) => (o.case in leakCases && o.verdict !== 'leak') || (o.case in hardCases && (o.verdict !== hardCases[o.case].expect || o.undecided)));
+    for (const miss of missed.slice(0, 10)) console.log(`not as wanted: ${miss.case} ${miss.verdict}${miss.errorClass ? ` (${miss.errorClass})` : ''} after ${fmt(miss.calls ?? NaN)} calls${roundsText(miss)}`);
   }
   console.log('\ncalls = warm-up + one call for the resource checks + measured calls until the verdict;');
   console.log('inconclusive = InconclusiveError: the budget ran out before a leak could be ruled out (a miss for a leak,');
