@@ -460,6 +460,10 @@ describe('settle(): a plain process\'s background compiles', function () {
 describe('checkLeak: resources left open by one call', function () {
   this.timeout(30_000);
 
+  /** Opens a FIFO for reading: the request waits in the thread pool until a writer opens it. */
+  const openForReading = (fifo: string): Promise<number> =>
+    new Promise((resolve, reject) => fs.open(fifo, 'r', (err, fd) => (err ? reject(err) : resolve(fd))));
+
   it('does not blame the call for a request other code started meanwhile (a loader writing its cache)', async function () {
     if (process.platform === 'win32') this.skip();
     // Opening a FIFO for reading waits in the thread pool until a writer opens it: a request that stays in flight
@@ -467,7 +471,7 @@ describe('checkLeak: resources left open by one call', function () {
     const fifo = path.join(os.tmpdir(), `nodeleak-fifo-${process.pid}`);
     execFileSync('mkfifo', [fifo]);
     let reader: Promise<number> | undefined;
-    setTimeout(() => (reader = new Promise((resolve, reject) => fs.open(fifo, 'r', (err, fd) => (err ? reject(err) : resolve(fd))))), 0);
+    setTimeout(() => (reader = openForReading(fifo)), 0);
     try {
       const report = await checkLeak(() => JSON.parse('[1]'), { ...FAST, warmupTimes: 0, checkers: RESOURCES_ONLY });
       expectClean(report, { memory: false });
@@ -488,8 +492,6 @@ describe('checkLeak: resources left open by one call', function () {
     const theirs = path.join(os.tmpdir(), `nodeleak-fifo-theirs-${process.pid}`);
     const mine = path.join(os.tmpdir(), `nodeleak-fifo-mine-${process.pid}`);
     execFileSync('mkfifo', [theirs, mine]);
-    const openForReading = (fifo: string): Promise<number> =>
-      new Promise((resolve, reject) => fs.open(fifo, 'r', (err, fd) => (err ? reject(err) : resolve(fd))));
     const theirRead = openForReading(theirs).then((fd) => fs.closeSync(fd));
     let myRead: Promise<number> | undefined;
     const fn = (): void => {
