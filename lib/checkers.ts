@@ -380,8 +380,9 @@ export function findUnclosed(before: ResourceSnapshot, after: ResourceSnapshot):
   if (after.callRequests && after.callRequests.length > 0) return new UnclosedLibuvResourceError(after.callRequests);
   if (before.libuv && after.libuv) {
     // Handles and timers are judged above, by what the call created; an unrelated timer firing meanwhile is not the
-    // call's. What is left here are requests in flight that REQUEST_NAMES does not list, given a grace to complete, of
-    // the kinds the call started: one that other code started meanwhile (a loader writing its cache) is not the call's.
+    // call's. What is left here are the process's extra requests in flight, given a grace to complete, of the kinds the
+    // call started: one that other code started meanwhile (a loader writing its cache) is not the call's. This count
+    // is what names kinds REQUEST_NAMES does not list.
     const requests = (names: readonly string[]): string[] => names.filter((name) => !HANDLE_RESOURCE_NAMES.has(name));
     const startedByCall = after.startedByCall ?? ((): boolean => true);
     const left = extraNames(requests(before.libuv), requests(after.libuv)).filter((name) => startedByCall(name));
