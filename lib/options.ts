@@ -24,8 +24,9 @@ export interface LeakOptions {
   /** Calls made before anything is measured (lazy start-up, caches). Default 50. */
   warmupTimes?: number;
   /**
-   * Sets the call budget: times × (2^(retries+1+extra) − 1), extra being 2 in a quiet process and 5 in a plain one, and
-   * one more for each doubling of a floor widened by the process's noise or by the falls rounds showed. Default 4.
+   * Sets the call budget: first round × (2^(retries+1+extra) − 1), the first round as time alone sizes it (`times` or
+   * more), extra being 2 in a quiet process and 5 in a plain one, and one more for each doubling of a floor widened by
+   * the process's noise or by the falls rounds showed. Default 4.
    */
   retries?: number;
   /** Growth accepted as bounded (caches), bytes: one figure for every metric, or per metric. Default 0. */
