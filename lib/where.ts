@@ -1,6 +1,5 @@
 // `npx nodeleak --where`: jemalloc's heap profiler, ready but inactive in the quiet process, and, when a check finds
 // a C-heap leak, a few more rounds profiled to name the allocation sites whose live bytes grew with the calls.
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,7 +9,6 @@ import type { HeapProfile } from './heap-profile';
 import { growingStacks, parseHeapProfile } from './heap-profile';
 import { platformTuple } from './platform';
 import type { Frame } from './symbolize';
-import { symbolize } from './symbolize';
 
 /** Set to 1 in the processes `--where` starts: checks that find a C-heap leak then profile it. */
 export const WHERE_ENV = 'NODELEAK_WHERE';
@@ -23,6 +21,20 @@ export const JEMALLOC_ENV = 'NODELEAK_JEMALLOC';
  * counted as allocated, which reads as a leak of async work.
  */
 const MALLOC_CONF = 'tcache:false,prof:true,prof_active:false,lg_prof_sample:0';
+
+/**
+ * Modules only `--where` uses, required on first use: node:child_process brings net, streams and more into V8's heap,
+ * which every collection of every check marks.
+ */
+function childProcess(): typeof import('node:child_process') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('node:child_process');
+}
+
+function symbolizer(): typeof import('./symbolize') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('./symbolize');
+}
 
 /** Environment variables; structural, so the published types need no @types/node. */
 type Environment = Record<string, string | undefined>;
@@ -78,7 +90,7 @@ const CANDIDATES = [
 /** jemalloc in the dynamic linker's cache (`ldconfig -p`), for this machine's word size. */
 function fromLdconfig(): string | null {
   try {
-    const listing = execFileSync('ldconfig', ['-p'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const listing = childProcess().execFileSync('ldconfig', ['-p'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
     const wanted = process.arch === 'arm64' ? 'AArch64' : 'x86-64';
     const line = listing.split('\n').find((entry) => entry.includes('libjemalloc.so.2') && entry.includes(wanted));
     return line?.split('=>')[1]?.trim() ?? null;
@@ -128,7 +140,7 @@ export function whereEnvironment(library: string, env: Environment): Environment
 export function verifyProfiler(library: string): void {
   const probe = bindingPath();
   if (!probe) throw new ProfilerUnavailableError('--where needs the native probe, and none loads here (see BindingLoadError)');
-  const answer = execFileSync(process.execPath, ['-e', `process.stdout.write(String(require(${JSON.stringify(probe)}).heapProfile('state', 0, '')))`], {
+  const answer = childProcess().execFileSync(process.execPath, ['-e', `process.stdout.write(String(require(${JSON.stringify(probe)}).heapProfile('state', 0, '')))`], {
     env: whereEnvironment(library, process.env),
     encoding: 'utf8',
   });
@@ -191,7 +203,7 @@ export async function leakSites(round: (calls: number) => Promise<number>, calls
   const floor = Math.max(0.5, 0.02 * leakBytesPerCall);
   const growing = growingStacks(profiles, made).filter((stack) => stack.bytesPerCall >= floor).slice(0, 20);
   const mappings = profiles[profiles.length - 1].mappings;
-  const frames = symbolize(growing.map((stack) => stack.addresses), mappings);
+  const frames = symbolizer().symbolize(growing.map((stack) => stack.addresses), mappings);
   const executable = fs.realpathSync(process.execPath);
   const own = bindingPath();
   return growing.map((stack, index) => {

@@ -371,6 +371,21 @@ describe("checkLeak: the harness's own code is not the function's growth", funct
     const floor = defaultNoise(true).v8heap as number;
     for (const [index, growth] of v8heap.entries()) expect(Math.abs(growth), `round ${index + 1}: ${v8heap.join(', ')}`).to.be.at.most(floor);
   });
+
+  it('a check that is not under --where loads neither node:child_process nor the symbolizer that runs addr2line', async () => {
+    // Every collection of a check marks all that is loaded; child_process brings net and streams with it. The built
+    // package, without tsx: the TypeScript loader starts a child process of its own.
+    const dist = JSON.stringify(path.resolve(__dirname, '..', 'dist'));
+    const code = `
+      const { checkLeak } = require(${dist});
+      checkLeak(() => undefined, { ...${JSON.stringify(FAST)}, verbosity: 0 }).then(() => console.log(JSON.stringify({
+        childProcess: process.moduleLoadList.includes('NativeModule child_process'),
+        symbolizer: Object.keys(require.cache).filter((file) => /[\\\\/]dist[\\\\/]symbolize\\.js$/.test(file)),
+      })));`;
+    const child = await runCode(code, { tsx: false, nodeFlags: QUIET_NODE_FLAGS, env: { GLIBC_TUNABLES: QUIET_GLIBC_TUNABLES } });
+    expect(child.code, child.stderr).to.equal(0);
+    expect(JSON.parse(child.stdout.trim().split('\n').pop() as string)).to.deep.equal({ childProcess: false, symbolizer: [] });
+  });
 });
 
 describe('the quiet process: the young generation', function () {
