@@ -64,16 +64,23 @@ const OWN_ALLOCATOR_STEP = 4 * 1024 * 1024;
 const MAX_TIME_SIZING = 8;
 
 /**
- * Calls in the first round: `times`, doubled while the round's calls still take less time than the settled read that
- * ends it, up to MAX_TIME_SIZING × `times` or `boundingCalls`, whichever is more. Calls of a fast function cost little
- * next to the collections of a read, and a longer round spans a path taken once in many calls (a rare-path leak) and
- * spreads one-off growth (the harness's own code warming up) over more calls.
+ * A first round shorter than `boundingCalls` gives no clean verdict, so a clean check that starts with one measures a
+ * longer round after it; the first round may take up to this many settled reads' time to reach them. Not more: a
+ * leak's evidence is gathered in rounds of the first round's size, so a longer one slows a slow function's leak verdict.
  */
-function timeSizedCalls(times: number, msPerCall: number | undefined, msPerRead: number, boundingCalls: number): number {
+const BOUNDING_READS = 4;
+
+/**
+ * Calls in the first round: `times`, doubled while the round's calls still take less time than the settled read that
+ * ends it, up to MAX_TIME_SIZING × `times`; then on to `boundingCalls` while they take less than BOUNDING_READS reads.
+ * Calls of a fast function cost little next to the collections of a read, and a longer round spans a path taken once
+ * in many calls (a rare-path leak) and spreads one-off growth (the harness's own code warming up) over more calls.
+ */
+export function timeSizedCalls(times: number, msPerCall: number | undefined, msPerRead: number, boundingCalls: number): number {
   if (msPerCall === undefined || !(msPerCall > 0)) return times;
-  const most = Math.max(times * MAX_TIME_SIZING, boundingCalls);
   let calls = times;
-  while (calls < most && 2 * calls * msPerCall <= msPerRead) calls = 2 * calls;
+  while (calls < times * MAX_TIME_SIZING && 2 * calls * msPerCall <= msPerRead) calls = 2 * calls;
+  while (calls < boundingCalls && 2 * calls * msPerCall <= BOUNDING_READS * msPerRead) calls = 2 * calls;
   return calls;
 }
 
