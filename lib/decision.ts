@@ -13,9 +13,9 @@ import type { Allocator } from './probe';
  * Invariants:
  * - A leak needs evidence: CONFIRMING_ROUNDS consecutive rounds after round 1, each beyond the noise floor, at rates
  *   that agree, the last of them repeating an earlier size; and the growth must keep pace while the calls measured
- *   grow LEVEL_OFF_SPAN-fold past the evidence (growth that levels off is a cache filling, not a leak), with no new
- *   size's leap standing in for the pace. When the budget ends before that, the evidence alone gives the leak verdict,
- *   which says so.
+ *   grow LEVEL_OFF_SPAN-fold past the evidence, to the span's last round (growth that levels off is a cache filling,
+ *   not a leak), with no new size's leap standing in for the pace. When the budget ends before that, the evidence
+ *   alone gives the leak verdict, which says so.
  * - Clean needs every judged metric bounded below its resolution by its last round, or its last two pooled.
  * - A round that fell below the floor bounds nothing (a fall can hide a leak); a round right after one that rose
  *   beyond the floor, or grew faster than the resolution, bounds only pooled with it.
@@ -383,8 +383,9 @@ interface Evidence {
  * filling), the last repeating an earlier size; and every later round beyond the floor, their rate pooled, widened by
  * the floor, within RATE_AGREEMENT of the evidence's: a rate that falls away is growth levelling off, and one that
  * leaps is noise on top of it (memory a read caught in flight). A later round of a new size that leaps is left out of
- * the pool (a high-water step, which does not come back); at least one later round must remain. A leak that keeps
- * quickening fails when the budget ends, as a leak while evidence is pending, else as undecided.
+ * the pool (a high-water step, which does not come back); at least one later round must remain, and the last one must
+ * keep pace too (see lastKeepsPace()). A leak that keeps quickening fails when the budget ends, as a leak while
+ * evidence is pending, else as undecided.
  */
 function findEvidence(series: MetricRounds): Evidence | null {
   for (let complete = CONFIRMING_ROUNDS; complete <= series.last; complete++) {
@@ -423,7 +424,26 @@ function holdsFrom(series: MetricRounds, first: number, complete: number): boole
   if (laterRounds === 0) return false;
   const laterUpper = (laterGrowth + laterRounds * series.noise) / laterCalls;
   const laterLower = (laterGrowth - laterRounds * series.noise) / laterCalls;
-  return laterUpper * RATE_AGREEMENT >= evidenceRate && laterLower <= evidenceRate * RATE_AGREEMENT;
+  return laterUpper * RATE_AGREEMENT >= evidenceRate && laterLower <= evidenceRate * RATE_AGREEMENT && lastKeepsPace(series, complete, evidenceRate);
+}
+
+/**
+ * The last round after the evidence keeps its pace on its own: pooled, a round that grew fast early in the span would
+ * make up for growth that stopped before its end (growth levelling off). A last round right after a repeat that leapt
+ * past the pace (memory a read caught in flight) is judged pooled with it, as the memory that one caught comes back in
+ * the next.
+ */
+function lastKeepsPace(series: MetricRounds, complete: number, evidenceRate: number): boolean {
+  const { last } = series;
+  const leapt = (index: number): boolean => series.lower(index) > evidenceRate * RATE_AGREEMENT;
+  const from = last - 1 > complete && leapt(last - 1) && !series.isNewSize(last - 1) ? last - 1 : last;
+  let growth = 0;
+  let calls = 0;
+  for (let index = from; index <= last; index++) {
+    growth = growth + series.growth(index);
+    calls = calls + series.calls(index);
+  }
+  return ((growth + (last - from + 1) * series.noise) / calls) * RATE_AGREEMENT >= evidenceRate;
 }
 
 /** One metric's verdict on the rounds so far. */

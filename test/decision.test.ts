@@ -557,6 +557,25 @@ describe('decide()', () => {
       expect(flat.verdict).to.equal('clean');
     });
 
+    it('is not confirmed when the span\'s last round falls short, though pooled with a faster round before it the pace holds', () => {
+      // Awaited zlib.gzip, quiet, Node 22 (the examples demo run by the README spec): ~700 B in each of three 300-call
+      // rounds, then about 2 KB in a round of 600 calls and again in one of 2,400: growth by the round, not by the call.
+      const options = heapOptions(true, { firstCalls: 300, maxCalls: 300 * 127, resolution: defaultResolution('glibc') });
+      const rounds: Round[] = [
+        { calls: 300, growth: { heap: 11_072 } },
+        { calls: 300, growth: { heap: 560 } },
+        { calls: 300, growth: { heap: 864 } },
+        { calls: 300, growth: { heap: 736 } },
+        { calls: 600, growth: { heap: 2256 } },
+      ];
+      expect(decide(rounds, options)).to.deep.include({ verdict: 'continue', nextCalls: 2400 });
+      const last = decide([...rounds, { calls: 2400, growth: { heap: 2128 } }], options);
+      expect(last.verdict, last.reason).to.equal('clean');
+      // The same span with the last round at the evidence's pace (2.4 B/call) is a leak.
+      const steady = decide([...rounds, { calls: 2400, growth: { heap: 5760 } }], options);
+      expect(steady).to.deep.include({ verdict: 'leak', confirmed: true });
+    });
+
     it('is a leak when the growth keeps pace instead, even if it slows or quickens within the agreement of rates', () => {
       for (const later of [24, 40]) {
         const { decision } = play(heapOptions(true), (round, _b, n) => ({ heap: (round < 4 ? 30 : later) * n }));
