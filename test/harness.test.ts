@@ -136,7 +136,7 @@ describe('checkLeak: memory', function () {
     expect(first).to.be.oneOf(doublings(2 * (FAST.times as number), fastFirstRound(report)));
   });
 
-  it('lets a first round take up to four reads to reach the calls that bound a leak, and one read past 8× `times` otherwise', () => {
+  it('sizes a first round up to 8× `times` within one read, and on to the calls that bound a leak within four', () => {
     // Reads of 20 ms; a plain C heap floor bounds from 4,096 calls, a quiet one from 256.
     expect(timeSizedCalls(300, 0.001, 20, 4096), 'fast').to.equal(4800);
     expect(timeSizedCalls(300, 0.001, 20, 0), 'fast, nothing to bound').to.equal(2400);
