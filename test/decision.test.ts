@@ -44,6 +44,11 @@ function heapOptions(quiet: boolean, overrides: Partial<DecisionOptions> = {}): 
   return { metrics: ['heap'], tolerance: {}, noise: defaultNoise(quiet), firstCalls: 1000, maxCalls: 200_000, ...overrides };
 }
 
+/** Rounds that moved only the C heap, as [calls, bytes] pairs. */
+function heapRounds(...rounds: [calls: number, heap: number][]): Round[] {
+  return rounds.map(([calls, heap]) => ({ calls, growth: { heap } }));
+}
+
 const QUIET_HEAP = defaultNoise(true).heap as number;
 const PLAIN_HEAP = defaultNoise(false).heap as number;
 
@@ -119,11 +124,7 @@ describe('decide()', () => {
 
     it('calls a 3.2 B/call leak although memory caught in flight by one read comes back within the floor in the next round', () => {
       // Without the in-flight rule the third round alone, (−440 + 512) / 300 ≈ 0.24 B/call, would pass the leak.
-      const rounds: Round[] = [
-        { calls: 300, growth: { heap: 960 } },
-        { calls: 300, growth: { heap: 960 + 1400 } },
-        { calls: 300, growth: { heap: 960 - 1400 } },
-      ];
+      const rounds = heapRounds([300, 960], [300, 960 + 1400], [300, 960 - 1400]);
       const options = heapOptions(true, { firstCalls: 300 });
       const next = decide(rounds, options);
       expect(next.verdict).to.equal('continue');
@@ -173,10 +174,7 @@ describe('decide()', () => {
       // 3.2 B/call in a plain process (8 KiB floor): 7,680 B in 2,400 calls, within the floor but faster than the
       // resolution; then 4,800 calls in which the noise fell by 20 KB, beyond the floor, hidden by the leak's 15,360 B.
       const options = heapOptions(false, { firstCalls: 2400, maxCalls: 2400 * 1023, resolution: defaultResolution('glibc') });
-      const rounds: Round[] = [
-        { calls: 2400, growth: { heap: 7680 } },
-        { calls: 4800, growth: { heap: 15_360 - 20_000 } },
-      ];
+      const rounds = heapRounds([2400, 7680], [4800, 15_360 - 20_000]);
       expect(decide(rounds, options).verdict).to.equal('continue');
       const { decision } = play(options, (round, _b, n) => ({ heap: 3.2 * n - (round === 1 ? 20_000 : 0) }));
       expect(decision.verdict).to.equal('leak');
@@ -446,12 +444,7 @@ describe('decide()', () => {
 
     it('does not call growth that decays round after round a leak, though each round agrees with the one before', () => {
       // Measured in a quiet process (pbkdf2 on the thread pool): 4.6, 2.3 then 0.9 B/call.
-      const rounds: Round[] = [
-        { calls: 200, growth: { heap: 0 } },
-        { calls: 1600, growth: { heap: 7312 } },
-        { calls: 1600, growth: { heap: 3648 } },
-        { calls: 1600, growth: { heap: 1456 } },
-      ];
+      const rounds = heapRounds([200, 0], [1600, 7312], [1600, 3648], [1600, 1456]);
       const options = heapOptions(true, { firstCalls: 200 });
       expect(decide(rounds, options).verdict).to.not.equal('leak');
       expect(decide([...rounds, { calls: 1600, growth: { heap: 512 } }], options).verdict).to.equal('clean');
@@ -524,13 +517,7 @@ describe('decide()', () => {
       // crypto.randomBytes(32) in a plain process with 16 V8 worker threads: three rounds just past the 8 KiB floor at
       // one rate, then 225 KB in the confirming round, handed back in the next.
       const options = heapOptions(false, { firstCalls: 600, maxCalls: 600 * 1023 });
-      const rounds: Round[] = [
-        { calls: 600, growth: { heap: 69_808 } },
-        { calls: 600, growth: { heap: 11_008 } },
-        { calls: 600, growth: { heap: 8496 } },
-        { calls: 600, growth: { heap: 10_736 } },
-        { calls: 4800, growth: { heap: 230_320 } },
-      ];
+      const rounds = heapRounds([600, 69_808], [600, 11_008], [600, 8496], [600, 10_736], [4800, 230_320]);
       const leap = decide(rounds, options);
       expect(leap).to.deep.include({ verdict: 'continue', nextCalls: 4800 });
       const back = decide([...rounds, { calls: 4800, growth: { heap: -221_000 } }], options);
@@ -541,15 +528,9 @@ describe('decide()', () => {
       // Awaited zlib.gzip, quiet, jemalloc preloaded (a CI run of the --where demo): three 600-call rounds just past the
       // 512 B floor, then 38 KB at the first round of 9,600 calls (a high-water step) and 1.04 B/call in the repeat.
       const options = heapOptions(true, { firstCalls: 300, maxCalls: 300 * 1023, resolution: defaultResolution('jemalloc') });
-      const rounds: Round[] = [
-        { calls: 300, growth: { heap: 13_456 } },
-        { calls: 300, growth: { heap: -128 } },
-        { calls: 600, growth: { heap: 19_200 } },
-        { calls: 600, growth: { heap: 640 } },
-        { calls: 600, growth: { heap: 1112 } },
-        { calls: 600, growth: { heap: 1840 } },
-        { calls: 9600, growth: { heap: 38_024 } },
-      ];
+      const rounds = heapRounds(
+        [300, 13_456], [300, -128], [600, 19_200], [600, 640], [600, 1112], [600, 1840], [9600, 38_024],
+      );
       expect(decide(rounds, options)).to.deep.include({ verdict: 'continue', nextCalls: 9600 });
       const repeat = decide([...rounds, { calls: 9600, growth: { heap: 10_016 } }], options);
       expect(repeat.verdict).to.equal('continue');
@@ -561,13 +542,7 @@ describe('decide()', () => {
       // Awaited zlib.gzip, quiet, Node 22 (the examples demo run by the README spec): ~700 B in each of three 300-call
       // rounds, then about 2 KB in a round of 600 calls and again in one of 2,400: growth by the round, not by the call.
       const options = heapOptions(true, { firstCalls: 300, maxCalls: 300 * 127, resolution: defaultResolution('glibc') });
-      const rounds: Round[] = [
-        { calls: 300, growth: { heap: 11_072 } },
-        { calls: 300, growth: { heap: 560 } },
-        { calls: 300, growth: { heap: 864 } },
-        { calls: 300, growth: { heap: 736 } },
-        { calls: 600, growth: { heap: 2256 } },
-      ];
+      const rounds = heapRounds([300, 11_072], [300, 560], [300, 864], [300, 736], [600, 2256]);
       expect(decide(rounds, options)).to.deep.include({ verdict: 'continue', nextCalls: 2400 });
       const last = decide([...rounds, { calls: 2400, growth: { heap: 2128 } }], options);
       expect(last.verdict, last.reason).to.equal('clean');
@@ -618,12 +593,7 @@ describe('decide()', () => {
   describe('rounds it asks for', () => {
     it('does not let a round longer than any before complete the evidence, and repeats that size', () => {
       // High-water marks (hash tables sized by the objects alive at once) grow with the longest round so far.
-      const rounds: Round[] = [
-        { calls: 1000, growth: { heap: 5000 } },
-        { calls: 1000, growth: { heap: 30_000 } },
-        { calls: 1000, growth: { heap: 30_000 } },
-        { calls: 2000, growth: { heap: 60_000 } },
-      ];
+      const rounds = heapRounds([1000, 5000], [1000, 30_000], [1000, 30_000], [2000, 60_000]);
       const decision = decide(rounds, heapOptions(true));
       expect(decision).to.deep.include({ verdict: 'continue', nextCalls: 2000 });
       // The repeat completes the evidence (7,000 calls in); 14,000 more calls must keep pace before the leak is called.
