@@ -71,15 +71,23 @@ const MAX_TIME_SIZING = 8;
 const BOUNDING_READS = 4;
 
 /**
- * Calls in the first round: `times`, doubled while the round's calls still take less time than the settled read that
- * ends it, up to MAX_TIME_SIZING × `times`; then on to `boundingCalls` while they take less than BOUNDING_READS reads.
- * Calls of a fast function cost little next to the collections of a read, and a longer round spans a path taken once
- * in many calls (a rare-path leak) and spreads one-off growth (the harness's own code warming up) over more calls.
+ * Calls in a round sized by time: `times`, doubled while the round's calls still take less time than the settled read
+ * that ends it, up to MAX_TIME_SIZING × `times`. Calls of a fast function cost little next to the collections of a
+ * read, and a longer round spans a path taken once in many calls (a rare-path leak) and spreads one-off growth (the
+ * harness's own code warming up) over more calls.
  */
-export function timeSizedCalls(times: number, msPerCall: number | undefined, msPerRead: number, boundingCalls: number): number {
+export function timeSizedCalls(times: number, msPerCall: number | undefined, msPerRead: number): number {
   if (msPerCall === undefined || !(msPerCall > 0)) return times;
   let calls = times;
   while (calls < times * MAX_TIME_SIZING && 2 * calls * msPerCall <= msPerRead) calls = 2 * calls;
+  return calls;
+}
+
+/** Calls in the first round: `timedCalls` (timeSizedCalls()), doubled on to `boundingCalls` while they take less than
+ * BOUNDING_READS reads. */
+export function firstRoundCalls(timedCalls: number, msPerCall: number | undefined, msPerRead: number, boundingCalls: number): number {
+  if (msPerCall === undefined || !(msPerCall > 0)) return timedCalls;
+  let calls = timedCalls;
   while (calls < boundingCalls && 2 * calls * msPerCall <= BOUNDING_READS * msPerRead) calls = 2 * calls;
   return calls;
 }
@@ -345,10 +353,10 @@ async function checkMemory(invoke: Invoke, settings: Settings, plan: MemoryPlan,
   let before = first.figures;
   const resolution = defaultResolution(cHeap);
   const msPerRead = first.settled.msPerPass * MIN_SETTLE_PASSES;
-  const firstCalls = timeSizedCalls(settings.times, pace.msPerCall, msPerRead, boundingCalls(judged, noise, resolution));
+  const timedCalls = timeSizedCalls(settings.times, pace.msPerCall, msPerRead);
+  const firstCalls = firstRoundCalls(timedCalls, pace.msPerCall, msPerRead, boundingCalls(judged, noise, resolution));
   // The budget doubles the round time alone gives: the longer rounds a floor asks for are paid for by the extra
   // doublings of a plain process and of a widening (see callBudget()), not again by a longer first round.
-  const timedCalls = timeSizedCalls(settings.times, pace.msPerCall, msPerRead, 0);
   const budget = (widenedBy: number): number => Math.max(firstCalls, callBudget(timedCalls, settings.retries, quiet, widenedBy));
   const decisionOptions = {
     metrics: judged,

@@ -23,7 +23,7 @@ import {
   checkLeakThrows,
 } from '../lib';
 import type { CheckerName, LeakOptions, LeakReport, MetricName } from '../lib';
-import { callBudget, timeSizedCalls } from '../lib/check-leak';
+import { callBudget, firstRoundCalls, timeSizedCalls } from '../lib/check-leak';
 import { defaultNoise } from '../lib/decision';
 import { gc } from '../lib/measure';
 import { QUIET_GLIBC_TUNABLES, QUIET_NODE_FLAGS, runCode } from './helpers/child';
@@ -138,14 +138,16 @@ describe('checkLeak: memory', function () {
 
   it('sizes a first round up to 8× `times` within one read, and on to the calls that bound a leak within four', () => {
     // Reads of 20 ms; a plain C heap floor bounds from 4,096 calls, a quiet one from 256.
-    expect(timeSizedCalls(300, 0.001, 20, 4096), 'fast').to.equal(4800);
-    expect(timeSizedCalls(300, 0.001, 20, 0), 'fast, nothing to bound').to.equal(2400);
+    const first = (msPerCall: number | undefined, bounding: number): number =>
+      firstRoundCalls(timeSizedCalls(300, msPerCall, 20), msPerCall, 20, bounding);
+    expect(first(0.001, 4096), 'fast').to.equal(4800);
+    expect(first(0.001, 0), 'fast, nothing to bound').to.equal(2400);
     // 15 µs a call: 2,400 calls take 1.8 reads, 4,800 take 3.6.
-    expect(timeSizedCalls(300, 0.015, 20, 4096), 'slower').to.equal(4800);
-    expect(timeSizedCalls(300, 0.015, 20, 256), 'slower, quiet floor').to.equal(1200);
+    expect(first(0.015, 4096), 'slower').to.equal(4800);
+    expect(first(0.015, 256), 'slower, quiet floor').to.equal(1200);
     // 20 µs a call: 4,800 calls would take 4.8 reads.
-    expect(timeSizedCalls(300, 0.02, 20, 4096), 'too slow to bound').to.equal(2400);
-    expect(timeSizedCalls(300, undefined, 20, 4096), 'no pace').to.equal(300);
+    expect(first(0.02, 4096), 'too slow to bound').to.equal(2400);
+    expect(first(undefined, 4096), 'no pace').to.equal(300);
   });
 
   it('passes a clean function and reports what it measured', async () => {
