@@ -338,6 +338,11 @@ class MetricRounds {
     return this.growth(index) >= -this.noise;
   }
 
+  /** Whether a round grew faster than `rate` allows, even with the floor taken off. */
+  leapsPast(index: number, rate: number): boolean {
+    return this.lower(index) > rate * RATE_AGREEMENT;
+  }
+
   ratesAgree(a: number, b: number): boolean {
     return this.upper(a) * RATE_AGREEMENT >= this.lower(b) && this.upper(b) * RATE_AGREEMENT >= this.lower(a);
   }
@@ -416,7 +421,7 @@ function holdsFrom(series: MetricRounds, first: number, complete: number): boole
     if (!series.beyondNoise(later)) return false;
     // A new size that leaps past the pace took a one-off high-water step: pooled, it would make up for rounds after it
     // that fall short.
-    if (series.isNewSize(later) && series.lower(later) > evidenceRate * RATE_AGREEMENT) continue;
+    if (series.isNewSize(later) && series.leapsPast(later, evidenceRate)) continue;
     laterGrowth = laterGrowth + series.growth(later);
     laterCalls = laterCalls + series.calls(later);
     laterRounds = laterRounds + 1;
@@ -435,8 +440,7 @@ function holdsFrom(series: MetricRounds, first: number, complete: number): boole
  */
 function lastKeepsPace(series: MetricRounds, complete: number, evidenceRate: number): boolean {
   const { last } = series;
-  const leapt = (index: number): boolean => series.lower(index) > evidenceRate * RATE_AGREEMENT;
-  const from = last - 1 > complete && leapt(last - 1) && !series.isNewSize(last - 1) ? last - 1 : last;
+  const from = last - 1 > complete && series.leapsPast(last - 1, evidenceRate) && !series.isNewSize(last - 1) ? last - 1 : last;
   let growth = 0;
   let calls = 0;
   for (let index = from; index <= last; index++) {
