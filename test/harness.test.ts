@@ -421,6 +421,36 @@ describe('the quiet process: the young generation', function () {
   });
 });
 
+describe('a measured round: young garbage', function () {
+  this.timeout(60_000);
+
+  it('is collected every first round\'s length of calls, in a plain process without --expose-gc', async () => {
+    // A plain process's young generation holds a round of thousands of fast calls with no collection: every dead
+    // native object of the round waits at once, and tables sized by them step up at each longer round. A leak's
+    // confirming round is longer than its first.
+    const dist = JSON.stringify(path.resolve(__dirname, '..', 'dist'));
+    const code = `
+      const { PerformanceObserver, constants } = require('node:perf_hooks');
+      const { checkLeak } = require(${dist});
+      let forcedYoung = 0;
+      const observer = new PerformanceObserver((list) => {
+        for (const { detail } of list.getEntries()) {
+          if (detail.kind === constants.NODE_PERFORMANCE_GC_MINOR && detail.flags & constants.NODE_PERFORMANCE_GC_FLAGS_FORCED) forcedYoung++;
+        }
+      });
+      observer.observe({ entryTypes: ['gc'] });
+      const kept = [];
+      checkLeak(() => kept.push(Buffer.alloc(64)), ${JSON.stringify(FAST)}).catch((err) =>
+        setTimeout(() => console.log(JSON.stringify({ forcedYoung, rounds: err.report.rounds.map((round) => round.calls) })), 50));`;
+    const child = await runCode(code, { tsx: false });
+    expect(child.code, child.stderr).to.equal(0);
+    const { forcedYoung, rounds } = JSON.parse(child.stdout.trim().split('\n').pop() as string) as { forcedYoung: number; rounds: number[] };
+    const between = rounds.reduce((sum, calls) => sum + Math.ceil(calls / rounds[0]) - 1, 0);
+    expect(between, `rounds of ${rounds.join(', ')} calls`).to.be.above(0);
+    expect(forcedYoung, `young collections in rounds of ${rounds.join(', ')} calls`).to.equal(between);
+  });
+});
+
 describe('settle(): a plain process\'s background compiles', function () {
   this.timeout(60_000);
 
