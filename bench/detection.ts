@@ -263,8 +263,8 @@ function childCommand(mode: Mode, names: string[]): { args: string[]; env: NodeJ
 
 function quietSetUp(): { execArgv: string[]; env: NodeJS.ProcessEnv } {
   // The same set-up the nodeleak CLI gives mocha.
-  const { QUIET_NODE_FLAGS, quietTunables } = require('../lib/cli') as typeof import('../lib/cli');
-  return { execArgv: [...QUIET_NODE_FLAGS], env: { GLIBC_TUNABLES: quietTunables(undefined) } };
+  const { QUIET_NODE_FLAGS, quietEnvironment } = require('../lib/cli') as typeof import('../lib/cli');
+  return { execArgv: [...QUIET_NODE_FLAGS], env: quietEnvironment({}) };
 }
 
 function runChild(mode: Mode, names: string[]): Promise<Outcome[]> {

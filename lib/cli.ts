@@ -5,9 +5,9 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { QUIET_NODE_FLAGS, TCACHE_OFF, quietTunables } from './quiet';
+import { JEMALLOC_TCACHE_OFF, QUIET_NODE_FLAGS, TCACHE_OFF, quietEnvironment } from './quiet';
 
-export { QUIET_NODE_FLAGS, quietTunables } from './quiet';
+export { QUIET_NODE_FLAGS, quietEnvironment, quietTunables } from './quiet';
 import { doctor } from './doctor';
 import type { Launch } from './run';
 import { quietLaunch } from './run';
@@ -19,11 +19,13 @@ const HELP = `Usage: nodeleak [--where] [mocha arguments...]
 
 Runs mocha in a quiet process, so nodeleak's leak tests are fast and exact:
   node ${QUIET_NODE_FLAGS.join(' ')} <mocha> [mocha arguments...]
-with GLIBC_TUNABLES=${TCACHE_OFF} added to the environment.
+with GLIBC_TUNABLES=${TCACHE_OFF} and MALLOC_CONF=${JEMALLOC_TCACHE_OFF} added to the
+environment (your other settings in them are kept).
 
 --single-threaded stops V8's background compiler and GC threads, which allocate
 at random moments; tcache_count=0 stops glibc's per-thread cache from holding
-freed memory. Worker threads and the libuv thread pool still work.
+freed memory, and tcache:false jemalloc's, when jemalloc is preloaded. Worker
+threads and the libuv thread pool still work.
 
 Every argument goes to mocha unchanged, and mocha reads your .mocharc as usual
 (spec, require/import of TypeScript loaders such as tsx, timeouts...).
@@ -135,7 +137,7 @@ export function main(argv: readonly string[]): void {
     process.stdout.write(`${doctor()}\n`);
     return;
   }
-  let environment: NodeJS.ProcessEnv = { ...process.env, GLIBC_TUNABLES: quietTunables(process.env.GLIBC_TUNABLES) };
+  let environment: NodeJS.ProcessEnv = { ...process.env, ...quietEnvironment(process.env) };
   if (args[0] === '--where') {
     args = args.slice(1);
     try {

@@ -9,7 +9,7 @@ import { formatNumber, median } from './numbers';
 import { bindingPath } from './binding';
 import { heapInfo } from './probe';
 import { platformTuple } from './platform';
-import { QUIET_NODE_FLAGS, isQuietProcess, quietTunables } from './quiet';
+import { QUIET_NODE_FLAGS, isQuietProcess, quietEnvironment } from './quiet';
 
 interface Noise {
   /** |growth| of each round with nothing called, bytes. */
@@ -30,7 +30,7 @@ function measureNoise(quiet: boolean): Noise | string {
     const { isQuietProcess } = require(${JSON.stringify(require.resolve('./quiet'))});
     noOpRoundMoves(['heap']).then(({ moves }) => process.stdout.write(JSON.stringify({ moves: moves.heap, quiet: isQuietProcess() })));`;
   const env: Record<string, string | undefined> = { ...process.env };
-  if (quiet) env.GLIBC_TUNABLES = quietTunables(process.env.GLIBC_TUNABLES);
+  if (quiet) Object.assign(env, quietEnvironment(process.env));
   else delete env.GLIBC_TUNABLES;
   try {
     const out = execFileSync(process.execPath, [...(quiet ? QUIET_NODE_FLAGS : []), ...loader, '-e', script], { env, encoding: 'utf8', timeout: 60_000 });

@@ -31,6 +31,25 @@ export function quietTunables(existing: string | undefined): string {
   return [...kept, TCACHE_OFF].join(':');
 }
 
+/**
+ * The MALLOC_CONF setting that turns jemalloc's per-thread cache off (read only at process start), for a process
+ * jemalloc is preloaded into: its figures count the blocks a thread's cache holds as allocated, and each cache hands
+ * them back in bursts of tens of KB. glibc ignores MALLOC_CONF, and an addon's own jemalloc, linked with a prefix,
+ * reads a variable of its own.
+ */
+export const JEMALLOC_TCACHE_OFF = 'tcache:false';
+
+/** MALLOC_CONF with jemalloc's tcache off, other settings kept. */
+export function quietMallocConf(existing: string | undefined): string {
+  const kept = (existing ?? '').split(',').filter((pair) => pair.trim() !== '' && pair.split(':')[0].trim() !== 'tcache');
+  return [...kept, JEMALLOC_TCACHE_OFF].join(',');
+}
+
+/** The variables a quiet process starts with, the user's other settings in them kept: the allocators' thread caches off. */
+export function quietEnvironment(env: Record<string, string | undefined>): { GLIBC_TUNABLES: string; MALLOC_CONF: string } {
+  return { GLIBC_TUNABLES: quietTunables(env.GLIBC_TUNABLES), MALLOC_CONF: quietMallocConf(env.MALLOC_CONF) };
+}
+
 export interface Quietness {
   /** Both sources of noise are off: leak checks can trust small growth. */
   quiet: boolean;

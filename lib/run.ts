@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { QUIET_NODE_FLAGS, quietTunables } from './quiet';
+import { QUIET_NODE_FLAGS, quietEnvironment } from './quiet';
 
 type Environment = Record<string, string | undefined>;
 
@@ -72,7 +72,7 @@ export function quietLaunch(command: readonly string[], cwd: string, env: Enviro
   const shimDir = nodeShim();
   const quietEnv: Environment = {
     ...env,
-    GLIBC_TUNABLES: quietTunables(env.GLIBC_TUNABLES),
+    ...quietEnvironment(env),
     ...(shimDir ? { PATH: [shimDir, env.PATH].filter(Boolean).join(path.delimiter) } : {}),
   };
   const isNode = name === 'node' || path.resolve(cwd, name) === process.execPath;

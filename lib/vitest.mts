@@ -4,7 +4,7 @@
 import { expect } from 'vitest';
 import type { AssertionOptions } from './assertion.js';
 import { toLeakMemory } from './assertion.js';
-import { QUIET_NODE_FLAGS, quietTunables } from './quiet.js';
+import { QUIET_NODE_FLAGS, quietEnvironment } from './quiet.js';
 
 expect.extend({
   toLeakMemory(received: unknown, options?: AssertionOptions) {
@@ -15,10 +15,11 @@ expect.extend({
 /**
  * Vitest settings that run every test file in a quiet process of its own: the forks pool (processes, never worker
  * threads, which would share the process a check measures), each fork started with the quiet Node flags and
- * GLIBC_TUNABLES=glibc.malloc.tcache_count=0. Spread it into `test` (vitest 4): `test: { ...quietForks() }`.
+ * environment (GLIBC_TUNABLES=glibc.malloc.tcache_count=0, MALLOC_CONF=tcache:false). Spread it into `test`
+ * (vitest 4): `test: { ...quietForks() }`.
  */
 export function quietForks(): { pool: 'forks'; execArgv: string[]; env: Record<string, string> } {
-  return { pool: 'forks', execArgv: [...QUIET_NODE_FLAGS], env: { GLIBC_TUNABLES: quietTunables(process.env.GLIBC_TUNABLES) } };
+  return { pool: 'forks', execArgv: [...QUIET_NODE_FLAGS], env: quietEnvironment(process.env) };
 }
 
 interface NodeleakMatchers<R = unknown> {

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { resolveMocha } from '../lib/cli';
-import { quietAdvice, quietTunables } from '../lib/quiet';
+import { quietAdvice, quietEnvironment, quietMallocConf, quietTunables } from '../lib/quiet';
 
 const root = path.join(__dirname, '..');
 const fixtures = path.join(__dirname, 'harness-fixtures');
@@ -55,17 +55,19 @@ describe('nodeleak CLI', function () {
     expect(stdout).to.match(/^Usage: nodeleak \[--where\] \[mocha arguments\.\.\.\]/);
     expect(stdout).to.include('--single-threaded');
     expect(stdout).to.include('GLIBC_TUNABLES=glibc.malloc.tcache_count=0');
+    expect(stdout).to.include('MALLOC_CONF=tcache:false');
   });
 
   it('runs mocha with the quiet flags and environment, arguments untouched; workers and the thread pool still work', async () => {
     const { code, stdout, stderr } = await nodeleak([...specArgs('quiet-probe.spec.ts'), '--reporter', 'dot'], {
-      env: { ...process.env, GLIBC_TUNABLES: 'glibc.malloc.arena_max=2:glibc.malloc.tcache_count=7' },
+      env: { ...process.env, GLIBC_TUNABLES: 'glibc.malloc.arena_max=2:glibc.malloc.tcache_count=7', MALLOC_CONF: 'narenas:2,tcache:true' },
     });
     expect(code, stderr).to.equal(0);
     const line = stdout.split('\n').find((text) => text.startsWith('QUIET-PROBE '));
     const probe = JSON.parse((line as string).slice('QUIET-PROBE '.length)) as Record<string, unknown>;
     expect(probe.execArgv).to.deep.equal(['--single-threaded', '--expose-gc', '--max-semi-space-size=1']);
     expect(probe.tunables).to.equal('glibc.malloc.arena_max=2:glibc.malloc.tcache_count=0');
+    expect(probe.mallocConf).to.equal('narenas:2,tcache:false');
     expect(probe.quiet).to.equal(true);
     expect(probe.fromWorker).to.equal(42);
     expect(probe.keyBytes).to.equal(32);
@@ -143,13 +145,21 @@ describe('nodeleak CLI', function () {
     expect(quietAdvice({}, ['/usr/bin/node', 'script.js'])).to.equal('run `npx nodeleak run -- <your command>`');
   });
 
-  it('merges GLIBC_TUNABLES and resolves mocha from a directory', () => {
+  it('merges GLIBC_TUNABLES and MALLOC_CONF, and resolves mocha from a directory', () => {
     expect(quietTunables(undefined)).to.equal('glibc.malloc.tcache_count=0');
     expect(quietTunables('')).to.equal('glibc.malloc.tcache_count=0');
     expect(quietTunables('glibc.malloc.tcache_count=64')).to.equal('glibc.malloc.tcache_count=0');
     expect(quietTunables('glibc.malloc.arena_max=1:glibc.malloc.tcache_count=64:glibc.malloc.mmap_threshold=4096')).to.equal(
       'glibc.malloc.arena_max=1:glibc.malloc.mmap_threshold=4096:glibc.malloc.tcache_count=0',
     );
+    expect(quietMallocConf(undefined)).to.equal('tcache:false');
+    expect(quietMallocConf('')).to.equal('tcache:false');
+    expect(quietMallocConf('tcache:true')).to.equal('tcache:false');
+    expect(quietMallocConf('narenas:1,tcache:true,dirty_decay_ms:0')).to.equal('narenas:1,dirty_decay_ms:0,tcache:false');
+    expect(quietEnvironment({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=1', MALLOC_CONF: 'narenas:1', PATH: '/bin' })).to.deep.equal({
+      GLIBC_TUNABLES: 'glibc.malloc.arena_max=1:glibc.malloc.tcache_count=0',
+      MALLOC_CONF: 'narenas:1,tcache:false',
+    });
     expect(resolveMocha(root)).to.equal(path.join(root, 'node_modules', 'mocha', 'bin', 'mocha.js'));
     expect(resolveMocha(os.tmpdir())).to.equal(null);
   });

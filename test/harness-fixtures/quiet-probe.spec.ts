@@ -15,6 +15,7 @@ describe('quiet probe', () => {
     const report = {
       execArgv: process.execArgv,
       tunables: process.env.GLIBC_TUNABLES ?? null,
+      mallocConf: process.env.MALLOC_CONF ?? null,
       quiet: isQuietProcess(),
       fromWorker,
       keyBytes: key.length,

@@ -8,6 +8,7 @@ const leak = (): number => kept.push(new Array(128).fill(0));
 
 test('runs in a quiet process', () => {
   expect(isQuietProcess()).toBe(true);
+  expect(process.env.MALLOC_CONF?.split(',')).toContain('tcache:false');
 });
 
 test('a leaking function fails not.toLeakMemory', async () => {
