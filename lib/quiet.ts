@@ -55,8 +55,10 @@ export interface Quietness {
   quiet: boolean;
   /** V8 runs without background compiler and GC threads (`--single-threaded` on the command line). */
   singleThreaded: boolean;
-  /** glibc's tcache is off; null when the allocator is not glibc's (nothing to turn off). */
+  /** The C heap allocator's thread cache is off (glibc's or jemalloc's); null when it has none that its figures count. */
   tcacheOff: boolean | null;
+  /** The setting that turns that cache off, and why, for the advice; null when there is none. */
+  tcacheSetting: string | null;
 }
 
 function flagName(arg: string): string {
@@ -81,13 +83,33 @@ export function tunablesTurnTcacheOff(tunables: string | undefined): boolean {
   return setting !== undefined && Number(setting[1]) === 0;
 }
 
-function allocatorIsGlibc(): boolean {
-  if (process.platform !== 'linux') return false;
+/** Whether MALLOC_CONF (comma-separated name:value pairs) sets tcache to false. */
+export function mallocConfTurnsTcacheOff(conf: string | undefined): boolean {
+  if (!conf) return false;
+  const setting = conf
+    .split(',')
+    .map((pair) => pair.trim().split(':'))
+    .filter(([name]) => name === 'tcache')
+    .pop();
+  return setting !== undefined && setting[1]?.trim() === 'false';
+}
+
+/** The allocator's thread cache whose blocks its figures count as in use, and the setting that turns it off. */
+function threadCache(): { off: boolean; setting: string } | null {
+  if (process.platform !== 'linux') return null;
+  let allocator: string;
   try {
-    return heapInfo().allocator === 'glibc';
+    allocator = heapInfo().allocator;
   } catch {
-    return false; // no probe: no C-heap metric for the tcache to disturb
+    return null; // no probe: no C-heap metric for a thread cache to disturb
   }
+  if (allocator === 'glibc') {
+    return { off: tunablesTurnTcacheOff(process.env.GLIBC_TUNABLES), setting: `GLIBC_TUNABLES=${TCACHE_OFF} (glibc's thread cache hides frees)` };
+  }
+  if (allocator === 'jemalloc') {
+    return { off: mallocConfTurnsTcacheOff(process.env.MALLOC_CONF), setting: `MALLOC_CONF=${JEMALLOC_TCACHE_OFF} (jemalloc's thread cache hides frees)` };
+  }
+  return null; // tcmalloc counts its thread caches' blocks as free
 }
 
 let cached: Quietness | undefined;
@@ -96,8 +118,9 @@ let cached: Quietness | undefined;
 export function quietness(): Quietness {
   if (cached) return cached;
   const singleThreaded = isSingleThreaded(process.execArgv);
-  const tcacheOff = allocatorIsGlibc() ? tunablesTurnTcacheOff(process.env.GLIBC_TUNABLES) : null;
-  cached = { quiet: singleThreaded && tcacheOff !== false, singleThreaded, tcacheOff };
+  const cache = threadCache();
+  const tcacheOff = cache ? cache.off : null;
+  cached = { quiet: singleThreaded && tcacheOff !== false, singleThreaded, tcacheOff, tcacheSetting: cache ? cache.setting : null };
   return cached;
 }
 
@@ -110,7 +133,7 @@ export function warnIfNotQuiet(verbosity: number): void {
   warned = true;
   const missing = [
     ...(state.singleThreaded ? [] : ['node --single-threaded (V8 background threads allocate at random moments)']),
-    ...(state.tcacheOff === false ? [`GLIBC_TUNABLES=${TCACHE_OFF} (glibc's thread cache hides frees)`] : []),
+    ...(state.tcacheOff === false && state.tcacheSetting ? [state.tcacheSetting] : []),
   ];
   process.stderr.write(
     `nodeleak: this process is not quiet (missing ${missing.join(' and ')}), so leak checks measure longer ` +
@@ -118,7 +141,7 @@ export function warnIfNotQuiet(verbosity: number): void {
   );
 }
 
-/** Whether this process runs without V8's background threads and glibc's thread cache (see `npx nodeleak --help`). */
+/** Whether this process runs without V8's background threads and its allocator's thread cache (see `npx nodeleak --help`). */
 export function isQuietProcess(): boolean {
   return quietness().quiet;
 }

@@ -98,6 +98,32 @@ describe('probe under LD_PRELOAD=jemalloc', function () {
   });
 });
 
+describe('a quiet process with jemalloc preloaded', function () {
+  this.timeout(60_000);
+
+  before(function () {
+    requireLibrary(this, JEMALLOC, 'libjemalloc2');
+  });
+
+  it("is quiet only with jemalloc's thread cache off, and says which setting turns it off", async function () {
+    const quiet = require.resolve('../lib/quiet');
+    const code = `
+      const { isQuietProcess, warnIfNotQuiet } = require(${JSON.stringify(quiet)});
+      warnIfNotQuiet(1);
+      console.log(JSON.stringify(isQuietProcess()));`;
+    const run = (mallocConf: string | undefined) =>
+      runCode(code, { nodeFlags: QUIET_NODE_FLAGS, env: { LD_PRELOAD: JEMALLOC, GLIBC_TUNABLES: 'glibc.malloc.tcache_count=0', MALLOC_CONF: mallocConf } });
+    const cacheOn = await run(undefined);
+    assert.strictEqual(cacheOn.code, 0, cacheOn.stderr);
+    assert.strictEqual(cacheOn.stdout.trim().split('\n').pop(), 'false');
+    assert.include(cacheOn.stderr, "missing MALLOC_CONF=tcache:false (jemalloc's thread cache hides frees)");
+    const cacheOff = await run('narenas:1,tcache:false');
+    assert.strictEqual(cacheOff.code, 0, cacheOff.stderr);
+    assert.strictEqual(cacheOff.stdout.trim().split('\n').pop(), 'true');
+    assert.notInclude(cacheOff.stderr, 'not quiet');
+  });
+});
+
 describe('probe under LD_PRELOAD=tcmalloc', function () {
   let measured: Measurement;
 
