@@ -9,7 +9,7 @@ import type { StartedCheck } from './in-flight';
 import { startCheck } from './in-flight';
 import { InconclusiveError, MemoryLeakError, UnexpectedBehaviourError } from './leak-errors';
 import { median } from './numbers';
-import { DEFAULT_JUDGED, MIN_SETTLE_PASSES, type Settled, availableMetrics, minorGc, readyGc, requireCHeap, sample, settle, settledSample } from './measure';
+import { DEFAULT_JUDGED, MIN_SETTLE_PASSES, type Settled, availableMetrics, minorGc, requireCHeap, sample, settle, settledSample } from './measure';
 import type { LeakOptions, Settings } from './options';
 import { describeValue, isAbortSignal, resolveOptions } from './options';
 import { quietness, warnIfNotQuiet } from './quiet';
@@ -608,7 +608,6 @@ function checkLabel(fn: unknown, options: unknown): string {
 
 /** Starts a check through the in-flight registry: options are checked inside it, so every outcome is tracked. */
 function run(where: string, fn: unknown, options: unknown, invoke: () => Invoke): Promise<LeakReport> {
-  readyGc(); // first: see readyGc()
   const label = checkLabel(fn, options);
   const given = options as { signal?: unknown; verbosity?: unknown } | null | undefined;
   const signal = isAbortSignal(given?.signal) ? given.signal : undefined;

@@ -13,15 +13,6 @@ type GcFunction = (options?: { type: 'minor' }) => void;
 
 let collectGarbage: GcFunction | undefined;
 
-/**
- * Gets V8's `gc` function now. Without `--expose-gc`, the new context it comes from hands back 7–10 KB of C heap later
- * on. Got before anything else a check does, that lands before the check's first measured read; got later in the check
- * (even right before its warm-up), it came in the first round, as a fall past a plain process's floor.
- */
-export function readyGc(): void {
-  exposedGc();
-}
-
 /** V8's full garbage collection. */
 export function gc(): void {
   exposedGc()();
