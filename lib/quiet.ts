@@ -72,26 +72,25 @@ function isSingleThreaded(execArgv: readonly string[]): boolean {
   return flags.has('--single-threaded-gc') && flags.has('--no-concurrent-recompilation');
 }
 
+/** The value of the last `name` in a list of settings (pairs split by `between`, name from value by `within`), if any. */
+function lastSetting(list: string | undefined, between: string, within: string, name: string): string | undefined {
+  const pair = (list ?? '')
+    .split(between)
+    .map((setting) => setting.trim().split(within))
+    .filter(([key]) => key === name)
+    .pop();
+  return pair?.[1]?.trim();
+}
+
 /** Whether GLIBC_TUNABLES (colon-separated name=value pairs) sets tcache_count to 0. */
 export function tunablesTurnTcacheOff(tunables: string | undefined): boolean {
-  if (!tunables) return false;
-  const setting = tunables
-    .split(':')
-    .map((pair) => pair.trim().split('='))
-    .filter(([name]) => name === 'glibc.malloc.tcache_count')
-    .pop();
-  return setting !== undefined && Number(setting[1]) === 0;
+  const value = lastSetting(tunables, ':', '=', 'glibc.malloc.tcache_count');
+  return value !== undefined && Number(value) === 0;
 }
 
 /** Whether MALLOC_CONF (comma-separated name:value pairs) sets tcache to false. */
 export function mallocConfTurnsTcacheOff(conf: string | undefined): boolean {
-  if (!conf) return false;
-  const setting = conf
-    .split(',')
-    .map((pair) => pair.trim().split(':'))
-    .filter(([name]) => name === 'tcache')
-    .pop();
-  return setting !== undefined && setting[1]?.trim() === 'false';
+  return lastSetting(conf, ',', ':', 'tcache') === 'false';
 }
 
 /** The allocator's thread cache whose blocks its figures count as in use, and the setting that turns it off. */

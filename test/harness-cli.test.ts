@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { resolveMocha } from '../lib/cli';
-import { quietAdvice, quietEnvironment, quietMallocConf, quietTunables } from '../lib/quiet';
+import { mallocConfTurnsTcacheOff, quietAdvice, quietEnvironment, quietMallocConf, quietTunables } from '../lib/quiet';
 
 const root = path.join(__dirname, '..');
 const fixtures = path.join(__dirname, 'harness-fixtures');
@@ -156,6 +156,8 @@ describe('nodeleak CLI', function () {
     expect(quietMallocConf('')).to.equal('tcache:false');
     expect(quietMallocConf('tcache:true')).to.equal('tcache:false');
     expect(quietMallocConf('narenas:1,tcache:true,dirty_decay_ms:0')).to.equal('narenas:1,dirty_decay_ms:0,tcache:false');
+    expect([undefined, '', 'tcache', 'tcache:true', 'tcache:false,tcache:true'].map(mallocConfTurnsTcacheOff)).to.deep.equal([false, false, false, false, false]);
+    expect(['tcache:false', 'narenas:1,tcache:false', quietMallocConf('tcache:true')].map(mallocConfTurnsTcacheOff)).to.deep.equal([true, true, true]);
     expect(quietEnvironment({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=1', MALLOC_CONF: 'narenas:1', PATH: '/bin' })).to.deep.equal({
       GLIBC_TUNABLES: 'glibc.malloc.arena_max=1:glibc.malloc.tcache_count=0',
       MALLOC_CONF: 'narenas:1,tcache:false',
