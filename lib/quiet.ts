@@ -23,12 +23,19 @@ export const TCACHE_OFF = 'glibc.malloc.tcache_count=0';
  */
 export const QUIET_NODE_FLAGS = ['--single-threaded', '--expose-gc', '--max-semi-space-size=1'] as const;
 
+/**
+ * A list of settings (pairs split by `between`, name from value by `within`) with `setting` in place of any of the same
+ * name, appended last; the other settings kept in order.
+ */
+export function replaceSetting(list: string | undefined, between: string, within: string, setting: string): string {
+  const name = setting.split(within)[0];
+  const kept = (list ?? '').split(between).filter((pair) => pair.trim() !== '' && pair.split(within)[0].trim() !== name);
+  return [...kept, setting].join(between);
+}
+
 /** GLIBC_TUNABLES with tcache_count set to 0, other tunables kept. */
 export function quietTunables(existing: string | undefined): string {
-  const kept = (existing ?? '')
-    .split(':')
-    .filter((pair) => pair.trim() !== '' && pair.split('=')[0].trim() !== 'glibc.malloc.tcache_count');
-  return [...kept, TCACHE_OFF].join(':');
+  return replaceSetting(existing, ':', '=', TCACHE_OFF);
 }
 
 /**
@@ -41,8 +48,7 @@ export const JEMALLOC_TCACHE_OFF = 'tcache:false';
 
 /** MALLOC_CONF with jemalloc's tcache off, other settings kept. */
 export function quietMallocConf(existing: string | undefined): string {
-  const kept = (existing ?? '').split(',').filter((pair) => pair.trim() !== '' && pair.split(':')[0].trim() !== 'tcache');
-  return [...kept, JEMALLOC_TCACHE_OFF].join(',');
+  return replaceSetting(existing, ',', ':', JEMALLOC_TCACHE_OFF);
 }
 
 /** The variables a quiet process starts with, the user's other settings in them kept: the allocators' thread caches off. */

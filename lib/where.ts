@@ -8,6 +8,7 @@ import { NodeleakError } from './errors';
 import type { HeapProfile } from './heap-profile';
 import { growingStacks, parseHeapProfile } from './heap-profile';
 import { platformTuple } from './platform';
+import { replaceSetting } from './quiet';
 import type { Frame } from './symbolize';
 
 /** Set to 1 in the processes `--where` starts: checks that find a C-heap leak then profile it. */
@@ -126,8 +127,7 @@ export function findJemalloc(env: Environment = process.env): string {
 
 /** MALLOC_CONF with the profiler settings, other settings kept. */
 function mallocConf(existing: string | undefined): string {
-  const kept = (existing ?? '').split(',').filter((pair) => pair.trim() !== '' && !/^(tcache|prof|prof_active|lg_prof_sample)\s*:/.test(pair.trim()));
-  return [...kept, MALLOC_CONF].join(',');
+  return MALLOC_CONF.split(',').reduce((conf, setting) => replaceSetting(conf, ',', ':', setting), existing ?? '');
 }
 
 /** The environment of a `--where` process: jemalloc preloaded (first), its profiler ready, NODELEAK_WHERE=1. */
