@@ -26,7 +26,7 @@ import type { CheckerName, LeakOptions, LeakReport, MetricName } from '../lib';
 import { callBudget, firstRoundCalls, timeSizedCalls } from '../lib/check-leak';
 import { defaultNoise } from '../lib/decision';
 import { gc } from '../lib/measure';
-import { QUIET_GLIBC_TUNABLES, QUIET_NODE_FLAGS, runCode } from './helpers/child';
+import { QUIET_GLIBC_TUNABLES, QUIET_NODE_FLAGS, lastJson, runCode } from './helpers/child';
 import { expectClean, rejection } from './helpers/verdicts';
 import { FAST } from './helpers/fast';
 
@@ -287,7 +287,7 @@ describe('checkLeak: floors measured in the process', function () {
   const run = async (code: string, nodeFlags: string[], env: Record<string, string | undefined>): Promise<Result> => {
     const child = await runCode(code, { nodeFlags, env, timeoutMs: 110_000 });
     expect(child.code, child.stderr).to.equal(0);
-    return JSON.parse(child.stdout.trim().split('\n').pop() as string) as Result;
+    return lastJson(child) as Result;
   };
 
   it('a plain process widens a floor to 1.5 times what a no-op moved in it, and says so in the report', async () => {
@@ -314,7 +314,7 @@ describe('checkLeak: floors measured in the process', function () {
       }, 200);`;
     const child = await runCode(code, { env: { GLIBC_TUNABLES: undefined }, timeoutMs: 110_000 });
     expect(child.code, child.stderr).to.equal(0);
-    const [first, second] = JSON.parse(child.stdout.trim().split('\n').pop() as string) as Result[];
+    const [first, second] = lastJson(child) as Result[];
     const fixed = defaultNoise(false).heap as number;
     expect(first.noise.heap, 'the first check saw the worker').to.be.above(4 * fixed);
     expect(second.moves?.heap, 'measured again').to.not.equal(first.moves?.heap);
@@ -357,7 +357,7 @@ describe('checkLeak: falls the check saw', function () {
         (err) => console.log(JSON.stringify({ verdict: err.name, reason: err.message })));`;
     const child = await runCode(code, { nodeFlags: QUIET_NODE_FLAGS, env: { GLIBC_TUNABLES: QUIET_GLIBC_TUNABLES } });
     expect(child.code, child.stderr).to.equal(0);
-    const result = JSON.parse(child.stdout.trim().split('\n').pop() as string) as { verdict: string; calls: number; reason: string; rounds: number[] };
+    const result = lastJson(child) as { verdict: string; calls: number; reason: string; rounds: number[] };
     expect(result.verdict, result.reason).to.equal('clean');
     expect(result.rounds.filter((growth) => growth < -50_000), `two rounds fell: ${result.rounds.join(', ')}`).to.have.length(2);
     expect(result.reason).to.match(/heap: .* \(floor widened to \d+ B, the largest of the falls beyond it\)/);
@@ -380,7 +380,7 @@ describe("checkLeak: the harness's own code is not the function's growth", funct
         console.log(JSON.stringify(report.rounds.map((round) => round.growth.v8heap))));`;
     const child = await runCode(code, { nodeFlags: QUIET_NODE_FLAGS, env: { GLIBC_TUNABLES: QUIET_GLIBC_TUNABLES } });
     expect(child.code, child.stderr).to.equal(0);
-    const v8heap = JSON.parse(child.stdout.trim().split('\n').pop() as string) as number[];
+    const v8heap = lastJson(child) as number[];
     expect(v8heap.length, 'rounds').to.be.at.least(2);
     const floor = defaultNoise(true).v8heap as number;
     for (const [index, growth] of v8heap.entries()) expect(Math.abs(growth), `round ${index + 1}: ${v8heap.join(', ')}`).to.be.at.most(floor);
@@ -398,7 +398,7 @@ describe("checkLeak: the harness's own code is not the function's growth", funct
       })));`;
     const child = await runCode(code, { tsx: false, nodeFlags: QUIET_NODE_FLAGS, env: { GLIBC_TUNABLES: QUIET_GLIBC_TUNABLES } });
     expect(child.code, child.stderr).to.equal(0);
-    expect(JSON.parse(child.stdout.trim().split('\n').pop() as string)).to.deep.equal({ childProcess: false, symbolizer: [] });
+    expect(lastJson(child)).to.deep.equal({ childProcess: false, symbolizer: [] });
   });
 });
 
@@ -417,7 +417,7 @@ describe('the quiet process: the young generation', function () {
       console.log(JSON.stringify(newSpace.space_size));`;
     const child = await runCode(code, { nodeFlags: QUIET_NODE_FLAGS, env: { GLIBC_TUNABLES: QUIET_GLIBC_TUNABLES } });
     expect(child.code, child.stderr).to.equal(0);
-    expect(JSON.parse(child.stdout.trim().split('\n').pop() as string) as number, 'new space, bytes').to.be.at.most(2 * 1024 * 1024);
+    expect(lastJson(child) as number, 'new space, bytes').to.be.at.most(2 * 1024 * 1024);
   });
 });
 
@@ -444,7 +444,7 @@ describe('a measured round: young garbage', function () {
         setTimeout(() => console.log(JSON.stringify({ forcedYoung, rounds: err.report.rounds.map((round) => round.calls) })), 50));`;
     const child = await runCode(code, { tsx: false });
     expect(child.code, child.stderr).to.equal(0);
-    const { forcedYoung, rounds } = JSON.parse(child.stdout.trim().split('\n').pop() as string) as { forcedYoung: number; rounds: number[] };
+    const { forcedYoung, rounds } = lastJson(child) as { forcedYoung: number; rounds: number[] };
     const between = rounds.reduce((sum, calls) => sum + Math.ceil(calls / rounds[0]) - 1, 0);
     expect(between, `rounds of ${rounds.join(', ')} calls`).to.be.above(0);
     expect(forcedYoung, `young collections in rounds of ${rounds.join(', ')} calls`).to.equal(between);
@@ -475,7 +475,7 @@ describe('settle(): a plain process\'s background compiles', function () {
     for (const nodeFlags of [[], QUIET_NODE_FLAGS]) {
       const child = await runCode(code, { nodeFlags, tsx: false });
       expect(child.code, child.stderr).to.equal(0);
-      const ms = JSON.parse(child.stdout.trim().split('\n').pop() as string) as number;
+      const ms = lastJson(child) as number;
       expect(ms, `settle() after loading code, ${nodeFlags.join(' ') || 'plain'}`).to.be.below(250);
     }
   });
@@ -511,7 +511,7 @@ describe('settle(): a plain process\'s background compiles', function () {
       })();`;
     const child = await runCode(code, { nodeFlags: ['--expose-gc'] });
     expect(child.code, child.stderr).to.equal(0);
-    const left = JSON.parse(child.stdout.trim().split('\n').pop() as string) as number[];
+    const left = lastJson(child) as number[];
     for (const [seed, bytes] of left.entries()) expect(bytes, `function ${seed}: ${left.join(', ')} B of C heap given back later`).to.be.below(128 * 1024);
   });
 });

@@ -21,7 +21,7 @@ import {
 import type { LeakOptions } from '../lib';
 import { CLASS_FIELD_NAMES } from '../lib/options';
 import { platformTuple } from '../lib/platform';
-import { QUIET_GLIBC_TUNABLES, QUIET_NODE_FLAGS, runCode, runScript } from './helpers/child';
+import { QUIET_GLIBC_TUNABLES, QUIET_NODE_FLAGS, lastJson, runCode, runScript } from './helpers/child';
 import { needFile } from './helpers/requires';
 import { resultOf, runSuite } from './helpers/suite';
 import { rejection } from './helpers/verdicts';
@@ -226,7 +226,7 @@ describe('green means measured, and no leak', function () {
           console.log(JSON.stringify({ refused, refusedCalls, judged: report.judged, cHeapJudged: report.cHeapJudged, verdict: report.verdict }));
         })();`;
       const result = await runCode(code, { env: { LD_PRELOAD: MIMALLOC }, timeoutMs: 120_000 });
-      const outcome = JSON.parse(result.stdout.trim().split('\n').pop() as string) as Record<string, unknown>;
+      const outcome = lastJson(result) as Record<string, unknown>;
       expect(outcome.refused).to.deep.include({ name: UnsupportedPlatformError.name });
       expect((outcome.refused as { message: string }).message).to.include("name the metrics to judge without heap and mmap (e.g. metrics: ['v8heap', 'external'])");
       expect(outcome.refusedCalls).to.equal(0);
@@ -249,7 +249,7 @@ describe('green means measured, and no leak', function () {
           (err) => console.log(JSON.stringify({ name: err.name, message: err.message, calls })),
         );`;
       const result = await runCode(code);
-      const outcome = JSON.parse(result.stdout.trim().split('\n').pop() as string) as Record<string, unknown>;
+      const outcome = lastJson(result) as Record<string, unknown>;
       expect(outcome).to.deep.include({ name: 'BindingLoadError', calls: 0 });
       expect(outcome.message).to.include('name the metrics to judge without heap and mmap');
     });
@@ -292,7 +292,7 @@ describe('green means measured, and no leak', function () {
   describe('6. one check at a time, per process', () => {
     it('checks started at once in three worker threads: one runs, the others fail naming it and the fix', async () => {
       const result = await runScript(fixture('threads-check.ts'), { timeoutMs: 120_000 });
-      const outcomes = JSON.parse(result.stdout.trim().split('\n').pop() as string) as { outcome: string; message?: string }[];
+      const outcomes = lastJson(result) as { outcome: string; message?: string }[];
       const refused = outcomes.filter((outcome) => outcome.outcome === 'ConcurrentCheckError');
       expect(refused, result.stderr).to.have.length(2);
       for (const { message } of refused) {

@@ -8,7 +8,7 @@ import { MemoryLeakError, checkLeak } from '../lib';
 import { formatNumber } from '../lib/numbers';
 import { Progress } from '../lib/progress';
 import { reportFileName } from '../lib/report-dir';
-import { QUIET_GLIBC_TUNABLES, QUIET_NODE_FLAGS, runCode } from './helpers/child';
+import { QUIET_GLIBC_TUNABLES, QUIET_NODE_FLAGS, lastJson, runCode } from './helpers/child';
 import { rejection } from './helpers/verdicts';
 import { FAST } from './helpers/fast';
 
@@ -87,7 +87,7 @@ describe('what a check shows besides its verdict', function () {
       console.log(JSON.stringify({ grew: heapInfo().heapUsed - before, written }));`;
     const child = await runCode(code, { nodeFlags: QUIET_NODE_FLAGS, env: { GLIBC_TUNABLES: QUIET_GLIBC_TUNABLES } });
     expect(child.code, child.stderr).to.equal(0);
-    const { grew, written } = JSON.parse(child.stdout.trim().split('\n').pop() as string) as { grew: number; written: string[] };
+    const { grew, written } = lastJson(child) as { grew: number; written: string[] };
     expect(written[0]).to.match(/measuring, round 5, 12,300 calls/);
     expect(written[1]).to.match(/12,300 +\+39,360 B +3\.2$/m);
     expect(written[2]).to.equal('+117.7 MiB');

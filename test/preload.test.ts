@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { assert } from 'chai';
 import { platformTuple } from '../lib/platform';
-import { QUIET_NODE_FLAGS, runCode } from './helpers/child';
+import { QUIET_NODE_FLAGS, lastJson, runCode } from './helpers/child';
 import { needFile } from './helpers/requires';
 import {
   PAGE_SIZE,
@@ -209,7 +209,7 @@ describe('probe under LD_PRELOAD of an allocator it cannot read (mimalloc)', fun
       }));`;
     const result = await runCode(code, { nodeFlags: QUIET_NODE_FLAGS, env: { LD_PRELOAD: MIMALLOC } });
     assert.strictEqual(result.code, 0, result.stderr);
-    outcome = JSON.parse(result.stdout.trim().split('\n').pop()!) as Outcome;
+    outcome = lastJson(result) as Outcome;
   });
 
   it('heapInfo() throws UnsupportedPlatformError naming the preloaded library, not glibc figures', function () {

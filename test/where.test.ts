@@ -8,7 +8,7 @@ import path from 'node:path';
 import { InvalidArgumentError, ProfilerUnavailableError } from '../lib';
 import { growingStacks, parseHeapProfile } from '../lib/heap-profile';
 import { JEMALLOC_ENV, findJemalloc, installHint, whereEnvironment } from '../lib/where';
-import { QUIET_GLIBC_TUNABLES, QUIET_NODE_FLAGS, runScript } from './helpers/child';
+import { QUIET_GLIBC_TUNABLES, QUIET_NODE_FLAGS, lastJson, runScript } from './helpers/child';
 import { needFile } from './helpers/requires';
 
 const root = path.join(__dirname, '..');
@@ -99,12 +99,7 @@ describe('npx nodeleak --where: the sites of each leak', function () {
       args: [variant, ...names],
       timeoutMs: 170_000,
     });
-    const last = result.stdout.trim().split('\n').pop() ?? '';
-    try {
-      return JSON.parse(last) as Sites;
-    } catch {
-      throw new Error(`no JSON from ${sitesScript} (exit ${result.code}):\n${result.stdout}\n${result.stderr}`);
-    }
+    return lastJson(result) as Sites;
   }
 
   // Lines of the fixture's source where each site allocates or calls, found by their text.

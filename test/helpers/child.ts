@@ -71,17 +71,21 @@ export function runCode(code: string, options: ChildOptions = {}): Promise<Child
   return runNode(['-e', code], options.tsx ?? true, options);
 }
 
-/** Runs a script that prints one JSON document as its last line of output, and returns it parsed. */
-export async function runJsonScript<T>(script: string, options: ChildOptions = {}): Promise<T> {
-  const result = await runScript(script, options);
+/** The JSON document a child printed as its last line of output; an error naming its output when there is none. */
+export function lastJson(result: ChildResult): unknown {
   const lastLine = result.stdout.trimEnd().split('\n').pop() ?? '';
-  if (result.code !== 0 || result.signal) {
-    throw new Error(`${script} exited with ${result.signal ?? `code ${result.code}`}:\n${result.stderr}${result.stdout}`);
-  }
   try {
-    return JSON.parse(lastLine) as T;
+    return JSON.parse(lastLine) as unknown;
   } catch {
-    throw new Error(`${script} did not end its output with JSON:\n${result.stdout}\n${result.stderr}`);
+    throw new Error(`the child did not end its output with JSON (${result.signal ?? `exit code ${result.code}`}):\n${result.stdout}\n${result.stderr}`);
   }
 }
 
+/** Runs a script that prints one JSON document as its last line of output, and returns it parsed. */
+export async function runJsonScript<T>(script: string, options: ChildOptions = {}): Promise<T> {
+  const result = await runScript(script, options);
+  if (result.code !== 0 || result.signal) {
+    throw new Error(`${script} exited with ${result.signal ?? `code ${result.code}`}:\n${result.stderr}${result.stdout}`);
+  }
+  return lastJson(result) as T;
+}
