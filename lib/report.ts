@@ -72,6 +72,8 @@ interface LeakDetails {
   metric: MetricName;
   bytesPerCall: number;
   leakedBytes: number;
+  confirmed: boolean;
+  sustainedBytes: number;
   sustainedCalls: number;
   sites?: LeakSite[];
   profiledCalls?: number;
@@ -164,6 +166,13 @@ export function formatMemoryLeak(report: LeakReportBase & LeakDetails): string {
     `estimate: ${formatRate(report.bytesPerCall)} on ${report.metric}, at one rate over the last ` +
       `${formatNumber(report.sustainedCalls)} calls; ${formatBytes(report.leakedBytes, false)} leaked in all`,
     `why: ${report.reason}`,
+    // An unconfirmed verdict's reason already says what it could not rule out.
+    ...(report.confirmed
+      ? [
+          `not ruled out: a cache or pool that fills beyond ${formatBytes(report.sustainedBytes, false)} (the growth held its rate ` +
+            `that far); if there is one, a trimCallback that empties it, or a tolerance above its size, tells it from a leak`,
+        ]
+      : []),
     ...cHeapNote(report),
     ...(report.sites ? formatSites(report.sites, report.profiledCalls ?? 0) : []),
   ].join('\n');

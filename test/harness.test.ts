@@ -22,7 +22,7 @@ import {
   checkLeak,
   checkLeakThrows,
 } from '../lib';
-import type { CheckerName, LeakOptions, LeakReport, MetricName } from '../lib';
+import type { CheckerName, LeakOptions, LeakReport, MemoryLeakReport, MetricName } from '../lib';
 import { callBudget, firstRoundCalls, timeSizedCalls } from '../lib/check-leak';
 import { defaultNoise } from '../lib/decision';
 import { gc } from '../lib/measure';
@@ -93,6 +93,34 @@ describe('checkLeak: memory', function () {
     // The stack starts at the call in the test, not in nodeleak's own frames.
     expect(leak.stack?.split('\n')[0]).to.match(/^MemoryLeakError: v8heap leaks about/);
     expect(leak.stack?.split('\n').find((line) => line.startsWith('    at '))).to.include('harness.test.ts');
+  });
+
+  it("says what a leak verdict leaves open: a cache larger than the growth it followed, or the reason's own words when unconfirmed", () => {
+    const report: MemoryLeakReport = {
+      verdict: 'leak',
+      metric: 'heap',
+      bytesPerCall: 200,
+      leakedBytes: 5_760_000,
+      confirmed: true,
+      sustainedBytes: 5_280_000,
+      sustainedCalls: 26_400,
+      calls: 28_800,
+      warmupCalls: 50,
+      rounds: [2_400, 2_400, 2_400, 2_400, 19_200].map((calls, index) => ({ round: index + 1, calls, growth: { heap: 200 * calls }, ms: 20 })),
+      metrics: ['heap'],
+      judged: ['heap'],
+      quiet: true,
+      ms: 300,
+      reason: 'heap grew in every round at one rate',
+      cHeapJudged: true,
+      resolution: { heap: 2 },
+      noise: { heap: 512 },
+    };
+    const confirmed = new MemoryLeakError(report).message;
+    expect(confirmed).to.match(/^not ruled out: a cache or pool that fills beyond 5,156\.3 KiB .*trimCallback.*tolerance/m);
+    const unconfirmed = new MemoryLeakError({ ...report, confirmed: false, reason: `${report.reason}; the budget ended before …` }).message;
+    expect(unconfirmed).to.not.match(/^not ruled out:/m);
+    expect(unconfirmed).to.include('the budget ended before');
   });
 
   it('sizes the first round by time: a fast function gets more than `times` calls, up to 8× or what its floors need to bound a leak; a slow one keeps `times`', async () => {
