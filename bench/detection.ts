@@ -263,7 +263,7 @@ function childCommand(mode: Mode, names: string[]): { args: string[]; env: NodeJ
 
 function quietSetUp(): { execArgv: string[]; env: NodeJS.ProcessEnv } {
   // The same set-up the nodeleak CLI gives mocha.
-  const { QUIET_NODE_FLAGS, quietEnvironment } = require('../lib/cli') as typeof import('../lib/cli');
+  const { QUIET_NODE_FLAGS, quietEnvironment } = require('../lib/quiet') as typeof import('../lib/quiet');
   return { execArgv: [...QUIET_NODE_FLAGS], env: quietEnvironment({}) };
 }
 

@@ -6,8 +6,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { JEMALLOC_TCACHE_OFF, QUIET_NODE_FLAGS, TCACHE_OFF, quietEnvironment } from './quiet';
-
-export { QUIET_NODE_FLAGS, quietEnvironment, quietTunables } from './quiet';
 import { doctor } from './doctor';
 import type { Launch } from './run';
 import { quietLaunch } from './run';
