@@ -371,7 +371,9 @@ async function main(): Promise<void> {
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   console.log(`nodeleak detection benchmark — ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`);
   console.log(`${cpu}, ${os.cpus().length} cores, ${os.platform()} ${os.release()}, Node ${process.version}; ${options.trials} trials per case`);
-  console.log(`quiet = GLIBC_TUNABLES=${quietSetUp().env.GLIBC_TUNABLES} node ${quietSetUp().execArgv.join(' ')} (as the nodeleak CLI runs mocha); plain = node`);
+  const quiet = quietSetUp();
+  const quietEnv = Object.entries(quiet.env).map(([name, value]) => `${name}=${value}`).join(' ');
+  console.log(`quiet = ${quietEnv} node ${quiet.execArgv.join(' ')} (as the nodeleak CLI runs mocha); plain = node`);
 
   for (const mode of options.modes) {
     const outcomes = all[mode];
