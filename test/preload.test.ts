@@ -115,11 +115,11 @@ describe('a quiet process with jemalloc preloaded', function () {
       runCode(code, { nodeFlags: QUIET_NODE_FLAGS, env: { LD_PRELOAD: JEMALLOC, GLIBC_TUNABLES: 'glibc.malloc.tcache_count=0', MALLOC_CONF: mallocConf } });
     const cacheOn = await run(undefined);
     assert.strictEqual(cacheOn.code, 0, cacheOn.stderr);
-    assert.strictEqual(cacheOn.stdout.trim().split('\n').pop(), 'false');
+    assert.strictEqual(lastJson(cacheOn), false);
     assert.include(cacheOn.stderr, "missing MALLOC_CONF=tcache:false (jemalloc's thread cache hides frees)");
     const cacheOff = await run('narenas:1,tcache:false');
     assert.strictEqual(cacheOff.code, 0, cacheOff.stderr);
-    assert.strictEqual(cacheOff.stdout.trim().split('\n').pop(), 'true');
+    assert.strictEqual(lastJson(cacheOff), true);
     assert.notInclude(cacheOff.stderr, 'not quiet');
   });
 });
