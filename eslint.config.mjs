@@ -21,6 +21,6 @@ export default tseslint.config(
   {
     // jest's test files get its globals.
     files: ['test/runner-fixtures/jest/**/*.js'],
-    languageOptions: { globals: { test: 'readonly', expect: 'readonly' } },
+    languageOptions: { globals: { test: 'readonly', expect: 'readonly', jest: 'readonly' } },
   },
 );

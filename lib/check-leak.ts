@@ -1,10 +1,10 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { CreatedHandles, findUnclosed, snapshotResources } from './checkers';
 import type { Checkers, ResourceSnapshot } from './checkers';
+import * as clock from './clock';
 import type { Decision, MetricName, Round } from './decision';
 import { noOpMoves } from './calibrate';
 import { decide, defaultNoise, defaultResolution, fallWidening, widenedNoise } from './decision';
-import { BindingLoadError, CheckAbortedError, InvalidArgumentError, UnsupportedPlatformError } from './errors';
+import { BindingLoadError, CheckAbortedError, FakeTimersError, InvalidArgumentError, UnsupportedPlatformError } from './errors';
 import type { StartedCheck } from './in-flight';
 import { startCheck } from './in-flight';
 import { InconclusiveError, MemoryLeakError, UnexpectedBehaviourError } from './leak-errors';
@@ -150,7 +150,7 @@ class Pace {
   constructor(
     readonly label: string,
     readonly signal: AbortSignal,
-    /** performance.now() at which the time budget ends; Infinity without one. */
+    /** clock.now() at which the time budget ends; Infinity without one. */
     readonly deadline: number,
   ) {}
 
@@ -167,26 +167,26 @@ class Pace {
   async call(invoke: Invoke, n: number, collectEvery = Infinity): Promise<number> {
     const sliceCalls = Math.max(1, Math.floor(n / PACE_SLICES));
     const sliceMs: number[] = [];
-    let sliceStarted = performance.now();
+    let sliceStarted = clock.now();
     let made = 0;
     while (made < n) {
       this.throwIfAborted();
       // The settled read that ends the calls must fit too: the budget bounds the whole check.
-      if (this.deadline !== Infinity && performance.now() + this.settleMs >= this.deadline) break;
+      if (this.deadline !== Infinity && clock.now() + this.settleMs >= this.deadline) break;
       const result = invoke();
       if (isThenable(result)) await result;
       made = made + 1;
       this.calls = this.calls + 1;
       if (made % collectEvery === 0 && made < n) minorGc();
       if (made % sliceCalls === 0) {
-        const now = performance.now();
+        const now = clock.now();
         sliceMs.push((now - sliceStarted) / sliceCalls);
         sliceStarted = now;
       }
     }
     // A lone call (the resource check's) may be slower than the function's usual pace: it does not replace a batch's.
     if (made > 1 || (made === 1 && this.msPerCall === undefined)) {
-      this.msPerCall = sliceMs.length > 0 ? median(sliceMs) : (performance.now() - sliceStarted) / made;
+      this.msPerCall = sliceMs.length > 0 ? median(sliceMs) : (clock.now() - sliceStarted) / made;
     }
     return made;
   }
@@ -194,13 +194,13 @@ class Pace {
   /** Whether `calls` more calls and one settled read fit in what is left of the time budget. */
   fits(calls: number): boolean {
     if (this.deadline === Infinity) return true;
-    return performance.now() + calls * (this.msPerCall ?? 0) + this.settleMs <= this.deadline;
+    return clock.now() + calls * (this.msPerCall ?? 0) + this.settleMs <= this.deadline;
   }
 
   async settled<T>(read: () => Promise<T>): Promise<T> {
-    const started = performance.now();
+    const started = clock.now();
     const value = await read();
-    this.settleMs = performance.now() - started;
+    this.settleMs = clock.now() - started;
     this.throwIfAborted();
     return value;
   }
@@ -221,10 +221,10 @@ async function checkResources(invoke: Invoke, checkers: Checkers, created: Creat
       startedByCall: created ? (name: string) => created.started(name) : undefined,
       callRequests: created?.requestsInFlight(),
     });
-    const deadline = Date.now() + RESOURCE_GRACE_MS;
+    const deadline = clock.now() + RESOURCE_GRACE_MS;
     let unclosed = findUnclosed(before, after());
-    while (unclosed && Date.now() < deadline) {
-      await sleep(RESOURCE_POLL_MS);
+    while (unclosed && clock.now() < deadline) {
+      await clock.sleep(RESOURCE_POLL_MS);
       pace.throwIfAborted();
       unclosed = findUnclosed(before, after());
     }
@@ -385,7 +385,7 @@ async function checkMemory(invoke: Invoke, settings: Settings, plan: MemoryPlan,
       decision = decide(rounds, decisionOptions);
       continue;
     }
-    const roundStarted = performance.now();
+    const roundStarted = clock.now();
     // Young garbage is collected every first round's worth of calls: tables sized by the native objects alive at once
     // (node's cleanup hooks, V8's handles) then stop at round 1's size instead of stepping up at each longer round (in
     // a plain process thousands of calls of a fast function run with no collection at all). Collecting more often
@@ -396,7 +396,7 @@ async function checkMemory(invoke: Invoke, settings: Settings, plan: MemoryPlan,
     const { figures: after } = await pace.settled(() => settledSample(metrics, settings.trimCallback));
     const growth = growthBetween(metrics, before, after);
     rounds.push({ calls: made, growth });
-    reports.push({ round: rounds.length, calls: made, growth, ms: performance.now() - roundStarted });
+    reports.push({ round: rounds.length, calls: made, growth, ms: clock.now() - roundStarted });
     before = after; // the settled end of one round is the start of the next
     progress.round(rounds.length, used());
     if (made < decision.nextCalls) cutAt(used());
@@ -410,7 +410,7 @@ async function checkMemory(invoke: Invoke, settings: Settings, plan: MemoryPlan,
     metrics: [...metrics],
     judged: [...judged],
     quiet,
-    ms: performance.now() - started,
+    ms: clock.now() - started,
     reason: decision.verdict === 'continue' ? `no round fitted in the time budget${timeCut}` : decision.reason + timeCut,
     cHeapJudged: judged.includes('heap') || judged.includes('mmap'),
     resolution: Object.fromEntries(judged.map((metric) => [metric, decisionOptions.resolution[metric]])),
@@ -487,7 +487,7 @@ function publish(name: string, verdict: string, report: LeakReportBase, leakingM
 }
 
 async function measure(label: string, invoke: Invoke, settings: Settings, check: StartedCheck): Promise<LeakReport> {
-  const progress = new Progress(label, performance.now(), process.stderr, settings.verbosity > 0);
+  const progress = new Progress(label, clock.now(), process.stderr, settings.verbosity > 0);
   const reportName = settings.name ?? check.testTitle ?? label;
   try {
     const report = await measureChecked(label, invoke, settings, check, progress);
@@ -504,7 +504,7 @@ async function measure(label: string, invoke: Invoke, settings: Settings, check:
 }
 
 async function measureChecked(label: string, invoke: Invoke, settings: Settings, check: StartedCheck, progress: Progress): Promise<LeakReport> {
-  const started = performance.now();
+  const started = clock.now();
   const maxMs = settings.maxMs ?? check.defaultMaxMs;
   const pace = new Pace(label, check.signal, maxMs === undefined ? Infinity : started + maxMs);
   const { quiet } = quietness();
@@ -519,7 +519,7 @@ async function measureChecked(label: string, invoke: Invoke, settings: Settings,
     metrics: [],
     judged,
     quiet,
-    ms: performance.now() - started,
+    ms: clock.now() - started,
     reason,
     cHeapJudged: judged.includes('heap') || judged.includes('mmap'),
     resolution: {},
@@ -619,6 +619,7 @@ function run(where: string, fn: unknown, options: unknown, invoke: () => Invoke)
     );
   };
   return startCheck(label, signal, warnThreads, (check) => {
+    if (clock.fakedAtLoad.length > 0) throw new FakeTimersError(label, clock.fakedAtLoad);
     const settings = resolveOptions(where, options);
     return measure(label, invoke(), settings, check);
   });

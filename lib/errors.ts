@@ -108,3 +108,21 @@ export class ConcurrentCheckError extends NodeleakError {
     this.running = running;
   }
 }
+
+/** Fake timers were installed before nodeleak was loaded: a check needs the real ones, and nodeleak has none to take. */
+export class FakeTimersError extends NodeleakError {
+  /** The timers that were fake. */
+  readonly faked: readonly string[];
+
+  constructor(label: string, faked: readonly string[]) {
+    super(
+      'NODELEAK_FAKE_TIMERS',
+      `cannot check ${label}: ${faked.join(', ')} ${faked.length === 1 ? 'was a fake timer' : 'were fake timers'} when nodeleak ` +
+        'was loaded (vi.useFakeTimers(), sinon.useFakeTimers() or jest.useFakeTimers() before nodeleak was imported), and a ' +
+        'check needs the real ones to let the event loop turn and to keep its time budget. Import nodeleak before ' +
+        'the fake timers are installed (first in the setup file that installs them); fake timers installed later do ' +
+        'not disturb a check.',
+    );
+    this.faked = faked;
+  }
+}

@@ -5,6 +5,7 @@ import { isMainThread } from 'node:worker_threads';
 import type { NativeProbe } from './binding';
 import { binding } from './binding';
 import { liveWorkerCount, trackWorkers } from './checkers';
+import * as clock from './clock';
 import { ConcurrentCheckError, NodeleakError, UnawaitedCheckError } from './errors';
 import type { AbortSignalLike } from './options';
 
@@ -29,10 +30,10 @@ interface TestScope {
   readonly title: string;
   /** The test's timeout now, ms (0: none); read when a check starts, as a test may set it in its body. */
   readonly timeout: () => number;
-  /** performance.now() when the test started: its timeout counts from here. */
+  /** clock.now() when the test started: its timeout counts from here. */
   readonly startedAt: number;
-  /** Stops the scope's checks shortly before the timeout; armed when a check starts. */
-  timer: NodeJS.Timeout | null;
+  /** Disarms the timer that stops the scope's checks shortly before the timeout (armed when a check starts). */
+  stopTimer: (() => void) | null;
   readonly records: CheckRecord[];
 }
 
@@ -294,13 +295,12 @@ function timeUp(title: string, timeoutMs: number): Error {
  */
 function armScope(own: TestScope): number | undefined {
   const timeoutMs = own.timeout();
-  if (own.timer) clearTimeout(own.timer);
-  own.timer = null;
+  own.stopTimer?.();
+  own.stopTimer = null;
   if (!(timeoutMs > 0)) return undefined;
   const stopAt = own.startedAt + timeoutMs - stopMargin(timeoutMs);
-  own.timer = setTimeout(() => abortAll(own, timeUp(own.title, timeoutMs)), Math.max(0, stopAt - performance.now()));
-  own.timer.unref();
-  return Math.max(1, own.startedAt + timeoutMs * TIMEOUT_SHARE - performance.now());
+  own.stopTimer = clock.timer(() => abortAll(own, timeUp(own.title, timeoutMs)), Math.max(0, stopAt - clock.now()));
+  return Math.max(1, own.startedAt + timeoutMs * TIMEOUT_SHARE - clock.now());
 }
 
 /**
@@ -314,7 +314,7 @@ export async function runInTestScope(title: string, timeout: () => number, body:
     await body();
     return;
   }
-  const own: TestScope = { title, timeout, startedAt: performance.now(), timer: null, records: [] };
+  const own: TestScope = { title, timeout, startedAt: clock.now(), stopTimer: null, records: [] };
   shared.scope = own;
   let failure: { error: unknown } | null = null;
   try {
@@ -323,7 +323,7 @@ export async function runInTestScope(title: string, timeout: () => number, body:
     failure = { error };
   } finally {
     if (shared.scope === own) shared.scope = null; // abandonTestScope() may have closed it already
-    if (own.timer) clearTimeout(own.timer);
+    own.stopTimer?.();
   }
   const running = own.records.filter((record) => record.state === 'running');
   abortAll(own, new Error(`${title} ended without awaiting it`));
@@ -346,7 +346,7 @@ export async function abandonTestScope(): Promise<void> {
   const own = shared.scope;
   if (own === null) return;
   shared.scope = null;
-  if (own.timer) clearTimeout(own.timer);
+  own.stopTimer?.();
   abortAll(own, new Error(`${own.title} ended (its runner moved on) while the check was running`));
   await Promise.all(own.records.map((record) => record.stopped));
   for (const record of own.records) records.delete(record);

@@ -8,6 +8,7 @@ export {
   CheckAbortedError,
   ConcurrentCheckError,
   UnawaitedCheckError,
+  FakeTimersError,
 } from './errors';
 export { checkLeak, checkLeakThrows } from './check-leak';
 export type { ErrorClass } from './check-leak';

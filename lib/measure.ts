@@ -1,7 +1,7 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import type { MetricName } from './decision';
+import * as clock from './clock';
 import { UnsupportedPlatformError } from './errors';
 import { platformTuple } from './platform';
 import { heapInfo, heapTrim, processInfo } from './probe';
@@ -44,11 +44,6 @@ function exposedGc(): GcFunction {
     }
   }
   return collectGarbage;
-}
-
-/** Lets the event loop turn once: N-API finalizers and settled promises run here, not during gc(). */
-export function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }
 
 let probeWorks: { heap: boolean; process: boolean } | undefined;
@@ -183,11 +178,11 @@ function zoneAtRest(zone: number = zoneBytes()): boolean {
  * loaded since): its new rest. Returns the ms waited.
  */
 async function compilesDone(budgetMs: number): Promise<number> {
-  const started = performance.now();
+  const started = clock.now();
   let last = Number.NaN;
   let stillSince = started;
   for (let zone = zoneBytes(); !zoneAtRest(zone); zone = zoneBytes()) {
-    const now = performance.now();
+    const now = clock.now();
     if (zone !== last) {
       last = zone;
       stillSince = now;
@@ -196,9 +191,9 @@ async function compilesDone(budgetMs: number): Promise<number> {
       restingZoneBytes = zone;
       break;
     }
-    await sleep(COMPILE_POLL_MS);
+    await clock.sleep(COMPILE_POLL_MS);
   }
-  return performance.now() - started;
+  return clock.now() - started;
 }
 
 const MAX_SETTLE_PASSES = 12;
@@ -234,20 +229,20 @@ export const MIN_SETTLE_PASSES = 2;
  * two. The collection comes right before the read in each pass (see cheapFigures()).
  */
 export async function settle(since?: Settled): Promise<Settled> {
-  const started = performance.now();
+  const started = clock.now();
   let previous = since?.figures ?? cheapFigures();
   const minPasses = since ? MIN_SETTLE_PASSES - 1 : MIN_SETTLE_PASSES;
   const slack = quietness().quiet ? SETTLE_SLACK_BYTES.quiet : SETTLE_SLACK_BYTES.plain;
   const backgroundCompiles = !quietness().singleThreaded;
   let waited = 0;
   for (let pass = 1; ; pass++) {
-    await yieldToEventLoop();
+    await clock.nextTurn();
     gc();
     const now = cheapFigures();
     const compiling = backgroundCompiles && !zoneAtRest();
     const still = !compiling && now.every((value, index) => Math.abs(value - previous[index]) <= slack[index]);
     if ((still && pass >= minPasses) || pass === MAX_SETTLE_PASSES) {
-      return { figures: now, msPerPass: (performance.now() - started - waited) / pass };
+      return { figures: now, msPerPass: (clock.now() - started - waited) / pass };
     }
     if (compiling) waited = waited + (await compilesDone(COMPILE_WAIT_MS - waited));
     previous = now;

@@ -1,5 +1,6 @@
 // A long check says it is alive: on a terminal, after two seconds, one line rewritten after every round, erased when
 // the check ends. Nothing is written when stderr is not a TTY (CI logs, piped runners) or at verbosity 0.
+import * as clock from './clock';
 import { formatNumber } from './numbers';
 
 interface Stream {
@@ -22,7 +23,7 @@ export class Progress {
 
   /** After a round: `nodeleak: <label>: measuring, round 5, 12,300 calls, 3.1 s`. */
   round(rounds: number, calls: number): void {
-    const elapsed = performance.now() - this.started;
+    const elapsed = clock.now() - this.started;
     if (!this.enabled || !this.stream.isTTY || elapsed < QUIET_FOR_MS) return;
     this.stream.write(`\r\x1b[2Knodeleak: ${this.label}: measuring, round ${rounds}, ${formatNumber(calls)} calls, ${(elapsed / 1000).toFixed(1)} s`);
     this.#shown = true;

@@ -127,12 +127,16 @@ describe('green means measured, and no leak', function () {
   });
 
   describe('2. a check never outlives its test', () => {
-    it('MemoryLeakTestCase stops its check before the timeout and before tearDown; the budget covers warm-up', async () => {
+    it('MemoryLeakTestCase stops its check before the timeout and before tearDown, fake timers or not; the budget covers warm-up', async () => {
       const run = await runSuite(fixture('timeout-class.ts'));
       const stopped = resultOf(run, 'testStoppedBeforeTimeout');
       expect(stopped.state).to.equal('failed');
       expect(stopped.error?.name).to.equal('CheckAbortedError');
       expect(stopped.error?.message).to.match(/was stopped after \d+ calls, before a verdict: Timeouts\.testStoppedBeforeTimeout was about to reach its timeout of 1500 ms/);
+      const faked = resultOf(run, 'testStoppedUnderFakeTimers');
+      expect(faked.state).to.equal('failed');
+      expect(faked.error?.name).to.equal('CheckAbortedError');
+      expect(faked.error?.message).to.match(/Timeouts\.testStoppedUnderFakeTimers was about to reach its timeout of 1500 ms/);
       const byDefault = resultOf(run, 'testDefaultBudget');
       expect(byDefault.state).to.equal('failed');
       expect(byDefault.error?.name).to.equal('InconclusiveError');

@@ -44,12 +44,16 @@ describe('runners', function () {
   });
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-  it('vitest through npx nodeleak run: nodeleak/vitest matchers, quiet forks, exit code 1 for the leak', () => {
+  it('vitest through npx nodeleak run: nodeleak/vitest matchers, quiet forks, fake timers, exit code 1 for the leak', () => {
     const report = path.join(tmp, 'vitest.json');
     const run = nodeleak(['run', '--', 'vitest', 'run', '--root', path.join(fixtures, 'vitest'), '--reporter=json', `--outputFile=${report}`]);
     expect(run.status, run.stderr).to.equal(1);
     const tests = (JSON.parse(fs.readFileSync(report, 'utf8')) as { testResults: { assertionResults: { title: string; status: string; failureMessages: string[] }[] }[] }).testResults.flatMap((file) => file.assertionResults);
-    expect(outcomes(tests)).to.deep.equal({ ...expected, 'throws: a Node-core TypeError matches the TypeError of this realm': 'passed' });
+    expect(outcomes(tests)).to.deep.equal({
+      ...expected,
+      'throws: a Node-core TypeError matches the TypeError of this realm': 'passed',
+      'a check under vi.useFakeTimers() turns the real event loop': 'passed',
+    });
     const failure = tests.find((test) => test.status === 'failed')?.failureMessages[0] ?? '';
     expect(failure).to.match(/^Error: expected the function not to leak, but it did: MemoryLeakError: v8heap leaks about [\d,.]+ B\/call \(\d+ rounds, [\d,]+ calls after 50 warm-up calls, quiet process\)/);
   });
@@ -63,13 +67,17 @@ describe('runners', function () {
     expect(tests.filter((test) => test.status === 'passed').map((test) => test.title)).to.deep.equal(['runs in a quiet process']);
   });
 
-  it('jest through npx nodeleak run: nodeleak/jest matchers, quiet workers, errors from its realm, exit code 1', () => {
+  it('jest through npx nodeleak run: nodeleak/jest matchers, quiet workers, errors from its realm, fake timers, exit code 1', () => {
     const report = path.join(tmp, 'jest.json');
     const jestDir = path.join(fixtures, 'jest');
     const run = nodeleak(['run', '--', 'jest', '--rootDir', jestDir, '--config', path.join(jestDir, 'jest.config.js'), '--json', `--outputFile=${report}`]);
     expect(run.status, run.stderr).to.equal(1);
     const tests = (JSON.parse(fs.readFileSync(report, 'utf8')) as { testResults: { assertionResults: { title: string; status: string }[] }[] }).testResults.flatMap((file) => file.assertionResults);
-    expect(outcomes(tests)).to.deep.equal({ ...expected, "checkLeakThrows matches a Node-core TypeError against this realm's TypeError": 'passed' });
+    expect(outcomes(tests)).to.deep.equal({
+      ...expected,
+      "checkLeakThrows matches a Node-core TypeError against this realm's TypeError": 'passed',
+      'a check under jest.useFakeTimers() turns the real event loop': 'passed',
+    });
   });
 
   it('node:test through npx nodeleak run -- node --test: quiet test processes, exit code 1 for the leak', () => {

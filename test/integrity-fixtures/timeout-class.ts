@@ -1,6 +1,9 @@
 // Run by test/integrity.test.ts: checks of a slow async function in tests with a short timeout. The function counts
 // the calls that reach it after tearDown ran (a use-after-free with a native addon whose tearDown frees its state).
+import FakeTimers from '@sinonjs/fake-timers';
+import crypto from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
 import { MemoryLeakTestCase } from '../../lib';
 
 const events: string[] = ((globalThis as { harnessEvents?: string[] }).harnessEvents ??= []);
@@ -10,6 +13,13 @@ const slow = async (): Promise<void> => {
   if (tornDown) callsAfterTearDown++;
   await sleep(30);
 };
+const pbkdf2 = promisify(crypto.pbkdf2);
+/** Slow without a timer: a key derivation on libuv's thread pool. */
+const slowWithoutTimers = async (): Promise<void> => {
+  if (tornDown) callsAfterTearDown++;
+  await pbkdf2('password', 'salt', 20_000, 32, 'sha256');
+};
+let fakeClock: { uninstall(): void } | null = null;
 
 class Timeouts extends MemoryLeakTestCase {
   static override timeout = 1500;
@@ -19,6 +29,8 @@ class Timeouts extends MemoryLeakTestCase {
     tornDown = false;
   }
   override tearDown(): void {
+    fakeClock?.uninstall();
+    fakeClock = null;
     tornDown = true;
     events.push('tearDown');
   }
@@ -29,6 +41,11 @@ class Timeouts extends MemoryLeakTestCase {
   /** Its own budget is longer than the test: the test scope must stop it before mocha's timeout. */
   async testStoppedBeforeTimeout(): Promise<void> {
     await this.execute(slow, { maxMs: 60_000 });
+  }
+  /** Fake timers installed in the test (every timer, Date and performance.now()) do not keep the scope from stopping it. */
+  async testStoppedUnderFakeTimers(): Promise<void> {
+    fakeClock = FakeTimers.install();
+    await this.execute(slowWithoutTimers, { maxMs: 60_000 });
   }
   /** The default budget comes from the timeout and covers the warm-up. */
   async testDefaultBudget(): Promise<void> {

@@ -25,3 +25,12 @@ test('checkLeakThrows matches a Node-core TypeError against this realm\'s TypeEr
     null.x = 1;
   }, { verbosity: 0 });
 });
+
+test('a check under jest.useFakeTimers() turns the real event loop', async () => {
+  jest.useFakeTimers();
+  try {
+    await expect(() => JSON.parse('[1,2,3]')).not.toLeakMemory({ verbosity: 0 });
+  } finally {
+    jest.useRealTimers();
+  }
+});

@@ -1,5 +1,5 @@
 // Run by test/runners.test.ts through vitest: one leaking and one clean check, and the positive form.
-import { expect, test } from 'vitest';
+import { expect, test, vi } from 'vitest';
 import 'nodeleak/vitest';
 import { isQuietProcess } from 'nodeleak';
 
@@ -28,4 +28,13 @@ test('throws: a Node-core TypeError matches the TypeError of this realm', async 
     (null as unknown as { x: number }).x = 1;
   };
   await expect(fromNodeCore).not.toLeakMemory({ verbosity: 0, throws: TypeError });
+});
+
+test('a check under vi.useFakeTimers() turns the real event loop', async () => {
+  vi.useFakeTimers();
+  try {
+    await expect(() => JSON.parse('[1,2,3]')).not.toLeakMemory({ verbosity: 0 });
+  } finally {
+    vi.useRealTimers();
+  }
 });
