@@ -146,13 +146,35 @@ class Pace {
   msPerCall: number | undefined;
   /** Wall time of one settled read, from the latest one. */
   settleMs = 0;
+  /** clock.now() when the check started. */
+  readonly started = clock.now();
+  /** clock.now() at which the time budget ends; Infinity without one. */
+  readonly deadline: number;
+  /** Stops waiting for the call being awaited, while there is one (see untilSettled()). */
+  #stopWaiting: ((reason: Error) => void) | null = null;
+  readonly #onAbort = (): void => this.#stopWaiting?.(new CheckAbortedError(this.label, this.calls, this.signal.reason, true));
+  readonly #disarm: (() => void) | null;
 
+  /** Armed for the whole check, so that no phase opens or closes a handle of its own (the resource check counts them). */
   constructor(
     readonly label: string,
     readonly signal: AbortSignal,
-    /** clock.now() at which the time budget ends; Infinity without one. */
-    readonly deadline: number,
-  ) {}
+    /** The time budget, ms; Infinity without one. */
+    readonly budgetMs: number,
+  ) {
+    this.deadline = this.started + budgetMs;
+    signal.addEventListener('abort', this.#onAbort);
+    // A call pending when the budget ends is awaited for as long again: a slow call ends the calls as the budget does.
+    const budget = Math.round(budgetMs);
+    const gaveUp = `its time budget of ${budget} ms ended, and the call pending then was awaited ${budget} ms more`;
+    this.#disarm = budgetMs === Infinity ? null : clock.timer(() => this.#stopWaiting?.(new CheckAbortedError(label, this.calls, gaveUp, true)), 2 * budgetMs);
+  }
+
+  /** Ends the check's watch over its calls. */
+  dispose(): void {
+    this.signal.removeEventListener('abort', this.#onAbort);
+    this.#disarm?.();
+  }
 
   throwIfAborted(): void {
     if (this.signal.aborted) throw new CheckAbortedError(this.label, this.calls, this.signal.reason);
@@ -169,26 +191,42 @@ class Pace {
     const sliceMs: number[] = [];
     let sliceStarted = clock.now();
     let made = 0;
-    while (made < n) {
-      this.throwIfAborted();
-      // The settled read that ends the calls must fit too: the budget bounds the whole check.
-      if (this.deadline !== Infinity && clock.now() + this.settleMs >= this.deadline) break;
-      const result = invoke();
-      if (isThenable(result)) await result;
-      made = made + 1;
-      this.calls = this.calls + 1;
-      if (made % collectEvery === 0 && made < n) minorGc();
-      if (made % sliceCalls === 0) {
-        const now = clock.now();
-        sliceMs.push((now - sliceStarted) / sliceCalls);
-        sliceStarted = now;
+    try {
+      while (made < n) {
+        this.throwIfAborted();
+        // The settled read that ends the calls must fit too: the budget bounds the whole check.
+        if (this.deadline !== Infinity && clock.now() + this.settleMs >= this.deadline) break;
+        const result = invoke();
+        if (isThenable(result)) await this.untilSettled(result);
+        made = made + 1;
+        this.calls = this.calls + 1;
+        if (made % collectEvery === 0 && made < n) minorGc();
+        if (made % sliceCalls === 0) {
+          const now = clock.now();
+          sliceMs.push((now - sliceStarted) / sliceCalls);
+          sliceStarted = now;
+        }
       }
+    } finally {
+      this.#stopWaiting = null;
     }
     // A lone call (the resource check's) may be slower than the function's usual pace: it does not replace a batch's.
     if (made > 1 || (made === 1 && this.msPerCall === undefined)) {
       this.msPerCall = sliceMs.length > 0 ? median(sliceMs) : (clock.now() - sliceStarted) / made;
     }
     return made;
+  }
+
+  /**
+   * The call's promise; or, when the check is stopped (its signal aborts) or the call is still pending as long after
+   * the time budget ended as the budget itself, a rejection with CheckAbortedError: a call that never settles must not
+   * hold the check, and with it every check after it, for ever. The call itself is left pending.
+   */
+  private untilSettled(result: PromiseLike<unknown>): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      this.#stopWaiting = reject; // a no-op once the call has settled
+      result.then(resolve, reject);
+    });
   }
 
   /** Whether `calls` more calls and one settled read fit in what is left of the time budget. */
@@ -375,7 +413,7 @@ async function checkMemory(invoke: Invoke, settings: Settings, plan: MemoryPlan,
   let timeCut = '';
   const cutAt = (calls: number): void => {
     // Out of time: the budget becomes the calls made, so decide() gives its verdict on them.
-    timeCut = ` (time budget of ${settings.maxMs ?? Math.round(pace.deadline - started)} ms reached after ${calls} calls)`;
+    timeCut = ` (time budget of ${Math.round(pace.budgetMs)} ms reached after ${calls} calls)`;
     decisionOptions.firstCalls = Math.min(decisionOptions.firstCalls, calls);
     decisionOptions.maxCalls = calls;
   };
@@ -454,18 +492,22 @@ async function whereIsTheLeak(invoke: Invoke, rounds: readonly RoundReport[], le
   if (calls === 0) return {};
   const unbounded = new Pace(pace.label, pace.signal, Infinity);
   let profiledCalls = 0;
-  const sites = await leakSites(
-    async (n) => {
-      const made = await unbounded.call(invoke, n);
-      await settle();
-      unbounded.throwIfAborted();
-      profiledCalls = profiledCalls + made;
-      return made;
-    },
-    calls,
-    leak.bytesPerCall,
-  );
-  return { sites, profiledCalls };
+  try {
+    const sites = await leakSites(
+      async (n) => {
+        const made = await unbounded.call(invoke, n);
+        await settle();
+        unbounded.throwIfAborted();
+        profiledCalls = profiledCalls + made;
+        return made;
+      },
+      calls,
+      leak.bytesPerCall,
+    );
+    return { sites, profiledCalls };
+  } finally {
+    unbounded.dispose();
+  }
 }
 
 function warnInconclusive(report: LeakReport, label: string, verbosity: number): void {
@@ -487,10 +529,11 @@ function publish(name: string, verdict: string, report: LeakReportBase, leakingM
 }
 
 async function measure(label: string, invoke: Invoke, settings: Settings, check: StartedCheck): Promise<LeakReport> {
-  const progress = new Progress(label, clock.now(), process.stderr, settings.verbosity > 0);
+  const pace = new Pace(label, check.signal, settings.maxMs ?? check.defaultMaxMs ?? Infinity);
+  const progress = new Progress(label, pace.started, process.stderr, settings.verbosity > 0);
   const reportName = settings.name ?? check.testTitle ?? label;
   try {
-    const report = await measureChecked(label, invoke, settings, check, progress);
+    const report = await measureChecked(invoke, settings, pace, progress);
     publish(reportName, report.verdict, report, null);
     if (process.env[SUMMARY_ENV] === '1' && settings.verbosity > 0) process.stderr.write(`${formatSummary(report, reportName)}\n`);
     return report;
@@ -499,14 +542,13 @@ async function measure(label: string, invoke: Invoke, settings: Settings, check:
     if (err instanceof InconclusiveError) publish(reportName, 'inconclusive', err.report, null);
     throw err;
   } finally {
+    pace.dispose();
     progress.done();
   }
 }
 
-async function measureChecked(label: string, invoke: Invoke, settings: Settings, check: StartedCheck, progress: Progress): Promise<LeakReport> {
-  const started = clock.now();
-  const maxMs = settings.maxMs ?? check.defaultMaxMs;
-  const pace = new Pace(label, check.signal, maxMs === undefined ? Infinity : started + maxMs);
+async function measureChecked(invoke: Invoke, settings: Settings, pace: Pace, progress: Progress): Promise<LeakReport> {
+  const { label, started } = pace;
   const { quiet } = quietness();
   const judged = settings.checkers.has('memory') ? judgedMetrics(settings) : [];
   refuseWithoutCHeap(judged);
@@ -528,7 +570,7 @@ async function measureChecked(label: string, invoke: Invoke, settings: Settings,
     upperBytesPerCall: {},
     undecided: judged,
   });
-  const budget = `the time budget of ${Math.round(maxMs ?? 0)} ms`;
+  const budget = `the time budget of ${Math.round(pace.budgetMs)} ms`;
   let report: LeakReport;
   // Learns the types of the handles warm-up calls create, so the resource check knows what its call replaced.
   const handles = settings.checkers.has('libuv') ? new CreatedHandles() : null;

@@ -52,18 +52,27 @@ export class BindingLoadError extends NodeleakError {
   }
 }
 
-/** A check was stopped through its signal, or because its test's time ran out, before it gave a verdict. */
+/**
+ * A check was stopped through its signal, or because its test's time ran out, before it gave a verdict; or its time
+ * budget ended while a call of the function was pending.
+ */
 export class CheckAbortedError extends NodeleakError {
   /** The check's label (its `name` option, or the function's name). */
   readonly label: string;
   /** Calls made before it stopped, warm-up included. */
   readonly calls: number;
+  /** Whether a call's promise was still pending when the check stopped: that call was left running. */
+  readonly callPending: boolean;
 
-  constructor(label: string, calls: number, reason: unknown) {
+  constructor(label: string, calls: number, reason: unknown, callPending = false) {
     const why = reason instanceof Error ? reason.message : reason === undefined ? 'aborted' : String(reason);
-    super('NODELEAK_ABORTED', `the check of ${label} was stopped after ${calls} calls, before a verdict: ${why}`, { cause: reason });
+    const pending = callPending ? ` (call ${calls + 1} had not settled; it was left pending)` : '';
+    // A reason that is only text is all in the message.
+    const cause = typeof reason === 'string' ? undefined : { cause: reason };
+    super('NODELEAK_ABORTED', `the check of ${label} was stopped after ${calls} calls, before a verdict: ${why}${pending}`, cause);
     this.label = label;
     this.calls = calls;
+    this.callPending = callPending;
   }
 }
 

@@ -127,12 +127,16 @@ describe('green means measured, and no leak', function () {
   });
 
   describe('2. a check never outlives its test', () => {
-    it('MemoryLeakTestCase stops its check before the timeout and before tearDown, fake timers or not; the budget covers warm-up', async () => {
+    it('MemoryLeakTestCase stops its check before the timeout and before tearDown, fake timers or not, a call pending or not; the budget covers warm-up', async () => {
       const run = await runSuite(fixture('timeout-class.ts'));
       const stopped = resultOf(run, 'testStoppedBeforeTimeout');
       expect(stopped.state).to.equal('failed');
       expect(stopped.error?.name).to.equal('CheckAbortedError');
       expect(stopped.error?.message).to.match(/was stopped after \d+ calls, before a verdict: Timeouts\.testStoppedBeforeTimeout was about to reach its timeout of 1500 ms/);
+      const pending = resultOf(run, 'testCallNeverSettles');
+      expect(pending.state).to.equal('failed');
+      expect(pending.error?.name).to.equal('CheckAbortedError');
+      expect(pending.error?.message).to.match(/Timeouts\.testCallNeverSettles was about to reach its timeout of 1500 ms.* \(call 4 had not settled; it was left pending\)$/);
       const faked = resultOf(run, 'testStoppedUnderFakeTimers');
       expect(faked.state).to.equal('failed');
       expect(faked.error?.name).to.equal('CheckAbortedError');
@@ -168,6 +172,26 @@ describe('green means measured, and no leak', function () {
       const already = await rejection(checkLeak(() => never++, { signal: AbortSignal.abort(), verbosity: 0 }));
       expect(already).to.be.instanceOf(CheckAbortedError);
       expect(never).to.equal(0);
+    });
+
+    it('a call that never settles holds neither the check nor the checks after it: the budget or the signal ends it', async () => {
+      let calls = 0;
+      const hangsOnCall10 = (): Promise<void> => (++calls === 10 ? new Promise<void>(() => {}) : Promise.resolve());
+      const byBudget = await rejection(checkLeak(hangsOnCall10, { maxMs: 400, verbosity: 0 }));
+      expect(byBudget).to.be.instanceOf(CheckAbortedError);
+      expect((byBudget as CheckAbortedError).callPending).to.equal(true);
+      expect((byBudget as Error).message).to.equal(
+        'the check of hangsOnCall10 was stopped after 9 calls, before a verdict: its time budget of 400 ms ended, and the call pending then ' +
+          'was awaited 400 ms more (call 10 had not settled; it was left pending)',
+      );
+      calls = 0;
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(new Error('enough')), 200);
+      const bySignal = await rejection(checkLeak(hangsOnCall10, { signal: controller.signal, verbosity: 0 }));
+      expect((bySignal as Error).message).to.equal(
+        'the check of hangsOnCall10 was stopped after 9 calls, before a verdict: enough (call 10 had not settled; it was left pending)',
+      );
+      await checkLeak(() => JSON.parse('[1]'), { verbosity: 0 });
     });
 
     it('maxMs covers warm-up too', async () => {

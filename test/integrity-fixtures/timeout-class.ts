@@ -42,6 +42,11 @@ class Timeouts extends MemoryLeakTestCase {
   async testStoppedBeforeTimeout(): Promise<void> {
     await this.execute(slow, { maxMs: 60_000 });
   }
+  /** Its fourth call never settles: the scope stops it all the same. */
+  async testCallNeverSettles(): Promise<void> {
+    let calls = 0;
+    await this.execute(() => (++calls === 4 ? new Promise<void>(() => {}) : Promise.resolve()), { maxMs: 60_000 });
+  }
   /** Fake timers installed in the test (every timer, Date and performance.now()) do not keep the scope from stopping it. */
   async testStoppedUnderFakeTimers(): Promise<void> {
     fakeClock = FakeTimers.install();
