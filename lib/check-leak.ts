@@ -150,10 +150,12 @@ class Pace {
   readonly started = clock.now();
   /** clock.now() at which the time budget ends; Infinity without one. */
   readonly deadline: number;
-  /** Stops waiting for the call being awaited, while there is one (see untilSettled()). */
-  #stopWaiting: ((reason: Error) => void) | null = null;
-  readonly #onAbort = (): void => this.#stopWaiting?.(new CheckAbortedError(this.label, this.calls, this.signal.reason, true));
+  /** Stops waiting for the user's code being awaited, while there is some (see untilSettled()). */
+  #stopWaiting: ((reason: unknown) => void) | null = null;
+  readonly #onAbort = (): void => this.#stopWaiting?.(this.signal.reason);
   readonly #disarm: (() => void) | null;
+  /** Why the check gives up on the user's code pending from now on, once its watchdog has fired (see constructor). */
+  #gaveUp: string | null = null;
 
   /** Armed for the whole check, so that no phase opens or closes a handle of its own (the resource check counts them). */
   constructor(
@@ -164,10 +166,14 @@ class Pace {
   ) {
     this.deadline = this.started + budgetMs;
     signal.addEventListener('abort', this.#onAbort);
-    // A call pending when the budget ends is awaited for as long again: a slow call ends the calls as the budget does.
+    // What is pending when the budget ends is awaited for as long again: a slow call ends the calls as the budget does.
     const budget = Math.round(budgetMs);
-    const gaveUp = `its time budget of ${budget} ms ended, and the call pending then was awaited ${budget} ms more`;
-    this.#disarm = budgetMs === Infinity ? null : clock.timer(() => this.#stopWaiting?.(new CheckAbortedError(label, this.calls, gaveUp, true)), 2 * budgetMs);
+    const gaveUp = `its time budget of ${budget} ms ended, and what was pending then was awaited ${budget} ms more`;
+    const giveUp = (): void => {
+      this.#gaveUp = gaveUp;
+      this.#stopWaiting?.(gaveUp);
+    };
+    this.#disarm = budgetMs === Infinity ? null : clock.timer(giveUp, 2 * budgetMs);
   }
 
   /** Ends the check's watch over its calls. */
@@ -191,24 +197,20 @@ class Pace {
     const sliceMs: number[] = [];
     let sliceStarted = clock.now();
     let made = 0;
-    try {
-      while (made < n) {
-        this.throwIfAborted();
-        // The settled read that ends the calls must fit too: the budget bounds the whole check.
-        if (this.deadline !== Infinity && clock.now() + this.settleMs >= this.deadline) break;
-        const result = invoke();
-        if (isThenable(result)) await this.untilSettled(result);
-        made = made + 1;
-        this.calls = this.calls + 1;
-        if (made % collectEvery === 0 && made < n) minorGc();
-        if (made % sliceCalls === 0) {
-          const now = clock.now();
-          sliceMs.push((now - sliceStarted) / sliceCalls);
-          sliceStarted = now;
-        }
+    while (made < n) {
+      this.throwIfAborted();
+      // The settled read that ends the calls must fit too: the budget bounds the whole check.
+      if (this.deadline !== Infinity && clock.now() + this.settleMs >= this.deadline) break;
+      const result = invoke();
+      if (isThenable(result)) await this.untilSettled(result, `call ${this.calls + 1}`);
+      made = made + 1;
+      this.calls = this.calls + 1;
+      if (made % collectEvery === 0 && made < n) minorGc();
+      if (made % sliceCalls === 0) {
+        const now = clock.now();
+        sliceMs.push((now - sliceStarted) / sliceCalls);
+        sliceStarted = now;
       }
-    } finally {
-      this.#stopWaiting = null;
     }
     // A lone call (the resource check's) may be slower than the function's usual pace: it does not replace a batch's.
     if (made > 1 || (made === 1 && this.msPerCall === undefined)) {
@@ -218,15 +220,33 @@ class Pace {
   }
 
   /**
-   * The call's promise; or, when the check is stopped (its signal aborts) or the call is still pending as long after
-   * the time budget ended as the budget itself, a rejection with CheckAbortedError: a call that never settles must not
-   * hold the check, and with it every check after it, for ever. The call itself is left pending.
+   * The promise of the user's code (`what`: 'call 10', 'trimCallback'); or, when the check is stopped (its signal
+   * aborts) or the promise is still pending as long after the time budget ended as the budget itself, a rejection with
+   * CheckAbortedError: code that never settles must not hold the check, and with it every check after it, for ever.
+   * The code itself is left pending.
    */
-  private untilSettled(result: PromiseLike<unknown>): Promise<unknown> {
-    return new Promise((resolve, reject) => {
-      this.#stopWaiting = reject; // a no-op once the call has settled
-      result.then(resolve, reject);
-    });
+  async untilSettled(result: PromiseLike<unknown>, what: string): Promise<unknown> {
+    // Code that starts after the watchdog fired (a read's trimCallback) gets a budget's time of its own.
+    const gaveUp = this.#gaveUp;
+    const disarm = gaveUp === null ? null : clock.timer(() => this.#stopWaiting?.(gaveUp), this.budgetMs);
+    try {
+      return await new Promise((resolve, reject) => {
+        this.#stopWaiting = (reason) => reject(new CheckAbortedError(this.label, this.calls, reason, what));
+        result.then(resolve, reject);
+      });
+    } finally {
+      this.#stopWaiting = null;
+      disarm?.();
+    }
+  }
+
+  /** The user's trimCallback, awaited through untilSettled(). */
+  trimCallback(trimCallback: (() => void | Promise<void>) | undefined): (() => Promise<void>) | undefined {
+    if (!trimCallback) return undefined;
+    return async () => {
+      const result = trimCallback();
+      if (isThenable(result)) await this.untilSettled(result, 'trimCallback');
+    };
   }
 
   /** Whether `calls` more calls and one settled read fit in what is left of the time budget. */
@@ -389,7 +409,7 @@ async function checkMemory(invoke: Invoke, settings: Settings, plan: MemoryPlan,
   for (const metric of judged) noise[metric] = allNoise[metric];
   if (judgeProcess) noise[processMetric] = Math.max(noise[processMetric] as number, OWN_ALLOCATOR_STEP);
   const widening = Math.max(1, ...judged.map((metric) => (allNoise[metric] as number) / (fixedNoise[metric] as number)));
-  const first = await pace.settled(() => settledSample(metrics, settings.trimCallback, since));
+  const first = await pace.settled(() => settledSample(metrics, pace.trimCallback(settings.trimCallback), since));
   let before = first.figures;
   const resolution = defaultResolution(cHeap);
   const msPerRead = first.settled.msPerPass * MIN_SETTLE_PASSES;
@@ -431,7 +451,7 @@ async function checkMemory(invoke: Invoke, settings: Settings, plan: MemoryPlan,
     // unreachable, so it cannot hide a leak.
     const made = await pace.call(invoke, decision.nextCalls, firstCalls);
     if (made === 0) break;
-    const { figures: after } = await pace.settled(() => settledSample(metrics, settings.trimCallback));
+    const { figures: after } = await pace.settled(() => settledSample(metrics, pace.trimCallback(settings.trimCallback)));
     const growth = growthBetween(metrics, before, after);
     rounds.push({ calls: made, growth });
     reports.push({ round: rounds.length, calls: made, growth, ms: clock.now() - roundStarted });

@@ -53,26 +53,27 @@ export class BindingLoadError extends NodeleakError {
 }
 
 /**
- * A check was stopped through its signal, or because its test's time ran out, before it gave a verdict; or its time
- * budget ended while a call of the function was pending.
+ * A check was stopped through its signal, or because its test's time ran out, before it gave a verdict; or it gave up
+ * on a promise of the user's code (a call of the function, its trimCallback) that was still pending long after its
+ * time budget ended.
  */
 export class CheckAbortedError extends NodeleakError {
   /** The check's label (its `name` option, or the function's name). */
   readonly label: string;
   /** Calls made before it stopped, warm-up included. */
   readonly calls: number;
-  /** Whether a call's promise was still pending when the check stopped: that call was left running. */
-  readonly callPending: boolean;
+  /** The user's code whose promise was pending when the check stopped, left pending ('call 10', 'trimCallback'); null when none was. */
+  readonly pending: string | null;
 
-  constructor(label: string, calls: number, reason: unknown, callPending = false) {
+  constructor(label: string, calls: number, reason: unknown, pendingCode: string | null = null) {
     const why = reason instanceof Error ? reason.message : reason === undefined ? 'aborted' : String(reason);
-    const pending = callPending ? ` (call ${calls + 1} had not settled; it was left pending)` : '';
+    const pending = pendingCode ? ` (${pendingCode} had not settled; it was left pending)` : '';
     // A reason that is only text is all in the message.
     const cause = typeof reason === 'string' ? undefined : { cause: reason };
     super('NODELEAK_ABORTED', `the check of ${label} was stopped after ${calls} calls, before a verdict: ${why}${pending}`, cause);
     this.label = label;
     this.calls = calls;
-    this.callPending = callPending;
+    this.pending = pendingCode;
   }
 }
 

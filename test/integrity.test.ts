@@ -174,15 +174,15 @@ describe('green means measured, and no leak', function () {
       expect(never).to.equal(0);
     });
 
-    it('a call that never settles holds neither the check nor the checks after it: the budget or the signal ends it', async () => {
+    it('a call or a trimCallback that never settles holds neither the check nor the checks after it: the budget or the signal ends it', async () => {
       let calls = 0;
       const hangsOnCall10 = (): Promise<void> => (++calls === 10 ? new Promise<void>(() => {}) : Promise.resolve());
       const byBudget = await rejection(checkLeak(hangsOnCall10, { maxMs: 400, verbosity: 0 }));
       expect(byBudget).to.be.instanceOf(CheckAbortedError);
-      expect((byBudget as CheckAbortedError).callPending).to.equal(true);
+      expect((byBudget as CheckAbortedError).pending).to.equal('call 10');
       expect((byBudget as Error).message).to.equal(
-        'the check of hangsOnCall10 was stopped after 9 calls, before a verdict: its time budget of 400 ms ended, and the call pending then ' +
-          'was awaited 400 ms more (call 10 had not settled; it was left pending)',
+        'the check of hangsOnCall10 was stopped after 9 calls, before a verdict: its time budget of 400 ms ended, and what was pending ' +
+          'then was awaited 400 ms more (call 10 had not settled; it was left pending)',
       );
       calls = 0;
       const controller = new AbortController();
@@ -191,6 +191,9 @@ describe('green means measured, and no leak', function () {
       expect((bySignal as Error).message).to.equal(
         'the check of hangsOnCall10 was stopped after 9 calls, before a verdict: enough (call 10 had not settled; it was left pending)',
       );
+      const trimNeverSettles = await rejection(checkLeak(() => JSON.parse('[1]'), { maxMs: 400, verbosity: 0, trimCallback: () => new Promise<void>(() => {}) }));
+      expect((trimNeverSettles as CheckAbortedError).pending).to.equal('trimCallback');
+      expect((trimNeverSettles as Error).message).to.match(/: its time budget of 400 ms ended, and what was pending then was awaited 400 ms more \(trimCallback had not settled; it was left pending\)$/);
       await checkLeak(() => JSON.parse('[1]'), { verbosity: 0 });
     });
 
