@@ -150,9 +150,10 @@ class Pace {
   readonly started = clock.now();
   /** clock.now() at which the time budget ends; Infinity without one. */
   readonly deadline: number;
-  /** Stops waiting for the user's code being awaited, while there is some (see untilSettled()). */
-  #stopWaiting: ((reason: unknown) => void) | null = null;
-  readonly #onAbort = (): void => this.#stopWaiting?.(this.signal.reason);
+  /** Rejects the promise untilSettled() last returned (a no-op once it has settled), and what it waits for. */
+  #stopWaiting: ((error: CheckAbortedError) => void) | null = null;
+  #awaited: number | 'trimCallback' = 0;
+  readonly #onAbort = (): void => this.#stop(this.signal.reason);
   readonly #disarm: (() => void) | null;
   /** Why the check gives up on the user's code pending from now on, once its watchdog has fired (see constructor). */
   #gaveUp: string | null = null;
@@ -171,7 +172,7 @@ class Pace {
     const gaveUp = `its time budget of ${budget} ms ended, and what was pending then was awaited ${budget} ms more`;
     const giveUp = (): void => {
       this.#gaveUp = gaveUp;
-      this.#stopWaiting?.(gaveUp);
+      this.#stop(gaveUp);
     };
     this.#disarm = budgetMs === Infinity ? null : clock.timer(giveUp, 2 * budgetMs);
   }
@@ -202,7 +203,7 @@ class Pace {
       // The settled read that ends the calls must fit too: the budget bounds the whole check.
       if (this.deadline !== Infinity && clock.now() + this.settleMs >= this.deadline) break;
       const result = invoke();
-      if (isThenable(result)) await this.untilSettled(result, `call ${this.calls + 1}`);
+      if (isThenable(result)) await this.untilSettled(result, this.calls + 1);
       made = made + 1;
       this.calls = this.calls + 1;
       if (made % collectEvery === 0 && made < n) minorGc();
@@ -220,24 +221,30 @@ class Pace {
   }
 
   /**
-   * The promise of the user's code (`what`: 'call 10', 'trimCallback'); or, when the check is stopped (its signal
+   * The promise of the user's code (`what`: the number of a call, or 'trimCallback'); or, when the check is stopped (its signal
    * aborts) or the promise is still pending as long after the time budget ended as the budget itself, a rejection with
    * CheckAbortedError: code that never settles must not hold the check, and with it every check after it, for ever.
    * The code itself is left pending.
    */
-  async untilSettled(result: PromiseLike<unknown>, what: string): Promise<unknown> {
+  untilSettled(result: PromiseLike<unknown>, what: number | 'trimCallback'): Promise<unknown> {
+    this.#awaited = what;
+    // As little as can be per call: what the harness allocates around each call is measured with the function (an
+    // async wrapper here moved some functions' verdicts by thousands of calls; docs/benchmarks.md).
+    const settled = new Promise((resolve, reject) => {
+      this.#stopWaiting = reject;
+      result.then(resolve, reject);
+    });
     // Code that starts after the watchdog fired (a read's trimCallback) gets a budget's time of its own.
     const gaveUp = this.#gaveUp;
-    const disarm = gaveUp === null ? null : clock.timer(() => this.#stopWaiting?.(gaveUp), this.budgetMs);
-    try {
-      return await new Promise((resolve, reject) => {
-        this.#stopWaiting = (reason) => reject(new CheckAbortedError(this.label, this.calls, reason, what));
-        result.then(resolve, reject);
-      });
-    } finally {
-      this.#stopWaiting = null;
-      disarm?.();
-    }
+    if (gaveUp === null) return settled;
+    const disarm = clock.timer(() => this.#stop(gaveUp), this.budgetMs);
+    return settled.finally(disarm);
+  }
+
+  /** Stops waiting for what untilSettled() waits for, if it is still pending. */
+  #stop(reason: unknown): void {
+    const what = this.#awaited;
+    this.#stopWaiting?.(new CheckAbortedError(this.label, this.calls, reason, typeof what === 'number' ? `call ${what}` : what));
   }
 
   /** The user's trimCallback, awaited through untilSettled(). */
