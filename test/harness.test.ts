@@ -275,10 +275,15 @@ describe('checkLeak: memory', function () {
     };
     const trimCallback = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 600));
     const started = performance.now();
-    const err = await rejection(checkLeak(slow, { times: 3000, warmupTimes: 1, verbosity: 0, maxMs: 3000, trimCallback }));
+    // The round the budget cut is judged: usually it cannot bound a leak (InconclusiveError), but a C heap that fell
+    // in it (this mocha process is not quiet) may bound one on its own.
+    const report = await checkLeak(slow, { times: 3000, warmupTimes: 1, verbosity: 0, maxMs: 3000, trimCallback }).catch((err: unknown) => {
+      if (err instanceof InconclusiveError) return err.report;
+      throw err;
+    });
     const elapsed = performance.now() - started;
-    expect(err, (err as Error).message).to.be.instanceOf(InconclusiveError);
-    expect((err as InconclusiveError).report.calls, 'a round was measured').to.be.greaterThan(0);
+    expect(report.calls, 'a round was measured').to.be.greaterThan(0);
+    expect(report.reason).to.match(/ \(time budget of 3000 ms reached after \d+ calls\)$/);
     expect(elapsed).to.be.below(3000 + 300);
   });
 
