@@ -27,7 +27,7 @@ export const fakedAtLoad: readonly string[] = Object.entries({ setImmediate, set
   .filter(([, fn]) => isFake(fn))
   .map(([name]) => name);
 
-/** Monotonic time, ms (performance.now() as it was when nodeleak was loaded). */
+/** Monotonic time, ms: Node's own performance.now(), whatever replaced it since. */
 export function now(): number {
   return performanceNow();
 }
