@@ -174,7 +174,8 @@ class Pace {
       this.#gaveUp = gaveUp;
       this.#stop(gaveUp);
     };
-    this.#disarm = budgetMs === Infinity ? null : clock.timer(giveUp, 2 * budgetMs);
+    // Kept alive: a check awaiting a promise that never settles would otherwise end with the process, unexplained.
+    this.#disarm = budgetMs === Infinity ? null : clock.timer(giveUp, 2 * budgetMs, true);
   }
 
   /** Ends the check's watch over its calls. */
@@ -237,7 +238,7 @@ class Pace {
     // Code that starts after the watchdog fired (a read's trimCallback) gets a budget's time of its own.
     const gaveUp = this.#gaveUp;
     if (gaveUp === null) return settled;
-    const disarm = clock.timer(() => this.#stop(gaveUp), this.budgetMs);
+    const disarm = clock.timer(() => this.#stop(gaveUp), this.budgetMs, true);
     return settled.finally(disarm);
   }
 

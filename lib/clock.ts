@@ -42,9 +42,9 @@ export function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
-/** Calls `fn` after `ms` of real time unless stopped; does not keep the process alive. Returns the stopper. */
-export function timer(fn: () => void, ms: number): () => void {
+/** Calls `fn` after `ms` of real time unless stopped (with `keepAlive` false, only if the process is still alive then). Returns the stopper. */
+export function timer(fn: () => void, ms: number, keepAlive: boolean): () => void {
   const handle = setTimeout(fn, ms);
-  handle.unref();
+  if (!keepAlive) handle.unref();
   return () => clearTimeout(handle);
 }

@@ -299,7 +299,7 @@ function armScope(own: TestScope): number | undefined {
   own.stopTimer = null;
   if (!(timeoutMs > 0)) return undefined;
   const stopAt = own.startedAt + timeoutMs - stopMargin(timeoutMs);
-  own.stopTimer = clock.timer(() => abortAll(own, timeUp(own.title, timeoutMs)), Math.max(0, stopAt - clock.now()));
+  own.stopTimer = clock.timer(() => abortAll(own, timeUp(own.title, timeoutMs)), Math.max(0, stopAt - clock.now()), false);
   return Math.max(1, own.startedAt + timeoutMs * TIMEOUT_SHARE - clock.now());
 }
 

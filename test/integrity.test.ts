@@ -197,6 +197,17 @@ describe('green means measured, and no leak', function () {
       await checkLeak(() => JSON.parse('[1]'), { verbosity: 0 });
     });
 
+    it('a script whose only pending work is such a call ends with the check stopped, not with the check cut off by the exit', async () => {
+      const result = await runCode(`
+        const { checkLeak } = require(${JSON.stringify(path.join(root, 'lib'))});
+        let calls = 0;
+        checkLeak(() => (++calls === 10 ? new Promise(() => {}) : Promise.resolve()), { maxMs: 300, verbosity: 0 })
+          .catch((err) => console.log(JSON.stringify({ name: err.name, pending: err.pending })));
+      `);
+      expect(result.stderr).to.not.include('still running when the process exited');
+      expect(lastJson(result)).to.deep.equal({ name: 'CheckAbortedError', pending: 'call 10' });
+    });
+
     it('maxMs covers warm-up too', async () => {
       let calls = 0;
       const started = performance.now();
