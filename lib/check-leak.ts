@@ -6,7 +6,7 @@ import { noOpMoves } from './calibrate';
 import { decide, defaultNoise, defaultResolution, fallWidening, widenedNoise } from './decision';
 import { BindingLoadError, CheckAbortedError, FakeTimersError, InvalidArgumentError, UnsupportedPlatformError } from './errors';
 import type { StartedCheck } from './in-flight';
-import { startCheck } from './in-flight';
+import { MIN_STOP_MARGIN_MS, startCheck } from './in-flight';
 import { InconclusiveError, MemoryLeakError, UnexpectedBehaviourError } from './leak-errors';
 import { median } from './numbers';
 import { DEFAULT_JUDGED, MIN_SETTLE_PASSES, type Settled, availableMetrics, minorGc, requireCHeap, sample, settle, settledSample } from './measure';
@@ -153,7 +153,9 @@ class Pace {
   /** Rejects the promise untilSettled() last returned (a no-op once it has settled), and what it waits for. */
   #stopWaiting: ((error: CheckAbortedError) => void) | null = null;
   #awaited: number | 'trimCallback' = 0;
-  readonly #onAbort = (): void => this.#stop(this.signal.reason);
+  // A call pending when the check is stopped gets a little time to settle, so that a slow one is not left running
+  // into tearDown; never longer than a test scope stops its checks before the test's timeout.
+  readonly #onAbort = (): void => void clock.timer(() => this.#stop(this.signal.reason), MIN_STOP_MARGIN_MS, true);
   readonly #disarm: (() => void) | null;
   /** Why the check gives up on the user's code pending from now on, once its watchdog has fired (see constructor). */
   #gaveUp: string | null = null;

@@ -67,10 +67,11 @@ export class CheckAbortedError extends NodeleakError {
 
   constructor(label: string, calls: number, reason: unknown, pendingCode: string | null = null) {
     const why = reason instanceof Error ? reason.message : reason === undefined ? 'aborted' : String(reason);
-    const pending = pendingCode ? ` (${pendingCode} had not settled; it was left pending)` : '';
+    // What was pending comes before the reason, whose advice is for a check that was only slow.
+    const pending = pendingCode ? `; ${pendingCode} had not settled, and was left pending` : '';
     // A reason that is only text is all in the message.
     const cause = typeof reason === 'string' ? undefined : { cause: reason };
-    super('NODELEAK_ABORTED', `the check of ${label} was stopped after ${calls} calls, before a verdict: ${why}${pending}`, cause);
+    super('NODELEAK_ABORTED', `the check of ${label} was stopped after ${calls} calls, before a verdict${pending}: ${why}`, cause);
     this.label = label;
     this.calls = calls;
     this.pending = pendingCode;

@@ -275,9 +275,12 @@ export const deriveCheck = CheckPromise.derive;
 /** Share of a test's timeout its checks may measure for by default, so they give a verdict before it ends. */
 const TIMEOUT_SHARE = 0.8;
 
+/** The least time before a test's timeout at which its checks are stopped. */
+export const MIN_STOP_MARGIN_MS = 50;
+
 /** How long before the test's timeout its checks are stopped, so they have stopped calling when mocha moves on. */
 function stopMargin(timeoutMs: number): number {
-  return Math.min(2000, Math.max(50, timeoutMs * 0.1));
+  return Math.min(2000, Math.max(MIN_STOP_MARGIN_MS, timeoutMs * 0.1));
 }
 
 /** Why a test scope stopped a check: its time was about to run out. */
