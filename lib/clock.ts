@@ -42,9 +42,12 @@ export function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
+/** The longest delay setTimeout() takes: a longer one fires after 1 ms. */
+const MAX_DELAY_MS = 2 ** 31 - 1;
+
 /** Calls `fn` after `ms` of real time unless stopped (with `keepAlive` false, only if the process is still alive then). Returns the stopper. */
 export function timer(fn: () => void, ms: number, keepAlive: boolean): () => void {
-  const handle = setTimeout(fn, ms);
+  const handle = setTimeout(fn, Math.min(ms, MAX_DELAY_MS));
   if (!keepAlive) handle.unref();
   return () => clearTimeout(handle);
 }
