@@ -224,10 +224,10 @@ class Pace {
   }
 
   /**
-   * The promise of the user's code (`what`: the number of a call, or 'trimCallback'); or, when the check is stopped (its signal
-   * aborts) or the promise is still pending as long after the time budget ended as the budget itself, a rejection with
-   * CheckAbortedError: code that never settles must not hold the check, and with it every check after it, for ever.
-   * The code itself is left pending.
+   * The promise of the user's code (`what`: the number of a call, or 'trimCallback'); or a rejection with
+   * CheckAbortedError when it is still pending MIN_STOP_MARGIN_MS after the check is stopped (its signal aborts), or as
+   * long after the time budget ended as the budget itself: code that never settles must not hold the check, and with
+   * it every check after it, for ever. The code itself is left pending.
    */
   untilSettled(result: PromiseLike<unknown>, what: number | 'trimCallback'): Promise<unknown> {
     this.#awaited = what;
@@ -419,7 +419,8 @@ async function checkMemory(invoke: Invoke, settings: Settings, plan: MemoryPlan,
   for (const metric of judged) noise[metric] = allNoise[metric];
   if (judgeProcess) noise[processMetric] = Math.max(noise[processMetric] as number, OWN_ALLOCATOR_STEP);
   const widening = Math.max(1, ...judged.map((metric) => (allNoise[metric] as number) / (fixedNoise[metric] as number)));
-  const first = await pace.settled(() => settledSample(metrics, pace.trimCallback(settings.trimCallback), since));
+  const trimCallback = pace.trimCallback(settings.trimCallback);
+  const first = await pace.settled(() => settledSample(metrics, trimCallback, since));
   let before = first.figures;
   const resolution = defaultResolution(cHeap);
   const msPerRead = first.settled.msPerPass * MIN_SETTLE_PASSES;
@@ -461,7 +462,7 @@ async function checkMemory(invoke: Invoke, settings: Settings, plan: MemoryPlan,
     // unreachable, so it cannot hide a leak.
     const made = await pace.call(invoke, decision.nextCalls, firstCalls);
     if (made === 0) break;
-    const { figures: after } = await pace.settled(() => settledSample(metrics, pace.trimCallback(settings.trimCallback)));
+    const { figures: after } = await pace.settled(() => settledSample(metrics, trimCallback));
     const growth = growthBetween(metrics, before, after);
     rounds.push({ calls: made, growth });
     reports.push({ round: rounds.length, calls: made, growth, ms: clock.now() - roundStarted });
