@@ -22,9 +22,13 @@ const LIBRARIES: [RegExp, AllocatorName][] = [
   [/^libsnmalloc/, 'snmalloc'],
 ];
 
-/** Strings an allocator's code carries (its option variables and messages), as they appear in a built addon. */
+/**
+ * Strings an allocator's code carries (the prefix of its messages, the names of its settings), as they appear in a
+ * built addon. mimalloc builds its environment variables' names at run time from the lowercase "mimalloc_", so its
+ * message prefix is what a stripped addon keeps.
+ */
 const MARKERS: [string, AllocatorName][] = [
-  ['MIMALLOC_', 'mimalloc'],
+  ['mimalloc: warning: ', 'mimalloc'],
   ['<jemalloc>', 'jemalloc'],
   ['_RJEM_MALLOC_CONF', 'jemalloc'],
   ['TCMALLOC_', 'tcmalloc'],

@@ -1,18 +1,56 @@
 // Addons with an allocator of their own (a linked libmimalloc, or mimalloc/jemalloc built into a Rust addon): their
 // blocks never show in the C heap figures, so process memory is judged too, and a leak through them is caught.
 import { expect } from 'chai';
+import fs from 'node:fs';
 import path from 'node:path';
 import { allocatorMarkers } from '../lib/own-allocators';
+import { platformTuple } from '../lib/platform';
 import { QUIET_GLIBC_TUNABLES, QUIET_NODE_FLAGS, runJsonScript } from './helpers/child';
-import { needFile } from './helpers/requires';
+import { inCi, needFile } from './helpers/requires';
 
 describe('allocators of an addon’s own', function () {
   this.timeout(180_000);
 
   it('are recognised in an addon by the strings their code carries', () => {
-    expect(allocatorMarkers(Buffer.from('\0mimalloc: option MIMALLOC_VERBOSE\0'))).to.deep.equal(['mimalloc']);
+    expect(allocatorMarkers(Buffer.from('\0mimalloc: warning: \0'))).to.deep.equal(['mimalloc']);
     expect(allocatorMarkers(Buffer.from('\0<jemalloc>: Invalid conf pair\0_RJEM_MALLOC_CONF\0'))).to.deep.equal(['jemalloc']);
     expect(allocatorMarkers(Buffer.from('\0plain addon, malloc only\0'))).to.deep.equal([]);
+  });
+
+  // The same code, built as a library: what an addon that builds the allocator in carries.
+  for (const [file, name, debianPackage] of [
+    ['libmimalloc.so.2', 'mimalloc', 'libmimalloc2.0'],
+    ['libjemalloc.so.2', 'jemalloc', 'libjemalloc2'],
+    ['libtcmalloc_minimal.so.4', 'tcmalloc', 'libtcmalloc-minimal4'],
+  ] as const) {
+    it(`are recognised in ${name}'s own build (${file})`, function () {
+      if (process.platform !== 'linux' || !platformTuple().endsWith('-glibc')) this.skip();
+      const library = path.join(`/usr/lib/${process.arch === 'x64' ? 'x86_64' : 'aarch64'}-linux-gnu`, file);
+      needFile(this, library, debianPackage);
+      expect(allocatorMarkers(fs.readFileSync(library))).to.deep.equal([name]);
+    });
+  }
+
+  it('are found built into a published Rust addon (@node-rs/xxhash, mimalloc), whose everyday call passes judged on uss', async function () {
+    if (process.platform !== 'linux') this.skip();
+    let xxhash: string;
+    try {
+      xxhash = require.resolve('@node-rs/xxhash');
+    } catch {
+      // a platform the package publishes no binary for
+      if (inCi()) throw new Error('@node-rs/xxhash is not installed: run npm ci');
+      console.log('      skipped: @node-rs/xxhash is not installed (a dev dependency: npm install)');
+      return this.skip();
+    }
+    const result = await runJsonScript<{ verdict: string; judged: string[]; ownAllocators?: { name: string; object: string; how: string; judged: string }[] }>(
+      path.join(__dirname, 'own-alloc-fixtures', 'rust-addon.ts'),
+      { nodeFlags: QUIET_NODE_FLAGS, env: { GLIBC_TUNABLES: QUIET_GLIBC_TUNABLES }, args: [xxhash], timeoutMs: 170_000 },
+    );
+    expect(result.verdict).to.equal('clean');
+    expect(result.judged).to.include('uss');
+    const own = result.ownAllocators?.find(({ name }) => name === 'mimalloc');
+    expect(own).to.include({ how: 'built in', judged: 'uss' });
+    expect(path.basename(own!.object)).to.match(/^xxhash\..+\.node$/);
   });
 
   describe('with the own_alloc fixture (mi_malloc from Debian’s libmimalloc, never malloc)', () => {
