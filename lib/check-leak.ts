@@ -442,15 +442,19 @@ async function checkMemory(invoke: Invoke, settings: Settings, plan: MemoryPlan,
   const used = (): number => rounds.reduce((sum, round) => sum + round.calls, 0);
   let decision: Decision = decide(rounds, decisionOptions);
   let timeCut = '';
-  const cutAt = (calls: number): void => {
+  const cutAt = (calls: number, unfitRound?: number): void => {
     // Out of time: the budget becomes the calls made, so decide() gives its verdict on them.
-    timeCut = ` (time budget of ${Math.round(pace.budgetMs)} ms reached after ${calls} calls)`;
+    const budgetMs = Math.round(pace.budgetMs);
+    timeCut =
+      unfitRound === undefined
+        ? ` (time budget of ${budgetMs} ms reached after ${calls} calls)`
+        : ` (time budget of ${budgetMs} ms: the next round, ${unfitRound} calls, would end past it, so calls stopped after ${calls}, ${Math.round(clock.now() - started)} ms in)`;
     decisionOptions.firstCalls = Math.min(decisionOptions.firstCalls, calls);
     decisionOptions.maxCalls = calls;
   };
   while (decision.verdict === 'continue') {
     if (!pace.fits(decision.nextCalls) && rounds.length > 0) {
-      cutAt(used());
+      cutAt(used(), decision.nextCalls);
       decision = decide(rounds, decisionOptions);
       continue;
     }
