@@ -18,10 +18,13 @@ function newestMtime(dir: string): number {
     .reduce((newest, entry) => Math.max(newest, fs.statSync(path.join(dir, entry.name)).mtimeMs), 0);
 }
 
-/** Builds test/fixtures/<name> (a node-gyp project with target <name>) when its sources changed, and returns the .node path. */
-export function buildFixture(name: string): string {
+/**
+ * Builds test/fixtures/<name> (a node-gyp project) when its sources changed, and returns the path of its target
+ * `target` (default: <name>).
+ */
+export function buildFixture(name: string, target: string = name): string {
   const dir = path.join(fixturesDir, name);
-  const binary = path.join(dir, 'build', 'Release', `${name}.node`);
+  const binary = path.join(dir, 'build', 'Release', `${target}.node`);
   if (!fs.existsSync(binary) || fs.statSync(binary).mtimeMs < newestMtime(dir)) {
     execFileSync(process.execPath, [nodeGyp, 'rebuild', ...nodedirArgs()], { cwd: dir, stdio: 'pipe' });
   }
@@ -29,6 +32,6 @@ export function buildFixture(name: string): string {
 }
 
 /** Loads a fixture addon, building it first if needed. */
-export function loadFixture<T>(name: string): T {
-  return require(buildFixture(name)) as T;
+export function loadFixture<T>(name: string, target: string = name): T {
+  return require(buildFixture(name, target)) as T;
 }

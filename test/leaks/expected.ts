@@ -31,6 +31,10 @@ export const expectedOutcomes: Record<string, Record<string, Outcome>> = {
     'NativeResourceLeaks testThreadLeak': 'UnclosedNativeThreadError',
     'NativeResourceLeaks testThreadClean': 'pass',
   },
+  'historical.leaks.ts': {
+    'HistoricalLeaks testObjectWrap821Leak': 'MemoryLeakError',
+    'HistoricalLeaks testObjectWrap822Clean': 'pass',
+  },
   'js.leaks.ts': {
     'JsLeaks testGrowingArrayLeak': 'MemoryLeakError',
     'JsLeaks testDroppedArrayClean': 'pass',
