@@ -269,6 +269,19 @@ describe('checkLeak: memory', function () {
     expect((err as Error).message).to.include('allowInconclusive: true');
   });
 
+  it('spends what is left of maxMs on calls, instead of stopping before a round that would end past it', async () => {
+    const slow = (): void => {
+      const until = performance.now() + 1;
+      while (performance.now() < until);
+    };
+    // The rounds after the first are 800 calls or more, 800 ms: after the first, they would end past 1,200 ms.
+    const report = await checkLeak(slow, { times: 50, warmupTimes: 1, verbosity: 0, maxMs: 1200, allowInconclusive: true });
+    expect(report.verdict).to.equal('inconclusive');
+    // At most the time of a short round and its read is left unused (a round is at least the first one's calls).
+    const longestRoundMs = Math.max(...report.rounds.map((round) => round.ms));
+    expect(1200 - report.ms, `${Math.round(report.ms)} ms of 1200 used; rounds took up to ${Math.round(longestRoundMs)} ms`).to.be.below(2 * longestRoundMs + 100);
+  });
+
   it('leaves room in maxMs for the settled read that ends the calls', async () => {
     // Every settled read runs the trim callback, 600 ms, and the first round (3,000 calls of 1 ms) outlasts the budget:
     // a round that called up to the deadline would end 600 ms past it.
