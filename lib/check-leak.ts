@@ -453,8 +453,8 @@ async function checkMemory(invoke: Invoke, settings: Settings, plan: MemoryPlan,
     decisionOptions.maxCalls = calls;
   };
   while (decision.verdict === 'continue') {
-    // A round that would end past the budget still runs, up to what is left of it, when a first round's calls fit: the
-    // time left is measured, not given up, and the round is as long as the shortest the schedule makes.
+    // A round that would end past the budget still runs, cut where the budget ends, while a first round's calls fit:
+    // the time left is measured, not given up.
     if (!pace.fits(decision.nextCalls) && rounds.length > 0 && !pace.fits(firstCalls)) {
       cutAt(used(), decision.nextCalls);
       decision = decide(rounds, decisionOptions);
