@@ -45,7 +45,9 @@ interface Level {
 /** A LevelDB in a new temporary folder, with keys k0…k99 written. */
 async function levelDb(): Promise<Level> {
   const { ClassicLevel } = addonRequire('classic-level');
-  const db = new ClassicLevel(fs.mkdtempSync(path.join(os.tmpdir(), 'nodeleak-bench-level-')));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nodeleak-bench-level-'));
+  process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  const db = new ClassicLevel(dir);
   await db.open();
   for (let i = 0; i < 100; i++) await db.put(`k${i}`, TEXT);
   return db;
