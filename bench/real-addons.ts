@@ -11,7 +11,7 @@
 // grows with every put until it is flushed at 4 MiB: growth that holds its rate for ~4,000 calls. It is the README's
 // known limit (a pool that fills past the span a leak verdict must hold over), shown on a real addon; levelPutTrimmed
 // is the same call with the remedy the leak message names, a trimCallback that flushes it.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -200,25 +200,17 @@ function installAddons(): void {
   if (installed.status !== 0) throw new Error(`npm ci in ${ADDONS_DIR} failed (exit ${installed.status})`);
 }
 
+/** One check in a fresh child, set up as the mode says (quiet: as the nodeleak CLI starts mocha). */
 function runChild(mode: Mode, name: string, maxMs: number): Promise<Outcome> {
+  const { runJsonScript } = require('../test/helpers/child') as typeof import('../test/helpers/child');
   const { QUIET_NODE_FLAGS, quietEnvironment } = require('../lib/quiet') as typeof import('../lib/quiet');
-  const env = { ...process.env };
-  delete env.NODE_OPTIONS;
-  delete env.GLIBC_TUNABLES;
-  const script = ['--require', require.resolve('tsx/cjs'), __filename, '--child', name, String(maxMs)];
-  const args = mode === 'quiet' ? [...QUIET_NODE_FLAGS, ...script] : script;
-  return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, args, { env: mode === 'quiet' ? { ...env, ...quietEnvironment({}) } : env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    proc.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    proc.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    proc.on('error', reject);
-    proc.on('close', (code) => {
-      const line = stdout.split('\n').find((l) => l.startsWith('{'));
-      if (code !== 0 || !line) reject(new Error(`${mode} child for ${name} exited ${code}\n${stderr}`));
-      else resolve(JSON.parse(line) as Outcome);
-    });
+  const quiet = mode === 'quiet';
+  return runJsonScript<Outcome>(__filename, {
+    nodeFlags: quiet ? [...QUIET_NODE_FLAGS] : [],
+    env: { NODE_OPTIONS: undefined, GLIBC_TUNABLES: undefined, ...(quiet ? quietEnvironment({}) : {}) },
+    args: ['--child', name, String(maxMs)],
+    // The check ends within maxMs; the rest is the addon's set-up.
+    timeoutMs: 2 * maxMs + 60_000,
   });
 }
 
