@@ -277,7 +277,7 @@ describe('checkLeak: memory', function () {
     // The rounds after the first are 800 calls or more, 800 ms: after the first, they would end past 1,200 ms.
     const report = await checkLeak(slow, { times: 50, warmupTimes: 1, verbosity: 0, maxMs: 1200, allowInconclusive: true });
     expect(report.verdict).to.equal('inconclusive');
-    // At most the time of a short round and its read is left unused (a round is at least the first one's calls).
+    // At most the time of a short round and its read is left unused (a round starts while the first one's calls fit).
     const longestRoundMs = Math.max(...report.rounds.map((round) => round.ms));
     expect(1200 - report.ms, `${Math.round(report.ms)} ms of 1200 used; rounds took up to ${Math.round(longestRoundMs)} ms`).to.be.below(2 * longestRoundMs + 100);
   });
