@@ -126,13 +126,16 @@ interface Outcome {
   swings?: number;
   /** Each measured round's calls and C heap growth, to show why a verdict went the way it did. */
   heapRounds?: [calls: number, heap: number | null][];
+  /** The C heap's floor the check used (wider than the fixed one when the no-op's rounds measured in the process moved more). */
+  heapFloor?: number;
 }
 
 /** A round's C heap move that no floor covers: memory caught in flight, or a high-water step. */
 const SWING_BYTES = 64 * 1024;
 
-function roundCounts(report: { rounds: { calls: number; growth: { heap?: number } }[] }): { rounds: number; swings: number; heapRounds: [number, number | null][] } {
+function roundCounts(report: { rounds: { calls: number; growth: { heap?: number } }[]; noise: { heap?: number } }): { rounds: number; swings: number; heapRounds: [number, number | null][]; heapFloor?: number } {
   return {
+    heapFloor: report.noise.heap,
     rounds: report.rounds.length,
     swings: report.rounds.filter((round) => Math.abs(round.growth.heap ?? 0) > SWING_BYTES).length,
     heapRounds: report.rounds.map((round) => [round.calls, round.growth.heap ?? null]),
