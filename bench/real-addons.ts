@@ -10,7 +10,9 @@
 // leaked their napi_wrap() reference, and against 8.2.2, which fixed it. levelPut writes to LevelDB, whose write buffer
 // grows with every put until it is flushed at 4 MiB: growth that holds its rate for ~4,000 calls. It is the README's
 // known limit (a pool that fills past the span a leak verdict must hold over), shown on a real addon; levelPutTrimmed
-// is the same call with the remedy the leak message names, a trimCallback that flushes it.
+// is the same call with the remedy the leak message names, a trimCallback that flushes it. crc32Leak is a published
+// binary's leak: @node-rs/crc32 1.5.1, the version napi-rs/node-rs#655 reports, grows the C heap by 80 B for each
+// crc32c(buffer) (1.6.0, case crc32, does not).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -95,6 +97,11 @@ const cases: Record<string, Case> = {
   levelPutTrimmed: { label: 'the same, trimCallback: db.compactRange() (flushes it)', want: 'clean', make: async () => {
     const db = await levelDb();
     return { fn: putThenGet(db), trimCallback: () => db.compactRange('k', 'l') };
+  } },
+  crc32: { label: '@node-rs/crc32 1.6.0 crc32c of 900 B (Rust)', want: 'clean', make: async () => { const { crc32c } = addonRequire('@node-rs/crc32'); return { fn: () => crc32c(TEXT) }; } },
+  crc32Leak: { label: '@node-rs/crc32 1.5.1 crc32c of 900 B (leaked, fixed in 1.6.0)', want: 'leak', make: async () => {
+    const { crc32c } = addonRequire('@node-rs/crc32-1.5.1');
+    return { fn: () => crc32c(TEXT) };
   } },
   objectWrap821: { label: 'new Counter() of node-addon-api 8.2.1 ObjectWrap (leaked, fixed in 8.2.2)', want: 'leak', make: async () => {
     const { Counter } = objectWrap('8_2_1');
@@ -193,9 +200,11 @@ function parseOptions(argv: string[]): { trials: number; modes: Mode[]; cases: s
   return options;
 }
 
+/** Installs the pinned addons unless npm's record of the last install is newer than the lock file. */
 function installAddons(): void {
-  if (fs.existsSync(path.join(ADDONS_DIR, 'node_modules', '.package-lock.json'))) return;
-  process.stderr.write('installing the addons in bench/real-addons (once)…\n');
+  const installedAt = fs.statSync(path.join(ADDONS_DIR, 'node_modules', '.package-lock.json'), { throwIfNoEntry: false })?.mtimeMs;
+  if (installedAt !== undefined && installedAt >= fs.statSync(path.join(ADDONS_DIR, 'package-lock.json')).mtimeMs) return;
+  process.stderr.write('installing the addons in bench/real-addons…\n');
   const installed = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: ADDONS_DIR, stdio: 'inherit' });
   if (installed.status !== 0) throw new Error(`npm ci in ${ADDONS_DIR} failed (exit ${installed.status})`);
 }
