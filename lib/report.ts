@@ -96,25 +96,48 @@ function withoutParameters(name: string): string {
   return name;
 }
 
+/** A frame's function, or where it is in its object (the address addr2line takes) when no symbol names it. */
 function frameText(frame: Frame): string {
-  const name = frame.function ? withoutParameters(frame.function) : frame.address;
+  const name = frame.function ? withoutParameters(frame.function) : (frame.offset ?? frame.address);
   if (frame.file) return `${name} (${path.basename(frame.file)}${frame.line ? `:${frame.line}` : ''})`;
   return frame.object ? `${name} [${path.basename(frame.object)}]` : name;
 }
 
-/** The "where" block: one line per site, `bytes/call  function (file:line) ← caller ← caller`. */
-function formatSites(sites: readonly LeakSite[], profiledCalls: number): string[] {
+/** Objects of the allocator and the C and C++ runtimes: what a site's line leaves out. */
+const ALLOCATOR_OBJECT = /^(libjemalloc|libc|libstdc\+\+|libgcc_s)([.-]|$)/;
+
+/**
+ * A site's line: FRAMES_SHOWN frames from the first in the user's code, led by the frame it called when that one is
+ * node's (an N-API function, V8, libuv) and not the allocator's: what the user's code asked node for, such as a
+ * `napi_create_reference` never deleted, which a stripped addon's addresses alone do not say.
+ */
+function siteText(site: LeakSite): string {
+  const callee = site.frames[site.first - 1];
+  const from = callee && callee.object && !ALLOCATOR_OBJECT.test(path.basename(callee.object)) ? site.first - 1 : site.first;
+  return site.frames.slice(from, site.first + FRAMES_SHOWN).map(frameText).join(' ← ');
+}
+
+/**
+ * The "where" block: one line per place, `bytes/call  function (file:line) ← caller ← caller`, most bytes first. Sites
+ * whose lines read the same (allocations that differ only inside node, such as a reference and its handle) are one
+ * line, their bytes summed.
+ */
+export function formatSites(sites: readonly LeakSite[], profiledCalls: number): string[] {
   if (sites.length === 0) return ['', `where: no allocation site grew with the calls in ${profiledCalls} profiled calls (the leak may not go through malloc: mmap, another allocator)`];
-  const rates = sites.slice(0, SITES_SHOWN).map((site) => formatRate(site.bytesPerCall));
+  const places = new Map<string, number>();
+  for (const site of sites) {
+    const text = siteText(site);
+    places.set(text, (places.get(text) ?? 0) + site.bytesPerCall);
+  }
+  const lines = [...places].sort((a, b) => b[1] - a[1]);
+  const shown = lines.slice(0, SITES_SHOWN);
+  const rates = shown.map(([, bytesPerCall]) => formatRate(bytesPerCall));
   const width = Math.max(...rates.map((rate) => rate.length));
   return [
     '',
     `where (jemalloc heap profile of ${formatNumber(profiledCalls)} more calls; all frames in err.report.sites):`,
-    ...sites.slice(0, SITES_SHOWN).map((site, index) => {
-      const frames = site.frames.slice(site.first, site.first + FRAMES_SHOWN).map(frameText);
-      return `  ${rates[index].padStart(width)}  ${frames.join(' ← ')}`;
-    }),
-    ...(sites.length > SITES_SHOWN ? [`  … and ${sites.length - SITES_SHOWN} more`] : []),
+    ...shown.map(([text], index) => `  ${rates[index].padStart(width)}  ${text}`),
+    ...(lines.length > SITES_SHOWN ? [`  … and ${lines.length - SITES_SHOWN} more`] : []),
   ];
 }
 

@@ -7,6 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { InvalidArgumentError, ProfilerUnavailableError } from '../lib';
 import { growingStacks, parseHeapProfile } from '../lib/heap-profile';
+import { formatSites } from '../lib/report';
+import type { Frame } from '../lib/symbolize';
 import { JEMALLOC_ENV, findJemalloc, installHint, whereEnvironment } from '../lib/where';
 import { QUIET_GLIBC_TUNABLES, QUIET_NODE_FLAGS, lastJson, runScript } from './helpers/child';
 import { needFile } from './helpers/requires';
@@ -49,6 +51,34 @@ describe('heap profiles (no native code)', () => {
     expect(() => parseHeapProfile('heap_v1\n')).to.throw(InvalidArgumentError, /not a jemalloc heap_v2 profile/);
     expect(() => parseHeapProfile('heap_v2/1\n@ 0x1\n')).to.throw(InvalidArgumentError, /no t\*: totals/);
     expect(() => growingStacks([], [])).to.throw(InvalidArgumentError, /one call count per profile/);
+  });
+});
+
+describe('the where block of a leak message (no native code)', () => {
+  const frame = (object: string, fn: string | null, offset: string, file: string | null = null, line: number | null = null): Frame =>
+    ({ address: `0x7f00000${offset.slice(2)}`, object, offset, function: fn, file, line });
+  const jemalloc = frame('/usr/lib/x86_64-linux-gnu/libjemalloc.so.2', 'malloc', '0x9000');
+  const node = (fn: string, offset: string): Frame => frame('/usr/local/bin/node', fn, offset);
+  const stripped = '/app/node_modules/@node-rs/crc32-linux-x64-gnu/crc32.linux-x64-gnu.node';
+  const invoke = node('v8impl::(anonymous namespace)::FunctionCallbackWrapper::Invoke(v8::FunctionCallbackInfo<v8::Value> const&)', '0xa00');
+
+  it('leads with the node function a stripped addon called, at offsets within its object, and sums lines that read alike', () => {
+    const addonFrames = [frame(stripped, null, '0x1260d'), frame(stripped, null, '0x12f63'), invoke];
+    const block = formatSites(
+      [
+        // A napi_ref never deleted: the reference's record, and its global handle, allocated inside node.
+        { bytesPerCall: 48, allocationsPerCall: 1, frames: [jemalloc, node('napi_create_reference', '0x500'), ...addonFrames], first: 2 },
+        { bytesPerCall: 38.4, allocationsPerCall: 0.6, frames: [jemalloc, node('v8::internal::GlobalHandles::Create(v8::internal::Object)', '0x300'), node('napi_create_reference', '0x500'), ...addonFrames], first: 3 },
+        { bytesPerCall: 16, allocationsPerCall: 1, frames: [jemalloc, frame('/app/leaks.node', 'touched_malloc', '0x100', '/app/leaks.c', 26), frame('/app/leaks.node', 'MallocLeak', '0x200', '/app/leaks.c', 58), invoke], first: 1 },
+      ],
+      4800,
+    );
+    expect(block).to.deep.equal([
+      '',
+      'where (jemalloc heap profile of 4,800 more calls; all frames in err.report.sites):',
+      '  86.4 B/call  napi_create_reference [node] ← 0x1260d [crc32.linux-x64-gnu.node] ← 0x12f63 [crc32.linux-x64-gnu.node] ← v8impl::(anonymous namespace)::FunctionCallbackWrapper::Invoke [node]',
+      '    16 B/call  touched_malloc (leaks.c:26) ← MallocLeak (leaks.c:58) ← v8impl::(anonymous namespace)::FunctionCallbackWrapper::Invoke [node]',
+    ]);
   });
 });
 
@@ -126,6 +156,7 @@ describe('npx nodeleak --where: the sites of each leak', function () {
     expect([big.bytesPerCall, small.bytesPerCall]).to.deep.equal([48, 16]); // 3:1, as the fixture leaks them
 
     expect(place(found.refLeak.sites[0])[0], JSON.stringify(found.refLeak).slice(0, 300)).to.match(/^RefLeak leaks\.c:\d+$/); // through node's napi_create_reference
+    expect(found.refLeak.whereBlock).to.match(/\n\s+[\d.]+ B\/call {2}napi_create_reference \[node\] ← RefLeak \(leaks\.c:\d+\) ← /);
     // The same leak called on v8heap (the object the reference keeps alive) still gets its C-heap sites.
     expect(found.refLeakOnV8heap.metric).to.equal('v8heap');
     expect(place(found.refLeakOnV8heap.sites[0])[0]).to.match(/^RefLeak leaks\.c:\d+$/);
