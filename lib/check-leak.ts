@@ -8,7 +8,6 @@ import { BindingLoadError, CheckAbortedError, FakeTimersError, InvalidArgumentEr
 import type { StartedCheck } from './in-flight';
 import { MIN_STOP_MARGIN_MS, startCheck } from './in-flight';
 import { InconclusiveError, MemoryLeakError, UnexpectedBehaviourError } from './leak-errors';
-import { median } from './numbers';
 import { DEFAULT_JUDGED, MIN_SETTLE_PASSES, type Settled, availableMetrics, minorGc, requireCHeap, sample, settle, settledSample } from './measure';
 import type { LeakOptions, Settings } from './options';
 import { describeValue, isAbortSignal, resolveOptions } from './options';
@@ -131,7 +130,7 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 
 type Invoke = () => unknown;
 
-/** Slices of a batch of calls whose median time per call is the function's pace. */
+/** Slices of a batch of calls whose fastest time per call is the function's pace. */
 const PACE_SLICES = 5;
 
 /**
@@ -192,8 +191,9 @@ class Pace {
 
   /**
    * Calls `invoke` up to n times, one after the other, awaiting each promise it returns; sync calls stay sync. The
-   * pace is the median of PACE_SLICES slices of the calls: a function's first calls include its lazy start-up, and
-   * V8 compiles hot code on the way; neither is its pace. With `collectEvery`, a young-generation collection follows
+   * pace is the fastest of PACE_SLICES slices of the calls: a function's first calls include its lazy start-up, and run
+   * before V8 has compiled it, for tens of calls in a plain process (its compiler works on a background thread); a
+   * slice is slower than the pace to come when it holds those, or a collection, and not faster. With `collectEvery`, a young-generation collection follows
    * every that many calls (see checkMemory()).
    */
   async call(invoke: Invoke, n: number, collectEvery = Infinity): Promise<number> {
@@ -218,7 +218,7 @@ class Pace {
     }
     // A lone call (the resource check's) may be slower than the function's usual pace: it does not replace a batch's.
     if (made > 1 || (made === 1 && this.msPerCall === undefined)) {
-      this.msPerCall = sliceMs.length > 0 ? median(sliceMs) : (clock.now() - sliceStarted) / made;
+      this.msPerCall = sliceMs.length > 0 ? Math.min(...sliceMs) : (clock.now() - sliceStarted) / made;
     }
     return made;
   }

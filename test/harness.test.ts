@@ -146,6 +146,17 @@ describe('checkLeak: memory', function () {
     expect(report.rounds[0].calls).to.be.oneOf(doublings(2 * (FAST.times as number), fastFirstRound(report)));
   });
 
+  it('sizes the first round by the pace after start-up when the start-up lasts most of the warm-up', async () => {
+    let calls = 0;
+    // 10 ms on each of the first three calls of the five warm-up calls (a function V8 has not compiled yet, a cache
+    // filling), then nothing: the middle warm-up call is still slow, the fast ones are the pace to come.
+    const slowStart = (): void => {
+      if (++calls <= 3) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+    };
+    const report = await checkLeak(slowStart, { ...FAST, checkers: Checkers.only('memory') });
+    expect(report.rounds[0].calls).to.be.oneOf(doublings(2 * (FAST.times as number), fastFirstRound(report)));
+  });
+
   it('gives a fast function in a plain process a first round long enough for the C heap floor to bound a leak', async () => {
     // 8 KiB over 2 B/call: 4,096 calls at least, which 8× `times` (800) is not; a round shorter gives no clean verdict.
     // A million live objects make each collection take tens of ms, and 50 warm-up calls give the pace after start-up
