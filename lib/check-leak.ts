@@ -193,8 +193,8 @@ class Pace {
    * Calls `invoke` up to n times, one after the other, awaiting each promise it returns; sync calls stay sync. The
    * pace is the fastest of PACE_SLICES slices of the calls: a function's first calls include its lazy start-up, and run
    * before V8 has compiled it, for tens of calls in a plain process (its compiler works on a background thread); a
-   * slice is slower than the pace to come when it holds those, or a collection, and not faster. With `collectEvery`, a young-generation collection follows
-   * every that many calls (see checkMemory()).
+   * slice is slower than the pace to come when it holds those, or a collection, and not faster. With `collectEvery`, a
+   * young-generation collection follows every that many calls (see checkMemory()).
    */
   async call(invoke: Invoke, n: number, collectEvery = Infinity): Promise<number> {
     const sliceCalls = Math.max(1, Math.floor(n / PACE_SLICES));
