@@ -103,18 +103,13 @@ function frameText(frame: Frame): string {
   return frame.object ? `${name} [${path.basename(frame.object)}]` : name;
 }
 
-/** Objects of the allocator and the C and C++ runtimes: what a site's line leaves out. */
-const ALLOCATOR_OBJECT = /^(libjemalloc|libc|libstdc\+\+|libgcc_s)([.-]|$)/;
-
 /**
- * A site's line: FRAMES_SHOWN frames from the first in the user's code, led by the frame it called when that one is
- * node's (an N-API function, V8, libuv) and not the allocator's: what the user's code asked node for, such as a
- * `napi_create_reference` never deleted, which a stripped addon's addresses alone do not say.
+ * A site's line: FRAMES_SHOWN frames from the first in the user's code, led by the node function it called when it
+ * called one: what the user's code asked node for, such as a `napi_create_reference` never deleted, which a stripped
+ * addon's addresses alone do not say.
  */
 function siteText(site: LeakSite): string {
-  const callee = site.frames[site.first - 1];
-  const from = callee && callee.object && !ALLOCATOR_OBJECT.test(path.basename(callee.object)) ? site.first - 1 : site.first;
-  return site.frames.slice(from, site.first + FRAMES_SHOWN).map(frameText).join(' ← ');
+  return site.frames.slice(site.called ?? site.first, site.first + FRAMES_SHOWN).map(frameText).join(' ← ');
 }
 
 /**

@@ -56,6 +56,8 @@ export interface LeakSite {
   frames: Frame[];
   /** Index in `frames` of the first frame in the user's code (not libc, libstdc++, jemalloc, node, or nodeleak). */
   first: number;
+  /** Index in `frames` of the node function (N-API, V8, libuv) that frame called, when it called one: `first − 1`. */
+  called?: number;
 }
 
 function osRelease(): { id: string; like: string[] } {
@@ -164,6 +166,11 @@ export function profilingRequested(): boolean {
 
 const SYSTEM_OBJECT = /^(libc|libm|libpthread|libdl|librt|ld-linux[^/]*|ld-musl[^/]*|libstdc\+\+|libgcc_s|libjemalloc|libuv|libnode)([.-]|$)/;
 
+/** Whether a frame is node's own: the executable, or the libnode and libuv it may be linked against. */
+function isNodeFrame(frame: Frame, executable: string): boolean {
+  return frame.object === executable || /^(libnode|libuv)([.-]|$)/.test(path.basename(frame.object ?? ''));
+}
+
 /** Whether a frame is outside the user's code: the C and C++ runtimes, the allocator, node (V8, libuv), nodeleak. */
 function isSystemFrame(frame: Frame, executable: string, probe: string | null): boolean {
   if (!frame.object) return true;
@@ -210,11 +217,13 @@ export async function leakSites(round: (calls: number) => Promise<number>, calls
     const stackFrames = frames[index];
     const user = stackFrames.findIndex((frame) => !isSystemFrame(frame, executable, own));
     const outsideAllocator = stackFrames.findIndex((frame) => !/libjemalloc|libc[.-]/.test(path.basename(frame.object ?? '')));
+    const called = user > 0 && isNodeFrame(stackFrames[user - 1], executable) ? { called: user - 1 } : {};
     return {
       bytesPerCall: stack.bytesPerCall,
       allocationsPerCall: stack.allocationsPerCall,
       frames: stackFrames,
       first: user !== -1 ? user : Math.max(0, outsideAllocator),
+      ...called,
     };
   });
 }

@@ -67,8 +67,8 @@ describe('the where block of a leak message (no native code)', () => {
     const block = formatSites(
       [
         // A napi_ref never deleted: the reference's record, and its global handle, allocated inside node.
-        { bytesPerCall: 48, allocationsPerCall: 1, frames: [jemalloc, node('napi_create_reference', '0x500'), ...addonFrames], first: 2 },
-        { bytesPerCall: 38.4, allocationsPerCall: 0.6, frames: [jemalloc, node('v8::internal::GlobalHandles::Create(v8::internal::Object)', '0x300'), node('napi_create_reference', '0x500'), ...addonFrames], first: 3 },
+        { bytesPerCall: 48, allocationsPerCall: 1, frames: [jemalloc, node('napi_create_reference', '0x500'), ...addonFrames], first: 2, called: 1 },
+        { bytesPerCall: 38.4, allocationsPerCall: 0.6, frames: [jemalloc, node('v8::internal::GlobalHandles::Create(v8::internal::Object)', '0x300'), node('napi_create_reference', '0x500'), ...addonFrames], first: 3, called: 2 },
         { bytesPerCall: 16, allocationsPerCall: 1, frames: [jemalloc, frame('/app/leaks.node', 'touched_malloc', '0x100', '/app/leaks.c', 26), frame('/app/leaks.node', 'MallocLeak', '0x200', '/app/leaks.c', 58), invoke], first: 1 },
       ],
       4800,
