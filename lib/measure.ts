@@ -211,6 +211,8 @@ type CheapFigures = [heap: number, v8heap: number, external: number];
 export interface Settled {
   /** The cheap figures read right after its last collection. */
   figures: CheapFigures;
+  /** Its passes: full collections made. */
+  passes: number;
   /** Wall time of one pass (a turn of the event loop and a full collection), ms. */
   msPerPass: number;
 }
@@ -235,6 +237,9 @@ export async function settle(since?: Settled): Promise<Settled> {
   const slack = quietness().quiet ? SETTLE_SLACK_BYTES.quiet : SETTLE_SLACK_BYTES.plain;
   const backgroundCompiles = !quietness().singleThreaded;
   let waited = 0;
+  // What the calls left dying young is found now, so its N-API finalizers run on the first pass's turn, before its full
+  // collection: only what died old still has finalizers to run when the first pass reads.
+  minorGc();
   for (let pass = 1; ; pass++) {
     await clock.nextTurn();
     gc();
@@ -242,7 +247,7 @@ export async function settle(since?: Settled): Promise<Settled> {
     const compiling = backgroundCompiles && !zoneAtRest();
     const still = !compiling && now.every((value, index) => Math.abs(value - previous[index]) <= slack[index]);
     if ((still && pass >= minPasses) || pass === MAX_SETTLE_PASSES) {
-      return { figures: now, msPerPass: (clock.now() - started - waited) / pass };
+      return { figures: now, passes: pass, msPerPass: (clock.now() - started - waited) / pass };
     }
     if (compiling) waited = waited + (await compilesDone(COMPILE_WAIT_MS - waited));
     previous = now;
