@@ -164,17 +164,20 @@ export function profilingRequested(): boolean {
   }
 }
 
-const SYSTEM_OBJECT = /^(libc|libm|libpthread|libdl|librt|ld-linux[^/]*|ld-musl[^/]*|libstdc\+\+|libgcc_s|libjemalloc|libuv|libnode)([.-]|$)/;
+/** The C and C++ runtimes, the loader and the allocator. */
+const RUNTIME_OBJECT = /^(libc|libm|libpthread|libdl|librt|ld-linux[^/]*|ld-musl[^/]*|libstdc\+\+|libgcc_s|libjemalloc)([.-]|$)/;
+/** The libraries node may be linked against. */
+const NODE_OBJECT = /^(libnode|libuv)([.-]|$)/;
 
 /** Whether a frame is node's own: the executable, or the libnode and libuv it may be linked against. */
 function isNodeFrame(frame: Frame, executable: string): boolean {
-  return frame.object === executable || /^(libnode|libuv)([.-]|$)/.test(path.basename(frame.object ?? ''));
+  return frame.object === executable || NODE_OBJECT.test(path.basename(frame.object ?? ''));
 }
 
 /** Whether a frame is outside the user's code: the C and C++ runtimes, the allocator, node (V8, libuv), nodeleak. */
 function isSystemFrame(frame: Frame, executable: string, probe: string | null): boolean {
   if (!frame.object) return true;
-  return SYSTEM_OBJECT.test(path.basename(frame.object)) || frame.object === executable || frame.object === probe;
+  return RUNTIME_OBJECT.test(path.basename(frame.object)) || isNodeFrame(frame, executable) || frame.object === probe;
 }
 
 function dump(file: string): HeapProfile {
