@@ -25,7 +25,9 @@ const LIBRARIES: [RegExp, AllocatorName][] = [
 /**
  * Strings an allocator's code carries (the prefix of its messages, the names of its settings), as they appear in a
  * built addon. mimalloc builds its environment variables' names at run time from the lowercase "mimalloc_", so its
- * message prefix is what a stripped addon keeps.
+ * message prefix is what a stripped addon keeps. snmalloc reads no settings at run time (its SNMALLOC_ names are
+ * macros) and keeps only its fatal messages. rpmalloc keeps no string of its own in a release build: only its symbol
+ * names mark it, which an addon that hides and strips them does not carry.
  */
 const MARKERS: [string, AllocatorName][] = [
   ['mimalloc: warning: ', 'mimalloc'],
@@ -33,7 +35,7 @@ const MARKERS: [string, AllocatorName][] = [
   ['_RJEM_MALLOC_CONF', 'jemalloc'],
   ['TCMALLOC_', 'tcmalloc'],
   ['rpmalloc_initialize', 'rpmalloc'],
-  ['SNMALLOC_', 'snmalloc'],
+  ['Failed to initialise snmalloc.', 'snmalloc'],
 ];
 
 /** The allocators whose marker strings are in `bytes` (an addon's file). */

@@ -17,6 +17,12 @@ describe('allocators of an addon’s own', function () {
     expect(allocatorMarkers(Buffer.from('\0plain addon, malloc only\0'))).to.deep.equal([]);
   });
 
+  it('are recognised by what a release build keeps: snmalloc by its fatal message, not its macros', () => {
+    // What a stripped release build of snmalloc's Rust entry points keeps (docs/benchmarks.md, "Allocators built in").
+    expect(allocatorMarkers(Buffer.from('\0Failed to get time\0Failed to initialise snmalloc.\0'))).to.deep.equal(['snmalloc']);
+    expect(allocatorMarkers(Buffer.from('\0rpmalloc_initialize\0rpmalloc_thread_initialize\0'))).to.deep.equal(['rpmalloc']);
+  });
+
   // The same code, built as a library: what an addon that builds the allocator in carries.
   for (const [file, name, debianPackage] of [
     ['libmimalloc.so.2', 'mimalloc', 'libmimalloc2.0'],
