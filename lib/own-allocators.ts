@@ -7,11 +7,15 @@ import path from 'node:path';
 export type AllocatorName = 'mimalloc' | 'jemalloc' | 'tcmalloc' | 'rpmalloc' | 'snmalloc';
 
 export interface OwnAllocator {
-  name: AllocatorName;
+  /** 'unknown' for an addon that manages pages itself and carries no known allocator's marker. */
+  name: AllocatorName | 'unknown';
   /** The mapped file that carries it. */
   object: string;
-  /** 'linked': a library of its own; 'built in': its code inside an addon. */
-  how: 'linked' | 'built in';
+  /**
+   * 'linked': a library of its own; 'built in': its code inside an addon; 'pages': an addon that imports madvise, as
+   * allocators that manage their own pages do.
+   */
+  how: 'linked' | 'built in' | 'pages';
 }
 
 const LIBRARIES: [RegExp, AllocatorName][] = [
@@ -55,26 +59,65 @@ function mappedFiles(): string[] {
   }
 }
 
-const scanned = new Map<string, { mtimeMs: number; names: AllocatorName[] }>();
+/**
+ * Whether an ELF file (`bytes`, 32- or 64-bit, little-endian) imports `name`: an undefined symbol of its dynamic symbol
+ * table, which stripping keeps. False for anything else, malformed files included.
+ */
+export function importsSymbol(bytes: Buffer, name: string): boolean {
+  try {
+    if (bytes.readUInt32BE(0) !== 0x7f454c46 || bytes[5] !== 1) return false;
+    const wide = bytes[4] === 2;
+    const word = (at: number): number => (wide ? Number(bytes.readBigUInt64LE(at)) : bytes.readUInt32LE(at));
+    const sectionsAt = word(wide ? 40 : 32);
+    const sectionSize = bytes.readUInt16LE(wide ? 58 : 46);
+    const sectionCount = bytes.readUInt16LE(wide ? 60 : 48);
+    const section = (index: number): { type: number; offset: number; size: number; link: number } => {
+      const at = sectionsAt + index * sectionSize;
+      return { type: bytes.readUInt32LE(at + 4), offset: word(at + (wide ? 24 : 16)), size: word(at + (wide ? 32 : 20)), link: bytes.readUInt32LE(at + (wide ? 40 : 24)) };
+    };
+    const wanted = Buffer.from(`${name}\0`);
+    const entrySize = wide ? 24 : 16;
+    for (let index = 0; index < sectionCount; index++) {
+      const symbols = section(index);
+      if (symbols.type !== 11) continue; // SHT_DYNSYM
+      const strings = section(symbols.link);
+      for (let at = symbols.offset; at + entrySize <= symbols.offset + symbols.size; at += entrySize) {
+        if (bytes.readUInt16LE(at + (wide ? 6 : 14)) !== 0) continue; // defined here, not imported (SHN_UNDEF is 0)
+        const start = strings.offset + bytes.readUInt32LE(at);
+        if (bytes.compare(wanted, 0, wanted.length, start, start + wanted.length) === 0) return true;
+      }
+    }
+    return false;
+  } catch {
+    return false; // offsets past the end: not an ELF file this can read
+  }
+}
 
-/** Marker strings of one addon, cached while its file is unchanged; addons above 256 MiB are not read. */
-function addonMarkers(file: string): AllocatorName[] {
+const scanned = new Map<string, { mtimeMs: number; names: AllocatorName[]; ownPages: boolean }>();
+
+/**
+ * Marker strings of one addon, and whether it imports madvise, cached while its file is unchanged; addons above 256
+ * MiB are not read.
+ */
+function scanAddon(file: string): { names: AllocatorName[]; ownPages: boolean } {
   let stat: fs.Stats;
   try {
     stat = fs.statSync(file);
   } catch {
-    return [];
+    return { names: [], ownPages: false };
   }
   const cached = scanned.get(file);
-  if (cached && cached.mtimeMs === stat.mtimeMs) return cached.names;
-  const names = stat.size <= 256 << 20 ? allocatorMarkers(fs.readFileSync(file)) : [];
-  scanned.set(file, { mtimeMs: stat.mtimeMs, names });
-  return names;
+  if (cached && cached.mtimeMs === stat.mtimeMs) return cached;
+  const bytes = stat.size <= 256 << 20 ? fs.readFileSync(file) : null;
+  const scan = { mtimeMs: stat.mtimeMs, names: bytes ? allocatorMarkers(bytes) : [], ownPages: bytes ? importsSymbol(bytes, 'madvise') : false };
+  scanned.set(file, scan);
+  return scan;
 }
 
 /**
  * The allocators mapped into this process other than `processAllocator` (the one heapInfo() reads), and addons
- * (*.node) that carry one, except the files in `skip` (nodeleak's own probe, which names jemalloc and tcmalloc).
+ * (*.node) that carry one or manage pages themselves, except the files in `skip` (nodeleak's own probe, which names
+ * jemalloc and tcmalloc).
  */
 export function ownAllocators(processAllocator: string | null, skip: readonly string[]): OwnAllocator[] {
   if (process.platform !== 'linux') return [];
@@ -88,7 +131,11 @@ export function ownAllocators(processAllocator: string | null, skip: readonly st
       continue;
     }
     if (!file.endsWith('.node')) continue;
-    for (const name of addonMarkers(file)) if (name !== processAllocator) found.push({ name, object: file, how: 'built in' });
+    const { names, ownPages } = scanAddon(file);
+    for (const name of names) if (name !== processAllocator) found.push({ name, object: file, how: 'built in' });
+    // Allocators of their own hand freed pages back with madvise, whatever their name; an addon on malloc has no
+    // reason to (one that maps files, as LMDB does, is counted too: its pages are judged as well, not hidden).
+    if (names.length === 0 && ownPages) found.push({ name: 'unknown', object: file, how: 'pages' });
   }
   return found;
 }

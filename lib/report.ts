@@ -48,10 +48,11 @@ export interface LeakReportBase {
    */
   noOpMoves?: Partial<Record<MetricName, number>>;
   /**
-   * Allocators the process carries besides the one the C heap figures read (an addon's own mimalloc or jemalloc),
-   * and the process metric judged because of them (null when the user named the metrics).
+   * Allocators the process carries besides the one the C heap figures read (an addon's own mimalloc or jemalloc; name
+   * 'unknown', how 'pages': an addon that imports madvise, as allocators that manage their own pages do), and the
+   * process metric judged because of them (null when the user named the metrics).
    */
-  ownAllocators?: { name: string; object: string; how: 'linked' | 'built in'; judged: MetricName | null }[];
+  ownAllocators?: { name: string; object: string; how: 'linked' | 'built in' | 'pages'; judged: MetricName | null }[];
 }
 
 /**
@@ -200,7 +201,11 @@ function cHeapNote(report: LeakReportBase): string[] {
   const notes = report.cHeapJudged || report.metrics.length === 0 ? [] : ['note: the C heap was not judged (metrics leave out heap and mmap)'];
   for (const own of report.ownAllocators ?? []) {
     const judged = own.judged ? `${own.judged} judged as well` : 'process memory not judged (metrics were named)';
-    notes.push(`note: ${path.basename(own.object)} ${own.how === 'linked' ? 'is' : 'carries'} ${own.name}, an allocator the C heap figures do not see: ${judged}`);
+    const what =
+      own.how === 'pages'
+        ? 'manages memory pages itself (it imports madvise), as allocators the C heap figures do not see do'
+        : `${own.how === 'linked' ? 'is' : 'carries'} ${own.name}, an allocator the C heap figures do not see`;
+    notes.push(`note: ${path.basename(own.object)} ${what}: ${judged}`);
   }
   return notes;
 }

@@ -3,7 +3,8 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
-import { allocatorMarkers } from '../lib/own-allocators';
+import { allocatorMarkers, importsSymbol } from '../lib/own-allocators';
+import { buildFixture } from './helpers/fixtures';
 import { platformTuple } from '../lib/platform';
 import { QUIET_GLIBC_TUNABLES, QUIET_NODE_FLAGS, runJsonScript } from './helpers/child';
 import { inCi, needFile } from './helpers/requires';
@@ -55,6 +56,45 @@ describe('allocators of an addon’s own', function () {
     const own = result.ownAllocators?.find(({ name }) => name === 'mimalloc');
     expect(own).to.include({ how: 'built in', judged: 'uss' });
     expect(path.basename(own!.object)).to.match(/^xxhash\..+\.node$/);
+  });
+
+  describe('with the own_pages fixture (2 MiB regions of its own, pages given back with madvise, no allocator named)', () => {
+    const script = path.join(__dirname, 'own-alloc-fixtures', 'check.ts');
+
+    before(function () {
+      if (process.platform !== 'linux') this.skip();
+    });
+
+    it('an addon that imports madvise is told from one that does not, by its dynamic symbols', () => {
+      const pages = fs.readFileSync(buildFixture('own_pages'));
+      expect(importsSymbol(pages, 'madvise')).to.equal(true);
+      expect(importsSymbol(pages, 'madvis')).to.equal(false); // whole names only
+      expect(importsSymbol(pages, 'napi_register_module_v1')).to.equal(false); // defined there, not imported
+      expect(importsSymbol(fs.readFileSync(buildFixture('leaks')), 'madvise')).to.equal(false);
+      expect(importsSymbol(pages.subarray(0, 100), 'madvise')).to.equal(false); // cut short: no throw
+      expect(importsSymbol(Buffer.from('MZ, not ELF'), 'madvise')).to.equal(false);
+    });
+
+    for (const quiet of [true, false]) {
+      it(`a 1.2 KB/call leak from its regions is caught on process memory, the clean twin passes (${quiet ? 'quiet' : 'plain'} process)`, async () => {
+        const result = await runJsonScript<Record<string, Record<string, unknown>>>(script, {
+          nodeFlags: quiet ? QUIET_NODE_FLAGS : [],
+          env: { GLIBC_TUNABLES: quiet ? QUIET_GLIBC_TUNABLES : undefined },
+          args: ['pages'],
+          timeoutMs: 170_000,
+        });
+        expect(result.clean.verdict).to.equal('clean');
+        const [own] = result.clean.ownAllocators as { name: string; object: string; how: string; judged: string }[];
+        expect(own).to.include({ name: 'unknown', how: 'pages', judged: 'uss' });
+        expect(path.basename(own.object)).to.equal('own_pages.node');
+        expect(result.leak.verdict).to.equal('leak');
+        expect(result.leak.metric).to.equal('uss');
+        expect(result.leak.bytesPerCall).to.be.within(1000, 2000);
+        expect(result.leak.note).to.equal(
+          'note: own_pages.node manages memory pages itself (it imports madvise), as allocators the C heap figures do not see do: uss judged as well',
+        );
+      });
+    }
   });
 
   describe('with the own_alloc fixture (mi_malloc from Debian’s libmimalloc, never malloc)', () => {

@@ -1,11 +1,14 @@
-// Run by test/own-allocators.test.ts in a child: checks the own_alloc fixture's functions and prints the outcomes.
+// Run by test/own-allocators.test.ts in a child: checks the own_alloc fixture's functions (argv[2] 'pages': the
+// own_pages fixture's) and prints the outcomes.
 import { Checkers, MemoryLeakError, checkLeak } from '../../lib';
 import type { MetricName } from '../../lib';
 import { ownAllocators } from '../../lib/own-allocators';
 import { buildFixture } from '../helpers/fixtures';
 
 type OwnAlloc = { mimallocLeak(bytes: number): void; mimallocClean(bytes: number): void };
-const binary = buildFixture('own_alloc');
+type OwnPages = { pagesLeak(bytes: number): void; pagesClean(bytes: number): void };
+const pages = process.argv[2] === 'pages';
+const binary = buildFixture(pages ? 'own_pages' : 'own_alloc');
 const named: readonly MetricName[] | undefined = process.argv[2] === 'named' ? ['heap', 'v8heap'] : undefined;
 
 (async () => {
@@ -17,7 +20,7 @@ const named: readonly MetricName[] | undefined = process.argv[2] === 'named' ? [
     process.stdout.write(`${JSON.stringify({ verdict: report.verdict, judged: report.judged, ownAllocators: report.ownAllocators })}\n`);
     return;
   }
-  const addon = require(binary) as OwnAlloc;
+  const addon = require(binary) as OwnAlloc & OwnPages;
   if (process.argv[2] === 'list') {
     // What the process carries, as read with glibc, and as read with mimalloc the process's allocator.
     process.stdout.write(`${JSON.stringify({ asGlibc: ownAllocators('glibc', []), asMimalloc: ownAllocators('mimalloc', []) })}\n`);
@@ -25,8 +28,8 @@ const named: readonly MetricName[] | undefined = process.argv[2] === 'named' ? [
   }
   const out: Record<string, unknown> = {};
   for (const [name, fn] of [
-    ['clean', () => addon.mimallocClean(1200)],
-    ['leak', () => addon.mimallocLeak(1200)],
+    ['clean', () => (pages ? addon.pagesClean(1200) : addon.mimallocClean(1200))],
+    ['leak', () => (pages ? addon.pagesLeak(1200) : addon.mimallocLeak(1200))],
   ] as const) {
     try {
       const report = await checkLeak(fn, { verbosity: 0, ...(named ? { metrics: named } : {}) });
