@@ -69,19 +69,19 @@ function nodeShim(): string | null {
 export function quietLaunch(command: readonly string[], cwd: string, env: Environment): Launch {
   const [name, ...rest] = command;
   if (!name) throw new Error('nodeleak run needs a command: npx nodeleak run -- <command> [arguments...]');
+  const isNode = name === 'node' || path.resolve(cwd, name) === process.execPath;
+  const file = isNode ? process.execPath : findExecutable(name, cwd, env);
+  if (!file) throw new Error(`nodeleak run: ${name} was not found in node_modules/.bin or on PATH`);
+  const script = isNode ? null : isNodeScript(file) ? fs.realpathSync(file) : null;
+  // Made once nothing is left to throw: the caller removes it when the run ends.
   const shimDir = nodeShim();
   const quietEnv: Environment = {
     ...env,
     ...quietEnvironment(env),
     ...(shimDir ? { PATH: [shimDir, env.PATH].filter(Boolean).join(path.delimiter) } : {}),
   };
-  const isNode = name === 'node' || path.resolve(cwd, name) === process.execPath;
-  if (isNode) return { file: process.execPath, args: [...QUIET_NODE_FLAGS, ...rest], env: quietEnv, warning: null, shimDir };
-  const file = findExecutable(name, cwd, env);
-  if (!file) throw new Error(`nodeleak run: ${name} was not found in node_modules/.bin or on PATH`);
-  if (isNodeScript(file)) {
-    return { file: process.execPath, args: [...QUIET_NODE_FLAGS, fs.realpathSync(file), ...rest], env: quietEnv, warning: null, shimDir };
-  }
+  if (isNode) return { file, args: [...QUIET_NODE_FLAGS, ...rest], env: quietEnv, warning: null, shimDir };
+  if (script) return { file: process.execPath, args: [...QUIET_NODE_FLAGS, script, ...rest], env: quietEnv, warning: null, shimDir };
   return {
     file,
     args: rest,

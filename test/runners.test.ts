@@ -19,8 +19,8 @@ function plainEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-function nodeleak(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: 'utf8', env: plainEnv(), timeout: 170_000 });
+function nodeleak(args: string[], env: NodeJS.ProcessEnv = {}): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: 'utf8', env: { ...plainEnv(), ...env }, timeout: 170_000 });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -103,16 +103,20 @@ describe('runners', function () {
     expect(run.stdout + run.stderr).to.include('other threads of this process may run JavaScript while it is measured (this check runs in a worker thread');
   });
 
-  it('run: a command that is not a Node script is started with the environment and a warning; a missing one fails', () => {
-    const shell = nodeleak(['run', '--', 'sh', '-c', 'echo "$GLIBC_TUNABLES"; echo "$MALLOC_CONF"; node -p "process.execArgv.join(\' \')"']);
+  it('run: a command that is not a Node script is started with the environment and a warning; a missing one fails; neither leaves its `node` shim behind', () => {
+    // The shim (a folder with a `node` that adds the flags) is made in the temporary folder, TMPDIR here.
+    const shims = fs.mkdtempSync(path.join(tmp, 'shims-'));
+    const shell = nodeleak(['run', '--', 'sh', '-c', 'echo "$GLIBC_TUNABLES"; echo "$MALLOC_CONF"; node -p "process.execArgv.join(\' \')"'], { TMPDIR: shims });
     expect(shell.status, shell.stderr).to.equal(0);
     const [tunables, mallocConf, execArgv] = shell.stdout.split('\n');
     expect(tunables).to.equal('glibc.malloc.tcache_count=0');
     expect(mallocConf).to.equal('tcache:false');
     expect(execArgv).to.match(/^--single-threaded --expose-gc --max-semi-space-size=1 /); // the `node` on PATH adds the flags
     expect(shell.stderr).to.match(/^nodeleak: sh is not a Node script, so the quiet flags \(--single-threaded --expose-gc --max-semi-space-size=1\) cannot be put on its command line/);
-    const missing = nodeleak(['run', '--', 'no-such-runner-here']);
+    expect(fs.readdirSync(shims)).to.deep.equal([]);
+    const missing = nodeleak(['run', '--', 'no-such-runner-here'], { TMPDIR: shims });
     expect(missing.status).to.equal(1);
     expect(missing.stderr).to.equal('nodeleak: run: no-such-runner-here was not found in node_modules/.bin or on PATH\n');
+    expect(fs.readdirSync(shims)).to.deep.equal([]);
   });
 });
