@@ -8,7 +8,7 @@ import { BindingLoadError, CheckAbortedError, FakeTimersError, InvalidArgumentEr
 import type { StartedCheck } from './in-flight';
 import { MIN_STOP_MARGIN_MS, startCheck } from './in-flight';
 import { InconclusiveError, MemoryLeakError, UnexpectedBehaviourError } from './leak-errors';
-import { DEFAULT_JUDGED, MIN_SETTLE_PASSES, type Settled, availableMetrics, minorGc, requireCHeap, sample, settle, settledSample } from './measure';
+import { DEFAULT_JUDGED, MIN_SETTLE_PASSES, type Settled, availableMetrics, minorGc, requireCHeap, sample, settle, settledSample, warmOptimizingCompiler } from './measure';
 import type { LeakOptions, Settings } from './options';
 import { describeValue, isAbortSignal, resolveOptions } from './options';
 import { quietness, warnIfNotQuiet } from './quiet';
@@ -594,6 +594,7 @@ async function measureChecked(invoke: Invoke, settings: Settings, pace: Pace, pr
   const judged = settings.checkers.has('memory') ? judgedMetrics(settings) : [];
   refuseWithoutCHeap(judged);
   warnIfNotQuiet(settings.verbosity);
+  warmOptimizingCompiler();
   const unmeasured = (reason: string): LeakReport => ({
     verdict: 'inconclusive',
     calls: 0,

@@ -610,6 +610,38 @@ describe('settle(): N-API finalizers', function () {
   });
 });
 
+describe('the optimizing compiler warmed before a check reads', function () {
+  this.timeout(60_000);
+
+  it('a first optimizing compile after it leaves the C heap where it was, and natives syntax is off again', async () => {
+    // Under V8 11 (Node 20) the process's first optimizing compile keeps ~9–12 KB of C heap for good: without the warm-up,
+    // the compile forced below is that one.
+    const measure = JSON.stringify(path.resolve(__dirname, '..', 'dist', 'measure'));
+    const probe = JSON.stringify(path.resolve(__dirname, '..', 'dist', 'probe'));
+    const code = `
+      const v8 = require('node:v8');
+      const { warmOptimizingCompiler } = require(${measure});
+      const { heapInfo } = require(${probe});
+      const read = () => { gc(); gc(); return heapInfo().heapUsed; };
+      warmOptimizingCompiler();
+      let nativesOff = false;
+      try { new Function('%GetOptimizationStatus(read)'); } catch (err) { nativesOff = err instanceof SyntaxError; }
+      v8.setFlagsFromString('--allow-natives-syntax');
+      const optimize = new Function('g', '%PrepareFunctionForOptimization(g); g(1); g(2); %OptimizeFunctionOnNextCall(g); g(3); return %GetOptimizationStatus(g);');
+      const hot = (x) => [x, x * 2].length;
+      read(); read();
+      const before = read();
+      const status = optimize(hot);
+      console.log(JSON.stringify({ nativesOff, optimized: (status & 16) !== 0, grew: read() - before }));`;
+    const child = await runCode(code, { tsx: false, nodeFlags: QUIET_NODE_FLAGS, env: { GLIBC_TUNABLES: QUIET_GLIBC_TUNABLES } });
+    expect(child.code, child.stderr).to.equal(0);
+    const { nativesOff, optimized, grew } = lastJson(child) as { nativesOff: boolean; optimized: boolean; grew: number };
+    expect(nativesOff, 'natives syntax turned off again').to.equal(true);
+    expect(optimized, 'the function was optimized').to.equal(true);
+    expect(grew, 'C heap kept by the optimizing compile').to.be.below(1024);
+  });
+});
+
 describe('checkLeak: resources left open by one call', function () {
   this.timeout(30_000);
 
