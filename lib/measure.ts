@@ -52,7 +52,8 @@ let optimizingCompilerWarm = false;
  * Has V8's optimizing compiler compile one small function, once per process. Under V8 11 (Node 20) its first compile
  * sets up tables it keeps for good (~9–12 KB of C heap, TurboFan's type cache among them), which would otherwise show
  * as growth in the round in which some function first got hot. It needs V8's natives syntax, turned on for this one
- * compile if it was off; a V8 that refuses the source (no such natives, code from strings disallowed) is left as is.
+ * compile if it was off; a process that refuses the source (no such natives, code from strings disallowed) is left as
+ * it is.
  */
 export function warmOptimizingCompiler(): void {
   if (optimizingCompilerWarm) return;
@@ -61,7 +62,8 @@ export function warmOptimizingCompiler(): void {
   let warm: (f: (x: number) => number) => void;
   try {
     warm = new Function('f', source) as typeof warm;
-  } catch {
+  } catch (err) {
+    if (!(err instanceof SyntaxError)) return; // code from strings disallowed: the natives' flag stays as it is
     v8.setFlagsFromString('--allow-natives-syntax');
     try {
       warm = new Function('f', source) as typeof warm;

@@ -640,6 +640,22 @@ describe('the optimizing compiler warmed before a check reads', function () {
     expect(optimized, 'the function was optimized').to.equal(true);
     expect(grew, 'C heap kept by the optimizing compile').to.be.below(1024);
   });
+
+  it('a process that disallows code from strings checks all the same, with the natives flag left as it was', async () => {
+    const index = JSON.stringify(path.resolve(__dirname, '..', 'dist', 'index'));
+    const code = `
+      const { checkLeak } = require(${index});
+      checkLeak(() => JSON.parse('[1]'), { verbosity: 0, times: 100, retries: 2 }).then((report) => {
+        let natives = false;
+        try { require('node:vm').runInThisContext('%GetOptimizationStatus(JSON.parse)'); natives = true; } catch {}
+        console.log(JSON.stringify({ verdict: report.verdict, natives }));
+      });`;
+    for (const flags of [['--disallow-code-generation-from-strings'], ['--disallow-code-generation-from-strings', '--allow-natives-syntax']]) {
+      const child = await runCode(code, { tsx: false, nodeFlags: [...QUIET_NODE_FLAGS, ...flags], env: { GLIBC_TUNABLES: QUIET_GLIBC_TUNABLES } });
+      expect(child.code, child.stderr).to.equal(0);
+      expect(lastJson(child), flags.join(' ')).to.deep.equal({ verdict: 'clean', natives: flags.includes('--allow-natives-syntax') });
+    }
+  });
 });
 
 describe('checkLeak: resources left open by one call', function () {
