@@ -179,21 +179,27 @@ static ssize_t read_small_file(const char *path, char *buf, size_t size) {
   return total;
 }
 
-/* Sums the Private_Clean and Private_Dirty lines: smaps_rollup holds one of
- * each; plain smaps (kernels before 4.14) one per mapping. */
-static double private_bytes(void) {
+/* Resident and private (Private_Clean + Private_Dirty) bytes, from one walk of
+ * the page tables: smaps_rollup holds one line of each; plain smaps (kernels
+ * before 4.14) one per mapping. statm's resident count is the kernel's running
+ * counter, which lags behind by the pages threads have not yet added to it, so
+ * it can read below what smaps counts as private a moment later. */
+static int resident_bytes(double *resident, double *private_total) {
   char line[256];
-  unsigned long long kb, total = 0;
+  unsigned long long kb, rss = 0, private_kb = 0;
   FILE *f = fopen("/proc/self/smaps_rollup", "re");
   if (!f) f = fopen("/proc/self/smaps", "re");
   if (!f) return -1;
   while (fgets(line, sizeof(line), f)) {
-    if ((sscanf(line, "Private_Clean: %llu kB", &kb) == 1) ||
-        (sscanf(line, "Private_Dirty: %llu kB", &kb) == 1))
-      total += kb;
+    if (sscanf(line, "Rss: %llu kB", &kb) == 1) rss += kb;
+    else if ((sscanf(line, "Private_Clean: %llu kB", &kb) == 1) ||
+             (sscanf(line, "Private_Dirty: %llu kB", &kb) == 1))
+      private_kb += kb;
   }
   fclose(f);
-  return (double)total * 1024;
+  *resident = (double)rss * 1024;
+  *private_total = (double)private_kb * 1024;
+  return 0;
 }
 
 static double open_fds(void) {
@@ -220,19 +226,16 @@ static double thread_count(void) {
 
 const char *nl_platform_process_info(nl_process_info *out) {
   char buf[256];
-  unsigned long long size_pages, resident_pages;
+  unsigned long long size_pages;
   double page = (double)sysconf(_SC_PAGESIZE);
-  if (read_small_file("/proc/self/statm", buf, sizeof(buf)) < 0 ||
-      sscanf(buf, "%llu %llu", &size_pages, &resident_pages) != 2)
+  if (read_small_file("/proc/self/statm", buf, sizeof(buf)) < 0 || sscanf(buf, "%llu", &size_pages) != 1)
     return "cannot read /proc/self/statm (is /proc mounted?)";
   out->vms = (double)size_pages * page;
-  out->rss = (double)resident_pages * page;
-  out->uss = private_bytes();
+  if (resident_bytes(&out->rss, &out->uss) < 0) return "cannot read /proc/self/smaps_rollup or /proc/self/smaps";
   out->fds = open_fds();
   out->handles = -1;
   out->threads = thread_count();
-  if (out->uss < 0 || out->fds < 0 || out->threads < 0)
-    return "cannot read /proc/self (smaps, fd or status)";
+  if (out->fds < 0 || out->threads < 0) return "cannot read /proc/self (fd or status)";
   return NULL;
 }
 

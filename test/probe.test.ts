@@ -1,9 +1,11 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { assert } from 'chai';
 import { heapInfo, heapTrim, processInfo } from '../lib/index';
 import { platformTuple } from '../lib/platform';
+import { lastJson, runCode } from './helpers/child';
 import { loadFixture } from './helpers/fixtures';
 import {
   ATTEMPTS,
@@ -94,6 +96,33 @@ describe('probe on Linux glibc', function () {
       assert.strictEqual(proc.vms % PAGE_SIZE, 0, 'vms counts whole pages');
       assert.isAtLeast(proc.fds!, 3, 'stdin, stdout and stderr at least');
       assert.isAtLeast(proc.threads, 1);
+    });
+
+    it('processInfo(): rss and uss come from one read, so private pages never outnumber resident ones while threads touch pages', async function () {
+      // The kernel's running count of resident pages (statm) can lag behind pages other threads have just touched; in a
+      // small child, where few pages are shared, such a lag would show as uss above rss.
+      const probe = JSON.stringify(path.resolve(__dirname, '..', 'dist', 'probe'));
+      const code = `
+        const { Worker } = require('node:worker_threads');
+        const { once } = require('node:events');
+        const { processInfo } = require(${probe});
+        const source = 'let keep = []; setInterval(() => {}, 1000);' +
+          '(function touch() { for (let i = 0; i < 50; i++) { keep.push(Buffer.alloc(256 * 1024, 1)); if (keep.length > 40) keep = []; } setImmediate(touch); })();';
+        (async () => {
+          const workers = [new Worker(source, { eval: true }), new Worker(source, { eval: true })];
+          await Promise.all(workers.map((worker) => once(worker, 'online')));
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          const over = [];
+          for (let i = 0; i < 500; i++) {
+            const { rss, uss } = processInfo();
+            if (uss > rss) over.push(uss - rss);
+          }
+          console.log(JSON.stringify(over));
+          await Promise.all(workers.map((worker) => worker.terminate()));
+        })();`;
+      const child = await runCode(code, { tsx: false });
+      assert.strictEqual(child.code, 0, child.stderr);
+      assert.deepEqual(lastJson(child), [], 'reads whose uss exceeded rss (by bytes)');
     });
 
     it('fds moves by one for each file opened and back when it is closed', function () {
