@@ -38,12 +38,20 @@ function exposedGc(): GcFunction {
     if (typeof exposed === 'function') {
       collectGarbage = exposed as GcFunction;
     } else {
-      v8.setFlagsFromString('--expose-gc');
-      collectGarbage = vm.runInNewContext('gc') as GcFunction;
-      v8.setFlagsFromString('--no-expose-gc');
+      collectGarbage = withV8Flag('expose-gc', () => vm.runInNewContext('gc') as GcFunction);
     }
   }
   return collectGarbage;
+}
+
+/** `make()` with V8's flag `--<name>` turned on, and off again after, whether it returns or throws. */
+function withV8Flag<T>(name: string, make: () => T): T {
+  v8.setFlagsFromString(`--${name}`);
+  try {
+    return make();
+  } finally {
+    v8.setFlagsFromString(`--no-${name}`);
+  }
 }
 
 let optimizingCompilerWarm = false;
@@ -64,13 +72,10 @@ export function warmOptimizingCompiler(): void {
     warm = new Function('f', source) as typeof warm;
   } catch (err) {
     if (!(err instanceof SyntaxError)) return; // code from strings disallowed: the natives' flag stays as it is
-    v8.setFlagsFromString('--allow-natives-syntax');
     try {
-      warm = new Function('f', source) as typeof warm;
+      warm = withV8Flag('allow-natives-syntax', () => new Function('f', source) as typeof warm);
     } catch {
       return;
-    } finally {
-      v8.setFlagsFromString('--no-allow-natives-syntax');
     }
   }
   warm((x) => x + 1);
