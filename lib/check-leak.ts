@@ -428,8 +428,9 @@ async function checkMemory(invoke: Invoke, settings: Settings, plan: MemoryPlan,
   let before = first.figures;
   const resolution = defaultResolution(cHeap);
   const msPerRead = first.settled.msPerPass * MIN_SETTLE_PASSES;
-  const timedCalls = timeSizedCalls(settings.times, pace.msPerCall, msPerRead);
-  const firstCalls = firstRoundCalls(timedCalls, pace.msPerCall, msPerRead, boundingCalls(judged, noise, resolution));
+  const bounding = boundingCalls(judged, noise, resolution);
+  let timedCalls = timeSizedCalls(settings.times, pace.msPerCall, msPerRead);
+  let firstCalls = firstRoundCalls(timedCalls, pace.msPerCall, msPerRead, bounding);
   // The budget doubles the round time alone gives: the longer rounds a floor asks for are paid for by the extra
   // doublings of a plain process and of a widening (see callBudget()), not again by a longer first round.
   const budget = (widenedBy: number): number => Math.max(firstCalls, callBudget(timedCalls, settings.retries, quiet, widenedBy));
@@ -470,15 +471,31 @@ async function checkMemory(invoke: Invoke, settings: Settings, plan: MemoryPlan,
     // a plain process thousands of calls of a fast function run with no collection at all). Collecting more often
     // raises other high-water marks with the number of collections. A collection frees only what the calls left
     // unreachable, so it cannot hide a leak.
-    const made = await pace.call(invoke, decision.nextCalls, firstCalls);
+    let wanted = decision.nextCalls;
+    let made = await pace.call(invoke, wanted, firstCalls);
     if (made === 0) break;
+    if (rounds.length === 0) {
+      // The warm-up's pace is that of cold calls (in a plain process V8 compiles a function on a background thread,
+      // tens of calls in), so round 1 is sized again from its own calls' pace and runs on to that size before its
+      // read. Its size depends on time alone, never on memory, so it cannot bias the verdict.
+      while (made === wanted) {
+        timedCalls = Math.max(timedCalls, timeSizedCalls(settings.times, pace.msPerCall, msPerRead));
+        const resized = firstRoundCalls(timedCalls, pace.msPerCall, msPerRead, bounding);
+        if (resized <= made || !pace.fits(resized - made)) break;
+        made = made + (await pace.call(invoke, resized - made, resized));
+        wanted = resized;
+      }
+      firstCalls = wanted;
+      decisionOptions.firstCalls = wanted;
+      decisionOptions.maxCalls = budget(widening);
+    }
     const { figures: after } = await pace.settled(() => settledSample(metrics, trimCallback));
     const growth = growthBetween(metrics, before, after);
     rounds.push({ calls: made, growth });
     reports.push({ round: rounds.length, calls: made, growth, ms: clock.now() - roundStarted });
     before = after; // the settled end of one round is the start of the next
     progress.round(rounds.length, used());
-    if (made < decision.nextCalls) cutAt(used());
+    if (made < wanted) cutAt(used());
     else if (!timeCut) decisionOptions.maxCalls = budget(widening * fallWidening(rounds, judged, noise));
     decision = decide(rounds, decisionOptions);
   }

@@ -158,6 +158,16 @@ describe('checkLeak: memory', function () {
     expect(report.rounds[0].calls).to.be.oneOf(doublings(2 * (FAST.times as number), fastFirstRound(report)));
   });
 
+  it('sizes the first round again from its own calls when every warm-up call was slow (code not compiled yet)', async () => {
+    let calls = 0;
+    // 5 ms on each warm-up call, then nothing: the warm-up's pace says 100 calls take longer than a read.
+    const slowWarmUp = (): void => {
+      if (++calls <= (FAST.warmupTimes as number)) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+    };
+    const report = await checkLeak(slowWarmUp, { ...FAST, checkers: Checkers.only('memory') });
+    expect(report.rounds[0].calls).to.be.oneOf(doublings(2 * (FAST.times as number), fastFirstRound(report)));
+  });
+
   it('gives a fast function in a plain process a first round long enough for the C heap floor to bound a leak', async () => {
     // 8 KiB over 2 B/call: 4,096 calls at least, which 8× `times` (800) is not; a round shorter gives no clean verdict.
     // A million live objects make each collection take tens of ms, and 50 warm-up calls give the pace after start-up
