@@ -3,6 +3,7 @@
 // so a leak through them shows only in the process's memory (rss, uss). Linux only (it reads /proc/self/maps).
 import fs from 'node:fs';
 import path from 'node:path';
+import { bufferReader, readElf } from './elf';
 
 export type AllocatorName = 'mimalloc' | 'jemalloc' | 'tcmalloc' | 'rpmalloc' | 'snmalloc';
 
@@ -65,31 +66,9 @@ function mappedFiles(): string[] {
  */
 export function importsSymbol(bytes: Buffer, name: string): boolean {
   try {
-    if (bytes.readUInt32BE(0) !== 0x7f454c46 || bytes[5] !== 1) return false;
-    const wide = bytes[4] === 2;
-    const word = (at: number): number => (wide ? Number(bytes.readBigUInt64LE(at)) : bytes.readUInt32LE(at));
-    const sectionsAt = word(wide ? 40 : 32);
-    const sectionSize = bytes.readUInt16LE(wide ? 58 : 46);
-    const sectionCount = bytes.readUInt16LE(wide ? 60 : 48);
-    const section = (index: number): { type: number; offset: number; size: number; link: number } => {
-      const at = sectionsAt + index * sectionSize;
-      return { type: bytes.readUInt32LE(at + 4), offset: word(at + (wide ? 24 : 16)), size: word(at + (wide ? 32 : 20)), link: bytes.readUInt32LE(at + (wide ? 40 : 24)) };
-    };
-    const wanted = Buffer.from(`${name}\0`);
-    const entrySize = wide ? 24 : 16;
-    for (let index = 0; index < sectionCount; index++) {
-      const symbols = section(index);
-      if (symbols.type !== 11) continue; // SHT_DYNSYM
-      const strings = section(symbols.link);
-      for (let at = symbols.offset; at + entrySize <= symbols.offset + symbols.size; at += entrySize) {
-        if (bytes.readUInt16LE(at + (wide ? 6 : 14)) !== 0) continue; // defined here, not imported (SHN_UNDEF is 0)
-        const start = strings.offset + bytes.readUInt32LE(at);
-        if (bytes.compare(wanted, 0, wanted.length, start, start + wanted.length) === 0) return true;
-      }
-    }
-    return false;
+    return readElf(bufferReader(bytes))?.symbols('dynamic').some((symbol) => !symbol.defined && symbol.name === name) ?? false;
   } catch {
-    return false; // offsets past the end: not an ELF file this can read
+    return false; // cut short: not an ELF file this can read
   }
 }
 

@@ -3,7 +3,10 @@
 // object has debug information and binutils' addr2line is installed, the demangled name and file:line.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import { type ElfLoad, type ElfSymbol, fileReader, readElf } from './elf';
 import type { Mapping } from './heap-profile';
+
+const STT_FUNC = 2;
 
 /** One frame of an allocation stack; a function inlined into another has a frame of its own, at the same address. */
 export interface Frame {
@@ -19,26 +22,14 @@ export interface Frame {
   line: number | null;
 }
 
-interface ElfSymbol {
-  value: bigint;
-  size: bigint;
-  name: string;
-}
-
 interface ElfObject {
-  loads: { offset: bigint; vaddr: bigint; filesz: bigint }[];
+  loads: ElfLoad[];
   /** Function symbols, by address. */
   symbols: ElfSymbol[];
 }
 
-function readAt(fd: number, position: bigint, length: number): Buffer {
-  const buffer = Buffer.alloc(length);
-  fs.readSync(fd, buffer, 0, length, Number(position));
-  return buffer;
-}
-
-/** Program headers and function symbols of a 64-bit little-endian ELF file; null for anything else. */
-function readElf(file: string): ElfObject | null {
+/** Loadable segments and function symbols of an ELF file; null for anything else. */
+function readObject(file: string): ElfObject | null {
   let fd: number;
   try {
     fd = fs.openSync(file, 'r');
@@ -46,48 +37,11 @@ function readElf(file: string): ElfObject | null {
     return null;
   }
   try {
-    const header = readAt(fd, 0n, 64);
-    if (header.readUInt32BE(0) !== 0x7f454c46 || header[4] !== 2 || header[5] !== 1) return null;
-    const phoff = header.readBigUInt64LE(32);
-    const shoff = header.readBigUInt64LE(40);
-    const phnum = header.readUInt16LE(56);
-    const shnum = header.readUInt16LE(60);
-    const loads: ElfObject['loads'] = [];
-    const programHeaders = readAt(fd, phoff, 56 * phnum);
-    for (let i = 0; i < phnum; i++) {
-      const at = 56 * i;
-      if (programHeaders.readUInt32LE(at) !== 1) continue; // PT_LOAD
-      loads.push({
-        offset: programHeaders.readBigUInt64LE(at + 8),
-        vaddr: programHeaders.readBigUInt64LE(at + 16),
-        filesz: programHeaders.readBigUInt64LE(at + 32),
-      });
-    }
-    const sections = readAt(fd, shoff, 64 * shnum);
-    const section = (i: number) => ({
-      type: sections.readUInt32LE(64 * i + 4),
-      offset: sections.readBigUInt64LE(64 * i + 24),
-      size: sections.readBigUInt64LE(64 * i + 32),
-      link: sections.readUInt32LE(64 * i + 40),
-    });
-    const symbols: ElfSymbol[] = [];
-    for (let i = 0; i < shnum; i++) {
-      const table = section(i);
-      if (table.type !== 2 && table.type !== 11) continue; // SHT_SYMTAB, SHT_DYNSYM
-      const strings = section(table.link);
-      const names = readAt(fd, strings.offset, Number(strings.size));
-      const entries = readAt(fd, table.offset, Number(table.size));
-      for (let at = 0; at + 24 <= entries.length; at += 24) {
-        if ((entries[at + 4] & 0xf) !== 2) continue; // STT_FUNC
-        const value = entries.readBigUInt64LE(at + 8);
-        if (value === 0n) continue;
-        const start = entries.readUInt32LE(at);
-        const name = names.toString('utf8', start, names.indexOf(0, start));
-        symbols.push({ value, size: entries.readBigUInt64LE(at + 16), name });
-      }
-    }
+    const elf = readElf(fileReader(fd));
+    if (!elf) return null;
+    const symbols = elf.symbols('all').filter((symbol) => symbol.type === STT_FUNC && symbol.value !== 0n);
     symbols.sort((a, b) => (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
-    return { loads, symbols };
+    return { loads: elf.loads, symbols };
   } catch {
     return null;
   } finally {
@@ -168,7 +122,7 @@ function addr2line(object: string, vaddrs: bigint[]): SourcePlace[][] | null {
 export function symbolize(stacks: readonly (readonly bigint[])[], mappings: readonly Mapping[]): Frame[][] {
   const elves = new Map<string, ElfObject | null>();
   const elfOf = (object: string): ElfObject | null => {
-    if (!elves.has(object)) elves.set(object, readElf(object));
+    if (!elves.has(object)) elves.set(object, readObject(object));
     return elves.get(object) ?? null;
   };
   const located = stacks.map((addresses) =>
