@@ -26,6 +26,8 @@ export interface Elf {
   loads: ElfLoad[];
   /** The symbols of the dynamic table (SHT_DYNSYM, which stripping keeps), and with 'all' of the full one (SHT_SYMTAB). */
   symbols(tables: 'dynamic' | 'all'): ElfSymbol[];
+  /** Whether the dynamic table names `name` as a symbol the file imports. */
+  imports(name: string): boolean;
 }
 
 export function bufferReader(bytes: Buffer): ReadAt {
@@ -80,28 +82,49 @@ export function readElf(read: ReadAt): Elf | null {
       : { type: entry.readUInt32LE(4), offset: offset(entry, 16), size: offset(entry, 20), link: entry.readUInt32LE(24) };
   };
   const symbolSize = wide ? 24 : 16;
-  const symbols = (tables: 'dynamic' | 'all'): ElfSymbol[] => {
-    const found: ElfSymbol[] = [];
+  /** Each entry of the symbol tables asked for: its table's bytes, its offset there, and the table's names. */
+  const eachEntry = (tables: 'dynamic' | 'all', visit: (entries: Buffer, at: number, names: Buffer) => boolean | void): void => {
     for (let index = 0; index < sectionCount; index++) {
       const table = section(index);
       if (table.type !== SHT_DYNSYM && (tables === 'dynamic' || table.type !== SHT_SYMTAB)) continue;
       const strings = section(table.link);
       const names = read(strings.offset, strings.size);
       const entries = read(table.offset, table.size);
-      for (let at = 0; at + symbolSize <= entries.length; at += symbolSize) {
-        const start = entries.readUInt32LE(at);
-        const end = names.indexOf(0, start);
-        if (end < 0) throw new RangeError(`ELF symbol name at ${start} has no end`);
-        found.push({
-          name: names.toString('utf8', start, end),
-          value: word(entries, at + (wide ? 8 : 4)),
-          size: word(entries, at + (wide ? 16 : 8)),
-          type: entries[at + (wide ? 4 : 12)] & 0xf,
-          defined: entries.readUInt16LE(at + (wide ? 6 : 14)) !== 0,
-        });
-      }
+      for (let at = 0; at + symbolSize <= entries.length; at += symbolSize) if (visit(entries, at, names) === true) return;
     }
+  };
+  const defined = (entries: Buffer, at: number): boolean => entries.readUInt16LE(at + (wide ? 6 : 14)) !== 0;
+  const nameEnd = (names: Buffer, start: number): number => {
+    const end = names.indexOf(0, start);
+    if (end < 0) throw new RangeError(`ELF symbol name at ${start} has no end`);
+    return end;
+  };
+  const symbols = (tables: 'dynamic' | 'all'): ElfSymbol[] => {
+    const found: ElfSymbol[] = [];
+    eachEntry(tables, (entries, at, names) => {
+      const start = entries.readUInt32LE(at);
+      found.push({
+        name: names.toString('utf8', start, nameEnd(names, start)),
+        value: word(entries, at + (wide ? 8 : 4)),
+        size: word(entries, at + (wide ? 16 : 8)),
+        type: entries[at + (wide ? 4 : 12)] & 0xf,
+        defined: defined(entries, at),
+      });
+    });
     return found;
   };
-  return { loads, symbols };
+  // Compares bytes and decodes no name: it runs on every addon mapped, right before a check's first read, where thousands
+  // of short-lived strings can move the round in which V8 adds a heap page (and the page's record in the C heap).
+  const imports = (name: string): boolean => {
+    const wanted = Buffer.from(name);
+    let found = false;
+    eachEntry('dynamic', (entries, at, names) => {
+      if (defined(entries, at)) return false;
+      const start = entries.readUInt32LE(at);
+      found = nameEnd(names, start) - start === wanted.length && names.compare(wanted, 0, wanted.length, start, start + wanted.length) === 0;
+      return found;
+    });
+    return found;
+  };
+  return { loads, symbols, imports };
 }

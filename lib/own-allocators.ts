@@ -66,7 +66,7 @@ function mappedFiles(): string[] {
  */
 export function importsSymbol(bytes: Buffer, name: string): boolean {
   try {
-    return readElf(bufferReader(bytes))?.symbols('dynamic').some((symbol) => !symbol.defined && symbol.name === name) ?? false;
+    return readElf(bufferReader(bytes))?.imports(name) ?? false;
   } catch {
     return false; // cut short: not an ELF file this can read
   }
