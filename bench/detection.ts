@@ -220,9 +220,9 @@ function parseOptions(argv: string[]): Options {
     };
     if (arg === '--trials') options.trials = positiveInt(arg, value());
     else if (arg === '--jobs') options.jobs = positiveInt(arg, value());
-    else if (arg === '--modes') options.modes = value().split(',').map((m) => ((MODES as readonly string[]).includes(m) ? (m as Mode) : usage(`unknown mode ${m}`)));
+    else if (arg === '--modes') options.modes = value().split(',').map((m) => m.trim()).map((m) => ((MODES as readonly string[]).includes(m) ? (m as Mode) : usage(`unknown mode ${m}`)));
     else if (arg === '--cases') {
-      options.cases = value().split(',');
+      options.cases = value().split(',').map((c) => c.trim());
       for (const c of options.cases) if (!(c in leakCases) && !(c in hardCases) && !(c in cleanCases) && !(c in heldOutCases)) usage(`unknown case ${c}`);
     } else if (arg === '--json') options.json = true;
     else if (arg === '--warm') options.warm = true;

@@ -191,9 +191,9 @@ function parseOptions(argv: string[]): { trials: number; modes: Mode[]; cases: s
       if (arg === '--trials') options.trials = n;
       else options.maxMs = n;
     } else if (arg === '--modes') {
-      options.modes = value.split(',').map((mode) => (mode === 'quiet' || mode === 'plain' ? mode : usage(`unknown mode ${mode}`)));
+      options.modes = value.split(',').map((mode) => mode.trim()).map((mode) => (mode === 'quiet' || mode === 'plain' ? mode : usage(`unknown mode ${mode}`)));
     } else if (arg === '--cases') {
-      options.cases = value.split(',');
+      options.cases = value.split(',').map((name) => name.trim());
       for (const name of options.cases) if (!(name in cases)) usage(`unknown case ${name}`);
     } else usage(`unknown option ${arg}`);
   }
