@@ -8,7 +8,7 @@ import { BindingLoadError, CheckAbortedError, FakeTimersError, InvalidArgumentEr
 import type { StartedCheck } from './in-flight';
 import { MIN_STOP_MARGIN_MS, startCheck } from './in-flight';
 import { InconclusiveError, MemoryLeakError, UnexpectedBehaviourError } from './leak-errors';
-import { DEFAULT_JUDGED, MIN_SETTLE_PASSES, type Settled, availableMetrics, minorGc, requireCHeap, sample, settle, settledSample, warmOptimizingCompiler } from './measure';
+import { DEFAULT_JUDGED, MIN_SETTLE_PASSES, type Settled, availableMetrics, globalHandleBytes, minorGc, requireCHeap, sample, settle, settledSample, warmOptimizingCompiler } from './measure';
 import type { LeakOptions, Settings } from './options';
 import { describeValue, isAbortSignal, resolveOptions } from './options';
 import { quietness, warnIfNotQuiet } from './quiet';
@@ -145,6 +145,11 @@ class Pace {
   msPerCall: number | undefined;
   /** Wall time of one settled read, from the latest one. */
   settleMs = 0;
+  /**
+   * Growth of V8's global handles over the latest batch of calls (see globalHandleBytes()); null when a call of it
+   * returned a promise, whose awaiting makes handles of the harness's own.
+   */
+  handlesLeft: number | null = null;
   /** clock.now() when the check started. */
   readonly started = clock.now();
   /** clock.now() at which the time budget ends; Infinity without one. */
@@ -201,12 +206,17 @@ class Pace {
     const sliceMs: number[] = [];
     let sliceStarted = clock.now();
     let made = 0;
+    let awaited = false;
+    const handlesAtStart = globalHandleBytes();
     while (made < n) {
       this.throwIfAborted();
       // The settled read that ends the calls must fit too: the budget bounds the whole check.
       if (this.deadline !== Infinity && clock.now() + this.settleMs >= this.deadline) break;
       const result = invoke();
-      if (isThenable(result)) await this.untilSettled(result, this.calls + 1);
+      if (isThenable(result)) {
+        awaited = true;
+        await this.untilSettled(result, this.calls + 1);
+      }
       made = made + 1;
       this.calls = this.calls + 1;
       if (made % collectEvery === 0 && made < n) minorGc();
@@ -220,6 +230,7 @@ class Pace {
     if (made > 1 || (made === 1 && this.msPerCall === undefined)) {
       this.msPerCall = sliceMs.length > 0 ? Math.min(...sliceMs) : (clock.now() - sliceStarted) / made;
     }
+    this.handlesLeft = awaited || made === 0 ? null : globalHandleBytes() - handlesAtStart;
     return made;
   }
 
@@ -405,7 +416,7 @@ function warmOwnCode(plan: MemoryPlan, quiet: boolean): void {
 
 /** Calls in rounds of the sizes decide() asks for until it gives a verdict, or the time budget ends. `since`: the
  * resource check's settle, when it was the last thing to run the function. */
-async function checkMemory(invoke: Invoke, settings: Settings, plan: MemoryPlan, quiet: boolean, pace: Pace, started: number, progress: Progress, since?: Settled): Promise<Outcome> {
+async function checkMemory(invoke: Invoke, settings: Settings, plan: MemoryPlan, quiet: boolean, pace: Pace, started: number, progress: Progress, holdsHandles: boolean, since?: Settled): Promise<Outcome> {
   const { metrics, judged, cHeap, own, processMetric, judgeProcess } = plan;
   const fixedNoise = defaultNoise(quiet);
   // A plain process's floors are widened to what a no-op's rounds move in it (calibrate.ts); a quiet one runs V8 on one
@@ -469,10 +480,14 @@ async function checkMemory(invoke: Invoke, settings: Settings, plan: MemoryPlan,
     // Young garbage is collected every first round's worth of calls: tables sized by the native objects alive at once
     // (node's cleanup hooks, V8's handles) then stop at round 1's size instead of stepping up at each longer round (in
     // a plain process thousands of calls of a fast function run with no collection at all). Collecting more often
-    // raises other high-water marks with the number of collections. A collection frees only what the calls left
-    // unreachable, so it cannot hide a leak.
+    // raises other high-water marks with the number of collections. Calls that hold native objects (each with a V8
+    // global handle: node's wrappers, N-API wrapped objects) are collected every two warm-ups' worth of calls, round 1
+    // included: the tables such objects size (V8's handle blocks, node's cleanup hooks) then stay within the size the
+    // warm-up gave them (they grow by doubling) instead of rising in round 1. A collection frees only what the calls
+    // left unreachable, so it cannot hide a leak.
+    const collectEvery = (roundCalls: number): number => (holdsHandles ? Math.min(roundCalls, 2 * settings.warmupTimes) : roundCalls);
     let wanted = decision.nextCalls;
-    let made = await pace.call(invoke, wanted, firstCalls);
+    let made = await pace.call(invoke, wanted, collectEvery(firstCalls));
     if (made === 0) break;
     if (rounds.length === 0) {
       // The warm-up's pace is that of cold calls (in a plain process V8 compiles a function on a background thread,
@@ -482,7 +497,8 @@ async function checkMemory(invoke: Invoke, settings: Settings, plan: MemoryPlan,
         timedCalls = Math.max(timedCalls, timeSizedCalls(settings.times, pace.msPerCall, msPerRead));
         const resized = firstRoundCalls(timedCalls, pace.msPerCall, msPerRead, bounding);
         if (resized <= made || !pace.fits(resized - made)) break;
-        made = made + (await pace.call(invoke, resized - made, resized));
+        if (holdsHandles) minorGc(); // as within the calls, which end with none
+        made = made + (await pace.call(invoke, resized - made, collectEvery(resized)));
         wanted = resized;
       }
       firstCalls = wanted;
@@ -637,8 +653,14 @@ async function measureChecked(invoke: Invoke, settings: Settings, pace: Pace, pr
   let resourcesChecked: boolean;
   let settledByResourceCheck: Settled | undefined;
   let plan: MemoryPlan | undefined;
+  let holdsHandles: boolean;
   try {
-    warmed = await pace.call(invoke, settings.warmupTimes);
+    // Whether the warm-up's later calls left native objects alive until a collection (a global handle each); the
+    // first calls may create some once (bindings node makes on first use).
+    const early = Math.ceil(settings.warmupTimes / 2);
+    warmed = await pace.call(invoke, early);
+    if (warmed === early) warmed = warmed + (await pace.call(invoke, settings.warmupTimes - early));
+    holdsHandles = warmed > early && (pace.handlesLeft ?? 0) > 0;
     // The plan reads which allocators are mapped, so it waits for a call of the function (which may load its addon):
     // with no warm-up, the resource check's call, and then no warmOwnCode() before that call's settle.
     if (warmed === settings.warmupTimes && pace.calls > 0 && settings.checkers.has('memory')) {
@@ -661,7 +683,7 @@ async function measureChecked(invoke: Invoke, settings: Settings, pace: Pace, pr
   } else if (settings.checkers.has('memory')) {
     // No warm-up and no resource check: one call, not measured, before the plan.
     if (!plan && pace.calls === 0) await pace.call(invoke, 1);
-    const { base, decision } = await checkMemory(invoke, settings, plan ?? planMemory(settings), quiet, pace, started, progress, settledByResourceCheck);
+    const { base, decision } = await checkMemory(invoke, settings, plan ?? planMemory(settings), quiet, pace, started, progress, holdsHandles, settledByResourceCheck);
     if (decision?.verdict === 'leak') {
       const cHeapLeak = cHeapLeakRate(base.rounds, decision, base.noise.heap ?? (defaultNoise(quiet).heap as number));
       const where = cHeapLeak === null ? {} : await whereIsTheLeak(invoke, base.rounds, { ...decision, bytesPerCall: cHeapLeak }, pace);

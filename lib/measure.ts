@@ -97,6 +97,14 @@ function probeAvailability(): { heap: boolean; process: boolean } {
   return probeWorks;
 }
 
+/**
+ * Bytes of V8's global handles in use. Each native object JavaScript holds (node's wrappers of hashes and streams,
+ * N-API wrapped objects and references) has one until a collection finds its object unreachable.
+ */
+export function globalHandleBytes(): number {
+  return v8.getHeapStatistics().used_global_handles_size;
+}
+
 /** Reads the C heap once, so a check that judges it fails with the probe's own error (BindingLoadError,
  * UnsupportedPlatformError) before it calls anything; a heap the probe cannot read whole is refused the same way. */
 export function requireCHeap(): void {
