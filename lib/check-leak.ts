@@ -497,7 +497,7 @@ async function checkMemory(invoke: Invoke, settings: Settings, plan: MemoryPlan,
         timedCalls = Math.max(timedCalls, timeSizedCalls(settings.times, pace.msPerCall, msPerRead));
         const resized = firstRoundCalls(timedCalls, pace.msPerCall, msPerRead, bounding);
         if (resized <= made || !pace.fits(resized - made)) break;
-        if (holdsHandles) minorGc(); // as within the calls, which end with none
+        if (holdsHandles) minorGc(); // a batch ends without one: objects alive at once stay within the cadence
         made = made + (await pace.call(invoke, resized - made, collectEvery(resized)));
         wanted = resized;
       }

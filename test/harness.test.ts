@@ -495,14 +495,16 @@ describe('the quiet process: the young generation', function () {
 describe('a measured round: young garbage', function () {
   this.timeout(60_000);
 
-  it('is collected every first round\'s length of calls, in a plain process without --expose-gc', async () => {
-    // A plain process's young generation holds a round of thousands of fast calls with no collection: every dead
-    // native object of the round waits at once, and tables sized by them step up at each longer round. A leak's
-    // confirming round is longer than its first.
+  /**
+   * Runs `check` (code that ends with a promise of a report, or a rejection carrying one) in a plain child process
+   * without --expose-gc, and returns the young collections the check forced between settles, and its rounds' calls.
+   */
+  async function forcedYoungCollections(prelude: string, check: string): Promise<{ forcedYoung: number; rounds: number[] }> {
     const dist = JSON.stringify(path.resolve(__dirname, '..', 'dist'));
     const code = `
       const { PerformanceObserver, constants } = require('node:perf_hooks');
       const { checkLeak } = require(${dist});
+      ${prelude}
       // Forced collections in order, young (y) and full (f): a settle starts with a young one right before its first
       // full one; the others are the rounds'.
       let forced = '';
@@ -514,12 +516,19 @@ describe('a measured round: young garbage', function () {
         }
       });
       observer.observe({ entryTypes: ['gc'] });
-      const kept = [];
-      checkLeak(() => kept.push(Buffer.alloc(64)), ${JSON.stringify(FAST)}).catch((err) =>
-        setTimeout(() => console.log(JSON.stringify({ forcedYoung: forced.replace(/yf/g, 'f').split('y').length - 1, rounds: err.report.rounds.map((round) => round.calls) })), 50));`;
+      const done = (report) =>
+        setTimeout(() => console.log(JSON.stringify({ forcedYoung: forced.replace(/yf/g, 'f').split('y').length - 1, rounds: report.rounds.map((round) => round.calls) })), 50);
+      ${check}.then(done, (err) => done(err.report));`;
     const child = await runCode(code, { tsx: false });
     expect(child.code, child.stderr).to.equal(0);
-    const { forcedYoung, rounds } = lastJson(child) as { forcedYoung: number; rounds: number[] };
+    return lastJson(child) as { forcedYoung: number; rounds: number[] };
+  }
+
+  it('is collected every first round\'s length of calls, in a plain process without --expose-gc', async () => {
+    // A plain process's young generation holds a round of thousands of fast calls with no collection: every dead
+    // native object of the round waits at once, and tables sized by them step up at each longer round. A leak's
+    // confirming round is longer than its first.
+    const { forcedYoung, rounds } = await forcedYoungCollections('const kept = [];', `checkLeak(() => kept.push(Buffer.alloc(64)), ${JSON.stringify(FAST)})`);
     const between = rounds.reduce((sum, calls) => sum + Math.ceil(calls / rounds[0]) - 1, 0);
     expect(between, `rounds of ${rounds.join(', ')} calls`).to.be.above(0);
     expect(forcedYoung, `young collections in rounds of ${rounds.join(', ')} calls`).to.equal(between);
@@ -528,27 +537,11 @@ describe('a measured round: young garbage', function () {
   it('is collected every two warm-ups of calls, round 1 included, when the calls hold native objects (global handles)', async () => {
     // Each hash is a native object with a global handle until a collection: 2,400 alive at once grew V8's handle
     // blocks and node's cleanup-hook table by ~150 KB in round 1 of a quiet process, and the check took two more.
-    const dist = JSON.stringify(path.resolve(__dirname, '..', 'dist'));
-    const warmupTimes = FAST.warmupTimes as number;
-    const code = `
-      const { PerformanceObserver, constants } = require('node:perf_hooks');
-      const crypto = require('node:crypto');
-      const { checkLeak } = require(${dist});
-      let forced = '';
-      const observer = new PerformanceObserver((list) => {
-        for (const { detail } of list.getEntries()) {
-          if (!(detail.flags & constants.NODE_PERFORMANCE_GC_FLAGS_FORCED)) continue;
-          if (detail.kind === constants.NODE_PERFORMANCE_GC_MINOR) forced += 'y';
-          if (detail.kind === constants.NODE_PERFORMANCE_GC_MAJOR) forced += 'f';
-        }
-      });
-      observer.observe({ entryTypes: ['gc'] });
-      checkLeak(() => crypto.createHash('sha256').update('nodeleak').digest(), ${JSON.stringify(FAST)}).then((report) =>
-        setTimeout(() => console.log(JSON.stringify({ forcedYoung: forced.replace(/yf/g, 'f').split('y').length - 1, rounds: report.rounds.map((round) => round.calls) })), 50));`;
-    const child = await runCode(code, { tsx: false });
-    expect(child.code, child.stderr).to.equal(0);
-    const { forcedYoung, rounds } = lastJson(child) as { forcedYoung: number; rounds: number[] };
-    const between = rounds.reduce((sum, calls) => sum + Math.ceil(calls / (2 * warmupTimes)) - 1, 0);
+    const { forcedYoung, rounds } = await forcedYoungCollections(
+      "const crypto = require('node:crypto');",
+      `checkLeak(() => crypto.createHash('sha256').update('nodeleak').digest(), ${JSON.stringify(FAST)})`,
+    );
+    const between = rounds.reduce((sum, calls) => sum + Math.ceil(calls / (2 * (FAST.warmupTimes as number))) - 1, 0);
     expect(forcedYoung, `young collections in rounds of ${rounds.join(', ')} calls`).to.equal(between);
   });
 });
