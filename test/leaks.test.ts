@@ -36,10 +36,10 @@ function errorClass(err: JsonTest['err']): string {
   return match ? match[1] : '(no error)';
 }
 
-function run(command: string[], reportFile: string): Promise<SuiteRun> {
+function run(command: string[], reportFile: string, checkReports: string): Promise<SuiteRun> {
   return new Promise((resolve, reject) => {
     // The child must start without this process's settings leaking into it (this spec may itself run quiet).
-    const env = { ...process.env };
+    const env: NodeJS.ProcessEnv = { ...process.env, NODELEAK_REPORT_DIR: checkReports };
     delete env.NODE_OPTIONS;
     delete env.GLIBC_TUNABLES;
     const child = spawn(process.execPath, command, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -58,6 +58,15 @@ function run(command: string[], reportFile: string): Promise<SuiteRun> {
       resolve({ code, stderr, report });
     });
   });
+}
+
+/** What a test's check measured (written by NODELEAK_REPORT_DIR), for a verdict that went the wrong way. */
+function checkReport(tmp: string, title: string): string {
+  const file = path.join(tmp, 'checks', `${title.replace(' ', '.')}.json`);
+  if (!fs.existsSync(file)) return `no report at ${file}`;
+  const report = JSON.parse(fs.readFileSync(file, 'utf8')) as { reason?: string; rounds?: { calls: number; growth: Record<string, number> }[] };
+  const rounds = (report.rounds ?? []).map((round) => `${round.calls} calls: ${JSON.stringify(round.growth)}`).join('; ');
+  return `its check: ${report.reason}; rounds: ${rounds}`;
 }
 
 const runners: Record<string, { command: (args: string[]) => string[]; process: string }> = {
@@ -85,7 +94,7 @@ for (const [runnerName, runner] of Object.entries(runners)) {
         '--reporter', 'json', '--reporter-option', `output=${reportFile}`,
         ...suiteFiles.map((file) => path.join(suitesDir, file)),
       ];
-      result = await run(runner.command(args), reportFile);
+      result = await run(runner.command(args), reportFile, path.join(tmp, 'checks'));
     });
 
     after(() => {
@@ -116,7 +125,7 @@ for (const [runnerName, runner] of Object.entries(runners)) {
             expect(failure, failure && `${errorClass(failure.err)}: ${failure.err.message}`).to.equal(undefined);
             expect(result.report.passes.map((t) => t.fullTitle)).to.include(title);
           } else {
-            expect(failure, `${title} passed but should have failed with ${outcome}`).to.not.equal(undefined);
+            expect(failure, `${title} passed but should have failed with ${outcome}; ${checkReport(tmp, title)}`).to.not.equal(undefined);
             expect(errorClass(failure!.err), failure!.err.stack).to.equal(outcome);
           }
         });
