@@ -146,8 +146,8 @@ class Pace {
   /** Wall time of one settled read, from the latest one. */
   settleMs = 0;
   /**
-   * Growth of V8's global handles over the latest batch of calls (see globalHandleBytes()); null when a call of it
-   * returned a promise, whose awaiting makes handles of the harness's own.
+   * Growth of V8's global handles over the latest batch of calls that counted them (see globalHandleBytes()); null
+   * when it did not count them, or a call of it returned a promise, whose awaiting makes handles of the harness's own.
    */
   handlesLeft: number | null = null;
   /** clock.now() when the check started. */
@@ -201,13 +201,13 @@ class Pace {
    * slice is slower than the pace to come when it holds those, or a collection, and not faster. With `collectEvery`, a
    * young-generation collection follows every that many calls (see checkMemory()).
    */
-  async call(invoke: Invoke, n: number, collectEvery = Infinity): Promise<number> {
+  async call(invoke: Invoke, n: number, collectEvery = Infinity, countHandles = false): Promise<number> {
     const sliceCalls = Math.max(1, Math.floor(n / PACE_SLICES));
     const sliceMs: number[] = [];
     let sliceStarted = clock.now();
     let made = 0;
     let awaited = false;
-    const handlesAtStart = globalHandleBytes();
+    const handlesAtStart = countHandles ? globalHandleBytes() : 0;
     while (made < n) {
       this.throwIfAborted();
       // The settled read that ends the calls must fit too: the budget bounds the whole check.
@@ -230,7 +230,7 @@ class Pace {
     if (made > 1 || (made === 1 && this.msPerCall === undefined)) {
       this.msPerCall = sliceMs.length > 0 ? Math.min(...sliceMs) : (clock.now() - sliceStarted) / made;
     }
-    this.handlesLeft = awaited || made === 0 ? null : globalHandleBytes() - handlesAtStart;
+    this.handlesLeft = !countHandles || awaited || made === 0 ? null : globalHandleBytes() - handlesAtStart;
     return made;
   }
 
@@ -659,7 +659,7 @@ async function measureChecked(invoke: Invoke, settings: Settings, pace: Pace, pr
     // first calls may create some once (bindings node makes on first use).
     const early = Math.ceil(settings.warmupTimes / 2);
     warmed = await pace.call(invoke, early);
-    if (warmed === early) warmed = warmed + (await pace.call(invoke, settings.warmupTimes - early));
+    if (warmed === early) warmed = warmed + (await pace.call(invoke, settings.warmupTimes - early, Infinity, true));
     holdsHandles = warmed > early && (pace.handlesLeft ?? 0) > 0;
     // The plan reads which allocators are mapped, so it waits for a call of the function (which may load its addon):
     // with no warm-up, the resource check's call, and then no warmOwnCode() before that call's settle.
