@@ -18,7 +18,8 @@ import type { Allocator } from './probe';
  *   alone gives the leak verdict, which says so.
  * - Clean needs every judged metric bounded below its resolution by its last round, or its last two pooled.
  * - A round that fell below the floor bounds nothing (a fall can hide a leak); a round right after one that rose
- *   beyond the floor, or grew faster than the resolution, bounds only pooled with it.
+ *   beyond the floor, or grew faster than the resolution, bounds only pooled with it. Round 1 has no round before it
+ *   to show what the first read caught in use, so it bounds only pooled with round 2: a clean verdict takes two rounds.
  * - A bound widens each round by the floor or, once two rounds have fallen further than it, by the largest fall.
  * - At most MAX_ROUNDS_PER_SIZE rounds of one size: the number of rounds is logarithmic in the budget.
  */
@@ -357,9 +358,11 @@ class MetricRounds {
 
   /** A round that bounds on its own: its floor held, and the round before it neither rose beyond the floor (memory
    * a read caught in flight comes back as a fall in the next round) nor grew faster than `resolution` (a leak that
-   * round showed can hide a fall of the noise in the next): after such a round it bounds only pooled with it. */
+   * round showed can hide a fall of the noise in the next): after such a round it bounds only pooled with it. Round 1
+   * never does: memory held at the first read by someone else (another thread's isolate, another test's timer) and
+   * freed during round 1 would hide a leak's growth, and only the next round shows that growth again. */
   boundsAlone(index: number, resolution: number): boolean {
-    return this.floorHeld(index) && (index === 0 || (!this.beyondNoise(index - 1) && this.growth(index - 1) <= resolution * this.calls(index - 1)));
+    return index > 0 && this.floorHeld(index) && !this.beyondNoise(index - 1) && this.growth(index - 1) <= resolution * this.calls(index - 1);
   }
 
   /** Rounds at the end, after round 1, each beyond the floor and agreeing with every later one (at most CONFIRMING_ROUNDS). */
