@@ -18,12 +18,15 @@ const HELP = `Usage: nodeleak [--where] [mocha arguments...]
 Runs mocha in a quiet process, so nodeleak's leak tests are fast and exact:
   node ${QUIET_NODE_FLAGS.join(' ')} <mocha> [mocha arguments...]
 with GLIBC_TUNABLES=${TCACHE_OFF} and MALLOC_CONF=${JEMALLOC_TCACHE_OFF} added to the
-environment (your other settings in them are kept).
+environment (your other settings in them are kept), and ESBUILD_WORKER_THREADS=0
+unless you set it.
 
 --single-threaded stops V8's background compiler and GC threads, which allocate
 at random moments; tcache_count=0 stops glibc's per-thread cache from holding
-freed memory, and tcache:false jemalloc's, when jemalloc is preloaded. Worker
-threads and the libuv thread pool still work.
+freed memory, and tcache:false jemalloc's, when jemalloc is preloaded.
+ESBUILD_WORKER_THREADS=0 keeps esbuild (which tsx compiles TypeScript with)
+from leaving an idle worker thread in the process, whose frees would count
+as the function's. Worker threads and the libuv thread pool still work.
 
 Every argument goes to mocha unchanged, and mocha reads your .mocharc as usual
 (spec, require/import of TypeScript loaders such as tsx, timeouts...).

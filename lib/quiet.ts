@@ -51,9 +51,19 @@ export function quietMallocConf(existing: string | undefined): string {
   return replaceSetting(existing, ',', ':', JEMALLOC_TCACHE_OFF);
 }
 
-/** The variables a quiet process starts with, the user's other settings in them kept: the allocators' thread caches off. */
-export function quietEnvironment(env: Record<string, string | undefined>): { GLIBC_TUNABLES: string; MALLOC_CONF: string } {
-  return { GLIBC_TUNABLES: quietTunables(env.GLIBC_TUNABLES), MALLOC_CONF: quietMallocConf(env.MALLOC_CONF) };
+/**
+ * The variables a quiet process starts with, the user's other settings in them kept: the allocators' thread caches
+ * off, and esbuild's synchronous API (tsx and other TypeScript loaders compile through it) without its worker thread.
+ * That worker stays alive, idle, for the life of the process, and its isolate frees C heap on its own schedule (its
+ * collections after it goes idle) while a check measures; with 0, esbuild runs its compiler as a child process for
+ * each synchronous call instead. A value the user set is kept.
+ */
+export function quietEnvironment(env: Record<string, string | undefined>): { GLIBC_TUNABLES: string; MALLOC_CONF: string; ESBUILD_WORKER_THREADS: string } {
+  return {
+    GLIBC_TUNABLES: quietTunables(env.GLIBC_TUNABLES),
+    MALLOC_CONF: quietMallocConf(env.MALLOC_CONF),
+    ESBUILD_WORKER_THREADS: env.ESBUILD_WORKER_THREADS ?? '0',
+  };
 }
 
 export interface Quietness {

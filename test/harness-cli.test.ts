@@ -68,6 +68,8 @@ describe('nodeleak CLI', function () {
     expect(probe.execArgv).to.deep.equal(['--single-threaded', '--expose-gc', '--max-semi-space-size=1']);
     expect(probe.tunables).to.equal('glibc.malloc.arena_max=2:glibc.malloc.tcache_count=0');
     expect(probe.mallocConf).to.equal('narenas:2,tcache:false');
+    expect(probe.esbuildWorkerThreads).to.equal('0');
+    expect(probe.threadsEsbuildAdded, 'esbuild left a thread in the quiet process').to.equal(0);
     expect(probe.quiet).to.equal(true);
     expect(probe.fromWorker).to.equal(42);
     expect(probe.keyBytes).to.equal(32);
@@ -161,7 +163,9 @@ describe('nodeleak CLI', function () {
     expect(quietEnvironment({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=1', MALLOC_CONF: 'narenas:1', PATH: '/bin' })).to.deep.equal({
       GLIBC_TUNABLES: 'glibc.malloc.arena_max=1:glibc.malloc.tcache_count=0',
       MALLOC_CONF: 'narenas:1,tcache:false',
+      ESBUILD_WORKER_THREADS: '0',
     });
+    expect(quietEnvironment({ ESBUILD_WORKER_THREADS: '1' }).ESBUILD_WORKER_THREADS).to.equal('1');
     expect(resolveMocha(root)).to.equal(path.join(root, 'node_modules', 'mocha', 'bin', 'mocha.js'));
     expect(resolveMocha(os.tmpdir())).to.equal(null);
   });

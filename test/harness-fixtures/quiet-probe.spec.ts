@@ -1,6 +1,7 @@
 // Run by test/harness-cli.test.ts through the nodeleak CLI: reports the process it runs in, and checks that worker
 // threads and the libuv thread pool work there.
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { isQuietProcess } from '../../lib';
 
@@ -12,6 +13,10 @@ describe('quiet probe', () => {
     const key = await new Promise<Buffer>((resolve, reject) =>
       crypto.pbkdf2('secret', 'salt', 1000, 32, 'sha256', (err, derived) => (err ? reject(err) : resolve(derived))),
     );
+    // esbuild's synchronous API, as tsx calls it on a cold cache: with a worker thread it leaves one running.
+    const threads = (): number => (fs.existsSync('/proc/self/task') ? fs.readdirSync('/proc/self/task').length : 0);
+    const threadsBefore = threads();
+    (require('esbuild') as { transformSync(code: string, options: object): unknown }).transformSync('const n: number = 1', { loader: 'ts' });
     const report = {
       execArgv: process.execArgv,
       tunables: process.env.GLIBC_TUNABLES ?? null,
@@ -20,6 +25,8 @@ describe('quiet probe', () => {
       fromWorker,
       keyBytes: key.length,
       argv: process.argv.slice(2),
+      esbuildWorkerThreads: process.env.ESBUILD_WORKER_THREADS ?? null,
+      threadsEsbuildAdded: threads() - threadsBefore,
     };
     process.stdout.write(`QUIET-PROBE ${JSON.stringify(report)}\n`);
   });
