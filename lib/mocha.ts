@@ -1,7 +1,12 @@
 // nodeleak/mocha: root hooks for mocha (`--require nodeleak/mocha`; `npx nodeleak` loads them itself). Each test runs
 // in a test scope: a check it starts takes its default time budget from the test's timeout, is stopped before the
 // timeout ends, and fails the test when the test did not await it.
+import { trackWorkers } from './checkers';
 import { abandonTestScope, runInTestScope } from './in-flight';
+
+// Worker threads are counted from their creation on; these hooks load before the test files, so a worker started while
+// they load (esbuild's, which tsx starts on a cold cache to compile them) is counted too, and a check names it.
+trackWorkers();
 
 /** What the hooks use of mocha's Test; structural, so mocha stays an optional peer. */
 interface MochaTest {

@@ -349,6 +349,12 @@ describe('green means measured, and no leak', function () {
       expect(outcomes.filter((outcome) => outcome.outcome === 'clean')).to.have.length(1);
       expect(result.stderr).to.include('other threads of this process may run JavaScript while it is measured (this check runs in a worker thread');
     });
+
+    it('a worker thread started while the test files load (esbuild\'s, under tsx) is named when a check starts', async () => {
+      const run = await runSuite(fixture('early-worker.ts'), { hooks: true });
+      expect(resultOf(run, 'is named by the check').state).to.equal('passed');
+      expect(run.events.join('\n')).to.include('other threads of this process may run JavaScript while it is measured (1 worker thread is running)');
+    });
   });
 
   describe('7. errors from another realm', () => {
