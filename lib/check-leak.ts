@@ -63,8 +63,8 @@ const OWN_ALLOCATOR_STEP = 4 * 1024 * 1024;
 const MAX_TIME_SIZING = 8;
 
 /**
- * A first round shorter than `boundingCalls` gives no clean verdict, so a clean check that starts with one measures a
- * longer round after it; the first round may take up to this many settled reads' time to reach them. Not more: a
+ * A round shorter than `boundingCalls` bounds nothing, alone or pooled with one of its size, so a clean check that starts
+ * with one measures longer rounds after it; the first round may take up to this many settled reads' time to reach them. Not more: a
  * leak's evidence is gathered in rounds of the first round's size, so a longer one slows a slow function's leak verdict.
  */
 const BOUNDING_READS = 4;
@@ -93,7 +93,7 @@ export function firstRoundCalls(timedCalls: number, msPerCall: number | undefine
 
 /**
  * Calls a round needs before its floor alone can bound a leak below the resolution, for the judged metric that needs
- * the most: a round shorter than that gives no clean verdict, whatever it measures (a plain process's C heap, an 8 KiB
+ * the most: a round shorter than that bounds nothing, whatever it measures (a plain process's C heap, an 8 KiB
  * floor at 2 B/call under glibc: 4,096 calls).
  */
 function boundingCalls(judged: readonly MetricName[], noise: Partial<Record<MetricName, number>>, resolution: Partial<Record<MetricName, number>>): number {
