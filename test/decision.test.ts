@@ -376,6 +376,30 @@ describe('decide()', () => {
       expect(later.decision.verdict).to.equal('leak');
     });
 
+    it('lets one release by someone else, in any of the first four rounds, hide only a leak slower than twice the resolution, within a narrow window', () => {
+      // Quiet rounds of N = 2,400 calls, a 512 B floor, 2 B/call resolution. A release of F B in one round hides a leak
+      // of r B/call only when the two rounds a bound rests on, pooled, bound it (F ≥ 2rN + 2·floor − 2·resolution·N)
+      // while the round it fell in keeps its floor (F ≤ rN + floor): only for r < 2·resolution − floor / N.
+      const N = 2400;
+      const floor = QUIET_HEAP;
+      const resolution = 2;
+      const options = heapOptions(true, { firstCalls: N, maxCalls: N * 127, resolution: defaultResolution('glibc') });
+      let hidden = 0;
+      for (const rate of [2.2, 3.2, 4, 32]) {
+        for (let at = 0; at < 4; at++) {
+          for (let release = 0; release <= rate * N + 2 * floor; release += 128) {
+            const { decision } = play(options, (round, _b, n) => ({ heap: Math.round(rate * n) - (round === at ? release : 0) }));
+            if (decision.verdict !== 'clean') continue;
+            hidden++;
+            const what = `${rate} B/call, ${release} B released in round ${at + 1}`;
+            expect(rate, what).to.be.below(2 * resolution - floor / N);
+            expect(release, what).to.be.within(2 * rate * N + 2 * floor - 2 * resolution * N, rate * N + floor);
+          }
+        }
+      }
+      expect(hidden, 'the window exists: releases of a chosen size do hide a slow leak').to.be.greaterThan(0);
+    });
+
     it('keeps its floor after one fall beyond it (a one-off release), and widens to the largest fall after a second', () => {
       // A quiet function that hands back 60,000 B once: the round after the fall bounds at the 512 B floor.
       const options = heapOptions(true, { firstCalls: 800, maxCalls: 800 * 127 });
