@@ -21,13 +21,14 @@ export async function noOpRoundMoves(
   metrics: readonly MetricName[],
   rounds = NO_OP_ROUNDS,
   since?: Settled,
+  throwIfStopped?: () => void,
 ): Promise<{ moves: Partial<Record<MetricName, number[]>>; settled: Settled }> {
-  let { figures: before, settled } = await settledSample(metrics, undefined, since);
+  let { figures: before, settled } = await settledSample(metrics, undefined, since, throwIfStopped);
   const moves: Partial<Record<MetricName, number[]>> = {};
   for (const metric of metrics) moves[metric] = [];
-  for (let round = 0; round < ROUNDS_LEFT_OUT; round++) ({ figures: before, settled } = await settledSample(metrics));
+  for (let round = 0; round < ROUNDS_LEFT_OUT; round++) ({ figures: before, settled } = await settledSample(metrics, undefined, undefined, throwIfStopped));
   for (let round = 0; round < rounds; round++) {
-    const read = await settledSample(metrics);
+    const read = await settledSample(metrics, undefined, undefined, throwIfStopped);
     for (const metric of metrics) moves[metric]?.push(Math.abs((read.figures[metric] as number) - (before[metric] as number)));
     before = read.figures;
     settled = read.settled;
@@ -44,9 +45,14 @@ let measured: Partial<Record<MetricName, number>> | undefined;
  * caught a passing event (another test's worker exiting, a child's output arriving), which must not lengthen every
  * later check, so the next check measures again.
  */
-export async function noOpMoves(metrics: readonly MetricName[], floors: Partial<Record<MetricName, number>>, since?: Settled): Promise<NoOpMoves> {
+export async function noOpMoves(
+  metrics: readonly MetricName[],
+  floors: Partial<Record<MetricName, number>>,
+  since?: Settled,
+  throwIfStopped?: () => void,
+): Promise<NoOpMoves> {
   if (measured && metrics.every((metric) => metric in (measured as object))) return { moves: measured };
-  const { moves: perRound, settled } = await noOpRoundMoves(metrics, NO_OP_ROUNDS, since);
+  const { moves: perRound, settled } = await noOpRoundMoves(metrics, NO_OP_ROUNDS, since, throwIfStopped);
   const moves: Partial<Record<MetricName, number>> = {};
   for (const metric of metrics) moves[metric] = Math.max(...(perRound[metric] as number[]));
   const widened = widenedNoise(floors, moves);

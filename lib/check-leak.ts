@@ -194,6 +194,9 @@ class Pace {
     if (this.signal.aborted) throw new CheckAbortedError(this.label, this.calls, this.signal.reason);
   }
 
+  /** throwIfAborted(), bound: what settled reads call on every turn, so a stopped check ends mid-settle. */
+  readonly stopped = (): void => this.throwIfAborted();
+
   /**
    * Calls `invoke` up to n times, one after the other, awaiting each promise it returns; sync calls stay sync. The
    * pace is the fastest of PACE_SLICES slices of the calls: a function's first calls include its lazy start-up, and run
@@ -296,7 +299,7 @@ async function checkResources(invoke: Invoke, checkers: Checkers, created: Creat
   try {
     created?.startRecording();
     if ((await pace.call(invoke, 1)) === 0) return null;
-    const settled = await settle(); // still recording: what the call started may open handles a turn later
+    const settled = await settle(undefined, pace.stopped); // still recording: what the call started may open handles a turn later
     created?.stopRecording(); // from here the harness's own timers poll
     const after = (): ResourceSnapshot => ({
       ...snapshotResources(checkers),
@@ -424,7 +427,7 @@ async function checkMemory(invoke: Invoke, settings: Settings, plan: MemoryPlan,
   let moves: Partial<Record<MetricName, number>> | undefined;
   if (!quiet) {
     const judgedFloors = Object.fromEntries(judged.map((metric) => [metric, fixedNoise[metric]]));
-    const calibration = await noOpMoves(metrics, judgedFloors, since);
+    const calibration = await noOpMoves(metrics, judgedFloors, since, pace.stopped);
     pace.throwIfAborted();
     moves = calibration.moves;
     since = calibration.settled ?? since;
@@ -435,7 +438,7 @@ async function checkMemory(invoke: Invoke, settings: Settings, plan: MemoryPlan,
   if (judgeProcess) noise[processMetric] = Math.max(noise[processMetric] as number, OWN_ALLOCATOR_STEP);
   const widening = Math.max(1, ...judged.map((metric) => (allNoise[metric] as number) / (fixedNoise[metric] as number)));
   const trimCallback = pace.trimCallback(settings.trimCallback);
-  const first = await pace.settled(() => settledSample(metrics, trimCallback, since));
+  const first = await pace.settled(() => settledSample(metrics, trimCallback, since, pace.stopped));
   let before = first.figures;
   const resolution = defaultResolution(cHeap);
   const msPerRead = first.settled.msPerPass * MIN_SETTLE_PASSES;
@@ -505,7 +508,7 @@ async function checkMemory(invoke: Invoke, settings: Settings, plan: MemoryPlan,
       decisionOptions.firstCalls = wanted;
       decisionOptions.maxCalls = budget(widening);
     }
-    const { figures: after } = await pace.settled(() => settledSample(metrics, trimCallback));
+    const { figures: after } = await pace.settled(() => settledSample(metrics, trimCallback, undefined, pace.stopped));
     const growth = growthBetween(metrics, before, after);
     rounds.push({ calls: made, growth });
     reports.push({ round: rounds.length, calls: made, growth, ms: clock.now() - roundStarted });
@@ -570,7 +573,7 @@ async function whereIsTheLeak(invoke: Invoke, rounds: readonly RoundReport[], le
     const sites = await leakSites(
       async (n) => {
         const made = await unbounded.call(invoke, n);
-        await settle();
+        await settle(undefined, unbounded.stopped);
         unbounded.throwIfAborted();
         profiledCalls = profiledCalls + made;
         return made;

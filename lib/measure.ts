@@ -220,7 +220,7 @@ function zoneAtRest(zone: number = zoneBytes()): boolean {
  * memory that holds still for ZONE_STILL_MS, or is still held when the budget ends, is what V8 keeps now (for code
  * loaded since): its new rest. Returns the ms waited.
  */
-async function compilesDone(budgetMs: number): Promise<number> {
+async function compilesDone(budgetMs: number, throwIfStopped?: () => void): Promise<number> {
   const started = clock.now();
   let last = Number.NaN;
   let stillSince = started;
@@ -235,6 +235,7 @@ async function compilesDone(budgetMs: number): Promise<number> {
       break;
     }
     await clock.sleep(COMPILE_POLL_MS);
+    throwIfStopped?.();
   }
   return clock.now() - started;
 }
@@ -271,9 +272,11 @@ export const MIN_SETTLE_PASSES = 2;
  * memory above its rest after the collection does not count, and the next pass waits for it (COMPILE_WAIT_MS at most
  * in all). Zone memory is judged only after a collection, which frees what finished jobs left, and only where V8 has
  * background threads. `since`, the end of a settle with no call of the function after it, counts as the first of the
- * two. The collection comes right before the read in each pass (see cheapFigures()).
+ * two. The collection comes right before the read in each pass (see cheapFigures()). `throwIfStopped` runs on every
+ * turn: a settle can last half a second in a plain process, and a check stopped meanwhile must end before its test's
+ * timeout does.
  */
-export async function settle(since?: Settled): Promise<Settled> {
+export async function settle(since?: Settled, throwIfStopped?: () => void): Promise<Settled> {
   const started = clock.now();
   let previous = since?.figures ?? cheapFigures();
   const minPasses = since ? MIN_SETTLE_PASSES - 1 : MIN_SETTLE_PASSES;
@@ -285,6 +288,7 @@ export async function settle(since?: Settled): Promise<Settled> {
   minorGc();
   for (let pass = 1; ; pass++) {
     await clock.nextTurn();
+    throwIfStopped?.();
     gc();
     const now = cheapFigures();
     const compiling = backgroundCompiles && !zoneAtRest();
@@ -292,7 +296,7 @@ export async function settle(since?: Settled): Promise<Settled> {
     if ((still && pass >= minPasses) || pass === MAX_SETTLE_PASSES) {
       return { figures: now, passes: pass, msPerPass: (clock.now() - started - waited) / pass };
     }
-    if (compiling) waited = waited + (await compilesDone(COMPILE_WAIT_MS - waited));
+    if (compiling) waited = waited + (await compilesDone(COMPILE_WAIT_MS - waited, throwIfStopped));
     previous = now;
   }
 }
@@ -317,8 +321,9 @@ export async function settledSample(
   metrics: readonly MetricName[],
   trimCallback?: () => void | Promise<void>,
   since?: Settled,
+  throwIfStopped?: () => void,
 ): Promise<{ figures: Figures; settled: Settled }> {
-  const settled = await settle(since);
+  const settled = await settle(since, throwIfStopped);
   await trim(trimCallback);
   if (trimCallback) gc();
   const figures = sample(metrics);

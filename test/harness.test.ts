@@ -546,6 +546,26 @@ describe('a measured round: young garbage', function () {
   });
 });
 
+describe('settle(): a stopped check', function () {
+  this.timeout(60_000);
+
+  it('asks on every turn whether its check was stopped, and ends there', async () => {
+    // A settle lasts up to 12 collections and half a second of compile waits in a plain process: a check stopped
+    // before its test's timeout must not sit that out (mocha's timeout then fails the test in its place).
+    const measure = JSON.stringify(path.resolve(__dirname, '..', 'dist', 'measure'));
+    const code = `
+      const { settle } = require(${measure});
+      let turns = 0;
+      settle(undefined, () => { turns++; if (turns === 2) throw new Error('stopped'); }).then(
+        () => console.log(JSON.stringify({ ended: 'settled', turns })),
+        (err) => console.log(JSON.stringify({ ended: err.message, turns })),
+      );`;
+    const child = await runCode(code, { tsx: false });
+    expect(child.code, child.stderr).to.equal(0);
+    expect(lastJson(child)).to.deep.equal({ ended: 'stopped', turns: 2 });
+  });
+});
+
 describe('settle(): a plain process\'s background compiles', function () {
   this.timeout(60_000);
 
