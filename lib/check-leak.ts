@@ -190,12 +190,10 @@ class Pace {
     this.#disarm?.();
   }
 
-  throwIfAborted(): void {
+  /** Bound, as settled reads call it on every turn: a check stopped mid-settle ends there. */
+  readonly throwIfAborted = (): void => {
     if (this.signal.aborted) throw new CheckAbortedError(this.label, this.calls, this.signal.reason);
-  }
-
-  /** throwIfAborted(), bound: what settled reads call on every turn, so a stopped check ends mid-settle. */
-  readonly stopped = (): void => this.throwIfAborted();
+  };
 
   /**
    * Calls `invoke` up to n times, one after the other, awaiting each promise it returns; sync calls stay sync. The
@@ -299,7 +297,7 @@ async function checkResources(invoke: Invoke, checkers: Checkers, created: Creat
   try {
     created?.startRecording();
     if ((await pace.call(invoke, 1)) === 0) return null;
-    const settled = await settle(undefined, pace.stopped); // still recording: what the call started may open handles a turn later
+    const settled = await settle(undefined, pace.throwIfAborted); // still recording: what the call started may open handles a turn later
     created?.stopRecording(); // from here the harness's own timers poll
     const after = (): ResourceSnapshot => ({
       ...snapshotResources(checkers),
@@ -427,7 +425,7 @@ async function checkMemory(invoke: Invoke, settings: Settings, plan: MemoryPlan,
   let moves: Partial<Record<MetricName, number>> | undefined;
   if (!quiet) {
     const judgedFloors = Object.fromEntries(judged.map((metric) => [metric, fixedNoise[metric]]));
-    const calibration = await noOpMoves(metrics, judgedFloors, since, pace.stopped);
+    const calibration = await noOpMoves(metrics, judgedFloors, since, pace.throwIfAborted);
     pace.throwIfAborted();
     moves = calibration.moves;
     since = calibration.settled ?? since;
@@ -438,7 +436,7 @@ async function checkMemory(invoke: Invoke, settings: Settings, plan: MemoryPlan,
   if (judgeProcess) noise[processMetric] = Math.max(noise[processMetric] as number, OWN_ALLOCATOR_STEP);
   const widening = Math.max(1, ...judged.map((metric) => (allNoise[metric] as number) / (fixedNoise[metric] as number)));
   const trimCallback = pace.trimCallback(settings.trimCallback);
-  const first = await pace.settled(() => settledSample(metrics, trimCallback, since, pace.stopped));
+  const first = await pace.settled(() => settledSample(metrics, trimCallback, since, pace.throwIfAborted));
   let before = first.figures;
   const resolution = defaultResolution(cHeap);
   const msPerRead = first.settled.msPerPass * MIN_SETTLE_PASSES;
@@ -508,7 +506,7 @@ async function checkMemory(invoke: Invoke, settings: Settings, plan: MemoryPlan,
       decisionOptions.firstCalls = wanted;
       decisionOptions.maxCalls = budget(widening);
     }
-    const { figures: after } = await pace.settled(() => settledSample(metrics, trimCallback, undefined, pace.stopped));
+    const { figures: after } = await pace.settled(() => settledSample(metrics, trimCallback, undefined, pace.throwIfAborted));
     const growth = growthBetween(metrics, before, after);
     rounds.push({ calls: made, growth });
     reports.push({ round: rounds.length, calls: made, growth, ms: clock.now() - roundStarted });
@@ -573,7 +571,7 @@ async function whereIsTheLeak(invoke: Invoke, rounds: readonly RoundReport[], le
     const sites = await leakSites(
       async (n) => {
         const made = await unbounded.call(invoke, n);
-        await settle(undefined, unbounded.stopped);
+        await settle(undefined, unbounded.throwIfAborted);
         unbounded.throwIfAborted();
         profiledCalls = profiledCalls + made;
         return made;
