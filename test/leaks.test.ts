@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { reportFileName } from '../lib/report-dir';
 import { expectedOutcomes, type Outcome } from './leaks/expected';
 
 const root = path.join(__dirname, '..');
@@ -62,7 +63,8 @@ function run(command: string[], reportFile: string, checkReports: string): Promi
 
 /** What a test's check measured (written by NODELEAK_REPORT_DIR), for a verdict that went the wrong way. */
 function checkReport(tmp: string, title: string): string {
-  const file = path.join(tmp, 'checks', `${title.replace(' ', '.')}.json`);
+  // MemoryLeakTestCase labels a check `Class.method`; mocha titles the test `Class method`.
+  const file = path.join(tmp, 'checks', `${reportFileName(title.replace(' ', '.'))}.json`);
   if (!fs.existsSync(file)) return `no report at ${file}`;
   const report = JSON.parse(fs.readFileSync(file, 'utf8')) as { reason?: string; rounds?: { calls: number; growth: Record<string, number> }[] };
   const rounds = (report.rounds ?? []).map((round) => `${round.calls} calls: ${JSON.stringify(round.growth)}`).join('; ');
