@@ -63,9 +63,10 @@ const OWN_ALLOCATOR_STEP = 4 * 1024 * 1024;
 const MAX_TIME_SIZING = 8;
 
 /**
- * A round shorter than `boundingCalls` bounds nothing, alone or pooled with one of its size, so a clean check that starts
- * with one measures longer rounds after it; the first round may take up to this many settled reads' time to reach them. Not more: a
- * leak's evidence is gathered in rounds of the first round's size, so a longer one slows a slow function's leak verdict.
+ * A round shorter than `boundingCalls` bounds nothing, alone or pooled with one of its size, so a clean check that
+ * starts with one measures longer rounds after it; the first round may take up to this many settled reads' time to
+ * reach them. Not more: a leak's evidence is gathered in rounds of the first round's size, so a longer one slows a slow
+ * function's leak verdict.
  */
 const BOUNDING_READS = 4;
 
