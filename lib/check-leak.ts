@@ -8,7 +8,7 @@ import { BindingLoadError, CheckAbortedError, FakeTimersError, InvalidArgumentEr
 import type { StartedCheck } from './in-flight';
 import { MIN_STOP_MARGIN_MS, startCheck } from './in-flight';
 import { InconclusiveError, MemoryLeakError, UnexpectedBehaviourError } from './leak-errors';
-import { DEFAULT_JUDGED, MIN_SETTLE_PASSES, type Settled, availableMetrics, globalHandleBytes, minorGc, requireCHeap, sample, settle, settledSample, warmOptimizingCompiler } from './measure';
+import { DEFAULT_JUDGED, MIN_SETTLE_PASSES, type Settled, availableMetrics, collectYoung, globalHandleBytes, requireCHeap, sample, settle, settledSample, warmOptimizingCompiler } from './measure';
 import type { LeakOptions, Settings } from './options';
 import { describeValue, isAbortSignal, resolveOptions } from './options';
 import { quietness, warnIfNotQuiet } from './quiet';
@@ -201,7 +201,7 @@ class Pace {
    * pace is the fastest of PACE_SLICES slices of the calls: a function's first calls include its lazy start-up, and run
    * before V8 has compiled it, for tens of calls in a plain process (its compiler works on a background thread); a
    * slice is slower than the pace to come when it holds those, or a collection, and not faster. With `collectEvery`, a
-   * young-generation collection follows every that many calls (see checkMemory()).
+   * young-generation collection and a turn of the event loop follow every that many calls (see checkMemory()).
    */
   async call(invoke: Invoke, n: number, collectEvery = Infinity, countHandles = false): Promise<number> {
     const sliceCalls = Math.max(1, Math.floor(n / PACE_SLICES));
@@ -221,7 +221,7 @@ class Pace {
       }
       made = made + 1;
       this.calls = this.calls + 1;
-      if (made % collectEvery === 0 && made < n) minorGc();
+      if (made % collectEvery === 0 && made < n) await collectYoung();
       if (made % sliceCalls === 0) {
         const now = clock.now();
         sliceMs.push((now - sliceStarted) / sliceCalls);
@@ -485,8 +485,9 @@ async function checkMemory(invoke: Invoke, settings: Settings, plan: MemoryPlan,
     // raises other high-water marks with the number of collections. Calls that hold native objects (each with a V8
     // global handle: node's wrappers, N-API wrapped objects) are collected every two warm-ups' worth of calls, round 1
     // included: the tables such objects size (V8's handle blocks, node's cleanup hooks) then stay within the size the
-    // warm-up gave them (they grow by doubling) instead of rising in round 1. A collection frees only what the calls
-    // left unreachable, so it cannot hide a leak.
+    // warm-up gave them (they grow by doubling) instead of rising in round 1. Each collection is followed by a turn of
+    // the event loop, so the finalizers of what it found dead run then, not all at the round's read (collectYoung()). A
+    // collection frees only what the calls left unreachable, so it cannot hide a leak.
     const collectEvery = (roundCalls: number): number => (holdsHandles ? Math.min(roundCalls, 2 * settings.warmupTimes) : roundCalls);
     let wanted = decision.nextCalls;
     let made = await pace.call(invoke, wanted, collectEvery(firstCalls));
@@ -499,7 +500,7 @@ async function checkMemory(invoke: Invoke, settings: Settings, plan: MemoryPlan,
         timedCalls = Math.max(timedCalls, timeSizedCalls(settings.times, pace.msPerCall, msPerRead));
         const resized = firstRoundCalls(timedCalls, pace.msPerCall, msPerRead, bounding);
         if (resized <= made || !pace.fits(resized - made)) break;
-        if (holdsHandles) minorGc(); // a batch ends without one: objects alive at once stay within the cadence
+        if (holdsHandles) await collectYoung(); // a batch ends without one: objects alive at once stay within the cadence
         made = made + (await pace.call(invoke, resized - made, collectEvery(resized)));
         wanted = resized;
       }
