@@ -1,5 +1,5 @@
 import { type MetricName, widenedNoise } from './decision';
-import { type Settled, settledSample } from './measure';
+import { type SettleOptions, type Settled, settledSample } from './measure';
 
 /** Rounds measured, after a first settled read and one round left out: a process's first collections set up what
  * V8's helper threads keep, which is no round's noise. */
@@ -15,20 +15,19 @@ export interface NoOpMoves {
 
 /**
  * |growth| of each of `rounds` rounds in which nothing is called, per metric, each between two settled reads as a
- * check's rounds are, so all they move is the process's own noise. `since`: as for settledSample().
+ * check's rounds are, so all they move is the process's own noise.
  */
 export async function noOpRoundMoves(
   metrics: readonly MetricName[],
   rounds = NO_OP_ROUNDS,
-  since?: Settled,
-  throwIfStopped?: () => void,
+  { since, throwIfStopped }: SettleOptions = {},
 ): Promise<{ moves: Partial<Record<MetricName, number[]>>; settled: Settled }> {
-  let { figures: before, settled } = await settledSample(metrics, undefined, since, throwIfStopped);
+  let { figures: before, settled } = await settledSample(metrics, { since, throwIfStopped });
   const moves: Partial<Record<MetricName, number[]>> = {};
   for (const metric of metrics) moves[metric] = [];
-  for (let round = 0; round < ROUNDS_LEFT_OUT; round++) ({ figures: before, settled } = await settledSample(metrics, undefined, undefined, throwIfStopped));
+  for (let round = 0; round < ROUNDS_LEFT_OUT; round++) ({ figures: before, settled } = await settledSample(metrics, { throwIfStopped }));
   for (let round = 0; round < rounds; round++) {
-    const read = await settledSample(metrics, undefined, undefined, throwIfStopped);
+    const read = await settledSample(metrics, { throwIfStopped });
     for (const metric of metrics) moves[metric]?.push(Math.abs((read.figures[metric] as number) - (before[metric] as number)));
     before = read.figures;
     settled = read.settled;
@@ -45,14 +44,9 @@ let measured: Partial<Record<MetricName, number>> | undefined;
  * caught a passing event (another test's worker exiting, a child's output arriving), which must not lengthen every
  * later check, so the next check measures again.
  */
-export async function noOpMoves(
-  metrics: readonly MetricName[],
-  floors: Partial<Record<MetricName, number>>,
-  since?: Settled,
-  throwIfStopped?: () => void,
-): Promise<NoOpMoves> {
+export async function noOpMoves(metrics: readonly MetricName[], floors: Partial<Record<MetricName, number>>, settleOptions: SettleOptions = {}): Promise<NoOpMoves> {
   if (measured && metrics.every((metric) => metric in (measured as object))) return { moves: measured };
-  const { moves: perRound, settled } = await noOpRoundMoves(metrics, NO_OP_ROUNDS, since, throwIfStopped);
+  const { moves: perRound, settled } = await noOpRoundMoves(metrics, NO_OP_ROUNDS, settleOptions);
   const moves: Partial<Record<MetricName, number>> = {};
   for (const metric of metrics) moves[metric] = Math.max(...(perRound[metric] as number[]));
   const widened = widenedNoise(floors, moves);

@@ -298,7 +298,7 @@ async function checkResources(invoke: Invoke, checkers: Checkers, created: Creat
   try {
     created?.startRecording();
     if ((await pace.call(invoke, 1)) === 0) return null;
-    const settled = await settle(undefined, pace.throwIfAborted); // still recording: what the call started may open handles a turn later
+    const settled = await settle({ throwIfStopped: pace.throwIfAborted }); // still recording: what the call started may open handles a turn later
     created?.stopRecording(); // from here the harness's own timers poll
     const after = (): ResourceSnapshot => ({
       ...snapshotResources(checkers),
@@ -426,7 +426,7 @@ async function checkMemory(invoke: Invoke, settings: Settings, plan: MemoryPlan,
   let moves: Partial<Record<MetricName, number>> | undefined;
   if (!quiet) {
     const judgedFloors = Object.fromEntries(judged.map((metric) => [metric, fixedNoise[metric]]));
-    const calibration = await noOpMoves(metrics, judgedFloors, since, pace.throwIfAborted);
+    const calibration = await noOpMoves(metrics, judgedFloors, { since, throwIfStopped: pace.throwIfAborted });
     pace.throwIfAborted();
     moves = calibration.moves;
     since = calibration.settled ?? since;
@@ -437,7 +437,7 @@ async function checkMemory(invoke: Invoke, settings: Settings, plan: MemoryPlan,
   if (judgeProcess) noise[processMetric] = Math.max(noise[processMetric] as number, OWN_ALLOCATOR_STEP);
   const widening = Math.max(1, ...judged.map((metric) => (allNoise[metric] as number) / (fixedNoise[metric] as number)));
   const trimCallback = pace.trimCallback(settings.trimCallback);
-  const first = await pace.settled(() => settledSample(metrics, trimCallback, since, pace.throwIfAborted));
+  const first = await pace.settled(() => settledSample(metrics, { trimCallback, since, throwIfStopped: pace.throwIfAborted }));
   let before = first.figures;
   const resolution = defaultResolution(cHeap);
   const msPerRead = first.settled.msPerPass * MIN_SETTLE_PASSES;
@@ -508,7 +508,7 @@ async function checkMemory(invoke: Invoke, settings: Settings, plan: MemoryPlan,
       decisionOptions.firstCalls = wanted;
       decisionOptions.maxCalls = budget(widening);
     }
-    const { figures: after } = await pace.settled(() => settledSample(metrics, trimCallback, undefined, pace.throwIfAborted));
+    const { figures: after } = await pace.settled(() => settledSample(metrics, { trimCallback, throwIfStopped: pace.throwIfAborted }));
     const growth = growthBetween(metrics, before, after);
     rounds.push({ calls: made, growth });
     reports.push({ round: rounds.length, calls: made, growth, ms: clock.now() - roundStarted });
@@ -573,7 +573,7 @@ async function whereIsTheLeak(invoke: Invoke, rounds: readonly RoundReport[], le
     const sites = await leakSites(
       async (n) => {
         const made = await unbounded.call(invoke, n);
-        await settle(undefined, unbounded.throwIfAborted);
+        await settle({ throwIfStopped: unbounded.throwIfAborted });
         unbounded.throwIfAborted();
         profiledCalls = profiledCalls + made;
         return made;

@@ -274,6 +274,14 @@ export interface Settled {
 /** Passes a settle needs at least, from figures read before any collection. */
 export const MIN_SETTLE_PASSES = 2;
 
+/** Where a settle starts from, and how its check stops it. */
+export interface SettleOptions {
+  /** The end of a settle with no call of the function after it: it counts as the first of the two still passes. */
+  since?: Settled;
+  /** Called on every turn; it throws when the check was stopped, which ends the settle. */
+  throwIfStopped?: () => void;
+}
+
 /**
  * Lets the event loop turn and collects garbage, repeatedly, until two collections in a row leave the heap figures
  * where they were, with no compile in flight (at most MAX_SETTLE_PASSES passes): N-API finalizers run on the turn after
@@ -281,12 +289,11 @@ export const MIN_SETTLE_PASSES = 2;
  * zone can hold the C heap still across two passes, and is freed only when its job ends, so a pass that finds zone
  * memory above its rest after the collection does not count, and the next pass waits for it (COMPILE_WAIT_MS at most
  * in all). Zone memory is judged only after a collection, which frees what finished jobs left, and only where V8 has
- * background threads. `since`, the end of a settle with no call of the function after it, counts as the first of the
- * two. The collection comes right before the read in each pass (see cheapFigures()). `throwIfStopped` runs on every
- * turn: a settle can last half a second in a plain process, and a check stopped meanwhile must end before its test's
- * timeout does.
+ * background threads. The collection comes right before the read in each pass (see cheapFigures()). The check is
+ * asked on every turn whether it was stopped: a settle can last half a second in a plain process, and a check stopped
+ * meanwhile must end before its test's timeout does.
  */
-export async function settle(since?: Settled, throwIfStopped?: () => void): Promise<Settled> {
+export async function settle({ since, throwIfStopped }: SettleOptions = {}): Promise<Settled> {
   const started = clock.now();
   let previous = since?.figures ?? cheapFigures();
   const minPasses = since ? MIN_SETTLE_PASSES - 1 : MIN_SETTLE_PASSES;
@@ -329,11 +336,9 @@ export async function trim(trimCallback?: () => void | Promise<void>): Promise<v
  */
 export async function settledSample(
   metrics: readonly MetricName[],
-  trimCallback?: () => void | Promise<void>,
-  since?: Settled,
-  throwIfStopped?: () => void,
+  { trimCallback, ...settleOptions }: SettleOptions & { trimCallback?: () => void | Promise<void> } = {},
 ): Promise<{ figures: Figures; settled: Settled }> {
-  const settled = await settle(since, throwIfStopped);
+  const settled = await settle(settleOptions);
   await trim(trimCallback);
   if (trimCallback) gc();
   const figures = sample(metrics);

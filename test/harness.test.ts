@@ -574,7 +574,7 @@ describe('settle(): a stopped check', function () {
     const code = `
       const { settle } = require(${measure});
       let turns = 0;
-      settle(undefined, () => { turns++; if (turns === 2) throw new Error('stopped'); }).then(
+      settle({ throwIfStopped: () => { turns++; if (turns === 2) throw new Error('stopped'); } }).then(
         () => console.log(JSON.stringify({ ended: 'settled', turns })),
         (err) => console.log(JSON.stringify({ ended: err.message, turns })),
       );`;
