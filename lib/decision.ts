@@ -20,6 +20,8 @@ import type { Allocator } from './probe';
  * - A round that fell below the floor bounds nothing (a fall can hide a leak); a round right after one that rose
  *   beyond the floor, or grew faster than the resolution, bounds only pooled with it. Round 1 has no round before it
  *   to show what the first read caught in use, so it bounds only pooled with round 2: a clean verdict takes two rounds.
+ * - After evidence of a leak, only rounds after it that each fell away from its pace bound (two, pooled, or one alone
+ *   after one within the floor): one release by someone else cannot pass a leak as growth that levelled off.
  * - A bound widens each round by the floor or, once two rounds have fallen further than it, by the largest fall.
  * - At most MAX_ROUNDS_PER_SIZE rounds of one size: the number of rounds is logarithmic in the budget.
  */
@@ -365,6 +367,35 @@ class MetricRounds {
     return index > 0 && this.floorHeld(index) && !this.beyondNoise(index - 1) && this.growth(index - 1) <= resolution * this.calls(index - 1);
   }
 
+  /**
+   * Rounds first…complete show a leak's growth: after round 1, each beyond the floor, at rates that agree, the last
+   * repeating an earlier size; whether or not the growth kept its pace after them.
+   */
+  isEvidence(first: number, complete: number): boolean {
+    if (first < 1 || this.isNewSize(complete)) return false;
+    for (let a = first; a <= complete; a++) {
+      if (!this.beyondNoise(a)) return false;
+      for (let b = a + 1; b <= complete; b++) if (!this.ratesAgree(a, b)) return false;
+    }
+    return true;
+  }
+
+  /** The latest evidence at a rate a leak verdict takes (its lower rate at least half the resolution), with its rate. */
+  latestEvidence(resolution: number): (Evidence & { rate: number }) | null {
+    for (let complete = this.last; complete >= CONFIRMING_ROUNDS; complete--) {
+      const first = complete - CONFIRMING_ROUNDS + 1;
+      if (!this.isEvidence(first, complete)) continue;
+      let growth = 0;
+      let calls = 0;
+      for (let index = first; index <= complete; index++) {
+        growth = growth + this.growth(index);
+        calls = calls + this.calls(index);
+      }
+      if ((growth - CONFIRMING_ROUNDS * this.noise) / calls >= resolution / 2) return { first, complete, rate: growth / calls };
+    }
+    return null;
+  }
+
   /** Rounds at the end, after round 1, each beyond the floor and agreeing with every later one (at most CONFIRMING_ROUNDS). */
   trailingAgreeing(): number {
     let run = 0;
@@ -398,17 +429,13 @@ interface Evidence {
 function findEvidence(series: MetricRounds): Evidence | null {
   for (let complete = CONFIRMING_ROUNDS; complete <= series.last; complete++) {
     const first = complete - CONFIRMING_ROUNDS + 1;
-    if (series.isNewSize(complete) || !holdsFrom(series, first, complete)) continue;
+    if (!series.isEvidence(first, complete) || !keepsPaceAfter(series, first, complete)) continue;
     return { first, complete };
   }
   return null;
 }
 
-function holdsFrom(series: MetricRounds, first: number, complete: number): boolean {
-  for (let a = first; a <= complete; a++) {
-    if (!series.beyondNoise(a)) return false;
-    for (let b = a + 1; b <= complete; b++) if (!series.ratesAgree(a, b)) return false;
-  }
+function keepsPaceAfter(series: MetricRounds, first: number, complete: number): boolean {
   if (complete === series.last) return true;
   let evidenceGrowth = 0;
   let evidenceCalls = 0;
@@ -519,28 +546,36 @@ function judge(series: MetricRounds, tolerance: number, resolution: number): Jud
     }
   }
   const estimate = slope(rounds.length > 1 ? rounds.slice(1) : rounds, metric);
+  // After evidence of a leak, a bound rests on two rounds after it that each fell away from its pace (growth that
+  // levelled off): one round in which someone else freed memory would otherwise pass a leak. Growth within the
+  // tolerance is no leak, so its evidence asks nothing of the bound.
+  let grown = 0;
+  for (let index = 1; index <= last; index++) if (series.floorHeld(index)) grown = grown + series.growth(index);
+  const shown = grown > tolerance + noise ? series.latestEvidence(resolution) : null;
+  const fellAway = (index: number): boolean => !shown || (index > shown.complete && series.upper(index) * RATE_AGREEMENT < shown.rate);
+  const afterShown = fellAway(last) && (last === 0 || fellAway(last - 1));
   const bounds: Array<{ bound: number; span: string }> = [];
-  if (series.boundsAlone(last, resolution)) {
+  if (afterShown && series.boundsAlone(last, resolution)) {
     bounds.push({ bound: series.bound(last, last), span: `${Math.round(series.growth(last))} B in ${series.calls(last)} calls` });
   }
-  if (last >= 1 && series.floorHeld(last) && series.floorHeld(last - 1)) {
+  if (afterShown && last >= 1 && series.floorHeld(last) && series.floorHeld(last - 1)) {
     const pairGrowth = series.growth(last - 1) + series.growth(last);
     const pairCalls = series.calls(last - 1) + series.calls(last);
     bounds.push({ bound: series.bound(last - 1, last), span: `${Math.round(pairGrowth)} B in the last ${pairCalls} calls` });
   }
-  const { bound, span } = bounds.reduce((a, b) => (b.bound < a.bound ? b : a), {
-    bound: Infinity,
-    span: `${Math.round(series.growth(last))} B in ${series.calls(last)} calls, below the floor of −${noise} B`,
-  });
+  const { bound, span } = bounds.reduce((a, b) => (b.bound < a.bound ? b : a), { bound: Infinity, span: '' });
   const widened = series.boundNoise > noise ? ` (floor widened to ${Math.round(series.boundNoise)} B, the largest of the falls beyond it)` : '';
-  return bound <= resolution
-    ? { state: 'clean', bytesPerCall: estimate, upperBytesPerCall: bound, reason: `${metric}: ${span} bound a leak to ≤ ${formatRate(bound)}${widened}` }
-    : {
-        state: 'open',
-        bytesPerCall: estimate,
-        upperBytesPerCall: bound,
-        reason: `${metric}: ${span} bound a leak only to ≤ ${formatRate(bound)}${widened} (resolution ${formatRate(resolution)})`,
-      };
+  if (bound <= resolution) {
+    return { state: 'clean', bytesPerCall: estimate, upperBytesPerCall: bound, reason: `${metric}: ${span} bound a leak to ≤ ${formatRate(bound)}${widened}` };
+  }
+  const lastRound = `${Math.round(series.growth(last))} B in ${series.calls(last)} calls`;
+  let why: string;
+  if (bound < Infinity) why = `${span} bound a leak only to ≤ ${formatRate(bound)}${widened} (resolution ${formatRate(resolution)})`;
+  else if (!series.floorHeld(last)) why = `${lastRound} fell below the floor of −${noise} B and bound no leak`;
+  else if (!afterShown && shown) {
+    why = `${lastRound} bound no leak yet: it grew ${formatRate(shown.rate)} in rounds ${shown.first + 1}–${shown.complete + 1}, and two rounds since must fall away from that pace`;
+  } else why = `${lastRound} bound no leak yet${last === 0 ? ' (round 1 bounds only pooled with round 2)' : ''}`;
+  return { state: 'open', bytesPerCall: estimate, upperBytesPerCall: bound, reason: `${metric}: ${why}` };
 }
 
 /** What a metric without a verdict wants of the next round. */

@@ -400,6 +400,31 @@ describe('decide()', () => {
       expect(hidden, 'the window exists: releases of a chosen size do hide a slow leak').to.be.greaterThan(0);
     });
 
+    it('does not pass a leak whose growth fell away for one round after its evidence (someone else freed memory in it)', () => {
+      // A CI run of NativeHeapLeaks testEvery10thLeak (3.2 B/call, quiet, glibc): four rounds at the leak's rate, then
+      // the first round of 19,200 calls grew 25,488 B instead of ~61,440. Pooled with round 4 it bounded the leak to
+      // 1.58 B/call, and the leak passed as growth that levelled off.
+      const options = heapOptions(true, { firstCalls: 2400, maxCalls: 2400 * 127, resolution: defaultResolution('glibc') });
+      const rounds = heapRounds([2400, 7744], [2400, 7824], [2400, 7904], [2400, 7584], [19_200, 25_488]);
+      const next = decide(rounds, options);
+      expect(next, next.reason).to.deep.include({ verdict: 'continue', nextCalls: 19_200 });
+      expect(next.reason).to.match(/two rounds since must fall away/);
+      // One release of any size, in any round after the evidence, hides no leak the resolution promises to catch.
+      const N = 2400;
+      for (const rate of [2.2, 3.2, 4, 8, 32]) {
+        for (let at = 4; at < 9; at++) {
+          for (let release = 0; release <= rate * 16 * N + 2 * QUIET_HEAP; release += 1024) {
+            const { decision, rounds: played } = play(options, (round, _b, n) => ({ heap: Math.round(rate * n) - (round === at ? release : 0) }));
+            const what = `${rate} B/call, ${release} B released in round ${at + 1}: ${played.map((round) => `${round.calls}: ${round.growth.heap}`).join(', ')}`;
+            expect(decision.verdict, what).to.equal('leak');
+          }
+        }
+      }
+      // Growth that does level off still passes once two rounds after the evidence fell away from its pace.
+      const levelled = decide([...rounds, { calls: 19_200, growth: { heap: 320 } }], options);
+      expect(levelled.verdict, levelled.reason).to.equal('clean');
+    });
+
     it('keeps its floor after one fall beyond it (a one-off release), and widens to the largest fall after a second', () => {
       // A quiet function that hands back 60,000 B once: the round after the fall bounds at the 512 B floor.
       const options = heapOptions(true, { firstCalls: 800, maxCalls: 800 * 127 });
