@@ -321,15 +321,21 @@ class MetricRounds {
     return (this.growth(index) + this.noise) / this.calls(index);
   }
 
-  /** The greatest rate rounds first…last allow, pooled, with each widened by boundNoise: what they bound a leak to. */
-  bound(first: number, last: number): number {
+  /** Growth and calls of rounds first…last, summed. */
+  pooled(first: number, last: number): { growth: number; calls: number } {
     let growth = 0;
     let calls = 0;
     for (let index = first; index <= last; index++) {
-      growth = growth + this.growth(index) + this.boundNoise;
+      growth = growth + this.growth(index);
       calls = calls + this.calls(index);
     }
-    return growth / calls;
+    return { growth, calls };
+  }
+
+  /** The greatest rate rounds first…last allow, pooled, with each widened by boundNoise: what they bound a leak to. */
+  bound(first: number, last: number): number {
+    const { growth, calls } = this.pooled(first, last);
+    return (growth + (last - first + 1) * this.boundNoise) / calls;
   }
 
   beyondNoise(index: number): boolean {
@@ -372,7 +378,7 @@ class MetricRounds {
    * repeating an earlier size; whether or not the growth kept its pace after them.
    */
   isEvidence(first: number, complete: number): boolean {
-    if (first < 1 || this.isNewSize(complete)) return false;
+    if (this.isNewSize(complete)) return false;
     for (let a = first; a <= complete; a++) {
       if (!this.beyondNoise(a)) return false;
       for (let b = a + 1; b <= complete; b++) if (!this.ratesAgree(a, b)) return false;
@@ -385,12 +391,7 @@ class MetricRounds {
     for (let complete = this.last; complete >= CONFIRMING_ROUNDS; complete--) {
       const first = complete - CONFIRMING_ROUNDS + 1;
       if (!this.isEvidence(first, complete)) continue;
-      let growth = 0;
-      let calls = 0;
-      for (let index = first; index <= complete; index++) {
-        growth = growth + this.growth(index);
-        calls = calls + this.calls(index);
-      }
+      const { growth, calls } = this.pooled(first, complete);
       if ((growth - CONFIRMING_ROUNDS * this.noise) / calls >= resolution / 2) return { first, complete, rate: growth / calls };
     }
     return null;
@@ -437,13 +438,8 @@ function findEvidence(series: MetricRounds): Evidence | null {
 
 function keepsPaceAfter(series: MetricRounds, first: number, complete: number): boolean {
   if (complete === series.last) return true;
-  let evidenceGrowth = 0;
-  let evidenceCalls = 0;
-  for (let index = first; index <= complete; index++) {
-    evidenceGrowth = evidenceGrowth + series.growth(index);
-    evidenceCalls = evidenceCalls + series.calls(index);
-  }
-  const evidenceRate = evidenceGrowth / evidenceCalls;
+  const evidence = series.pooled(first, complete);
+  const evidenceRate = evidence.growth / evidence.calls;
   let laterGrowth = 0;
   let laterCalls = 0;
   let laterRounds = 0;
@@ -471,12 +467,7 @@ function keepsPaceAfter(series: MetricRounds, first: number, complete: number): 
 function lastKeepsPace(series: MetricRounds, complete: number, evidenceRate: number): boolean {
   const { last } = series;
   const from = last - 1 > complete && series.leapsPast(last - 1, evidenceRate) && !series.isNewSize(last - 1) ? last - 1 : last;
-  let growth = 0;
-  let calls = 0;
-  for (let index = from; index <= last; index++) {
-    growth = growth + series.growth(index);
-    calls = calls + series.calls(index);
-  }
+  const { growth, calls } = series.pooled(from, last);
   return ((growth + (last - from + 1) * series.noise) / calls) * RATE_AGREEMENT >= evidenceRate;
 }
 
@@ -510,12 +501,7 @@ function judge(series: MetricRounds, tolerance: number, resolution: number): Jud
   const { rounds, metric, noise, last } = series;
   const evidence = findEvidence(series);
   if (evidence) {
-    let sustainedBytes = 0;
-    let sustainedCalls = 0;
-    for (let index = evidence.first; index <= last; index++) {
-      sustainedBytes = sustainedBytes + series.growth(index);
-      sustainedCalls = sustainedCalls + series.calls(index);
-    }
+    const { growth: sustainedBytes, calls: sustainedCalls } = series.pooled(evidence.first, last);
     const spanned = last - evidence.first + 1;
     const rate = sustainedBytes / sustainedCalls;
     const lowerRate = (sustainedBytes - spanned * noise) / sustainedCalls;
@@ -553,7 +539,7 @@ function judge(series: MetricRounds, tolerance: number, resolution: number): Jud
   for (let index = 1; index <= last; index++) if (series.floorHeld(index)) grown = grown + series.growth(index);
   const shown = grown > tolerance + noise ? series.latestEvidence(resolution) : null;
   const fellAway = (index: number): boolean => !shown || (index > shown.complete && series.upper(index) * RATE_AGREEMENT < shown.rate);
-  const afterShown = fellAway(last) && (last === 0 || fellAway(last - 1));
+  const afterShown = fellAway(last) && fellAway(last - 1);
   const bounds: Array<{ bound: number; span: string }> = [];
   if (afterShown && series.boundsAlone(last, resolution)) {
     bounds.push({ bound: series.bound(last, last), span: `${Math.round(series.growth(last))} B in ${series.calls(last)} calls` });
