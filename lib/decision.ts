@@ -499,16 +499,18 @@ type Judgement =
 /** The verdict part of the rule: pure, from every round so far. */
 function judge(series: MetricRounds, tolerance: number, resolution: number): Judgement {
   const { rounds, metric, noise, last } = series;
+  // Growth of the rounds after the first that held the floor: a round that fell below it handed back memory held
+  // before it (a cache emptied), which says nothing of a leak.
+  let grown = 0;
+  for (let index = 1; index <= last; index++) if (series.floorHeld(index)) grown = grown + series.growth(index);
   const evidence = findEvidence(series);
   if (evidence) {
     const { growth: sustainedBytes, calls: sustainedCalls } = series.pooled(evidence.first, last);
     const spanned = last - evidence.first + 1;
     const rate = sustainedBytes / sustainedCalls;
     const lowerRate = (sustainedBytes - spanned * noise) / sustainedCalls;
-    // Growth the leak explains: every round after the first, and of round 1 only what the rate accounts for. A round
-    // that fell below the floor handed back memory held before it (a cache emptied), which says nothing of the leak.
-    let leaked = series.floorHeld(0) ? Math.min(series.growth(0), rate * series.calls(0) + noise) : 0;
-    for (let index = 1; index <= last; index++) if (series.floorHeld(index)) leaked = leaked + series.growth(index);
+    // Growth the leak explains: what the later rounds grew, and of round 1 only what the rate accounts for.
+    const leaked = grown + (series.floorHeld(0) ? Math.min(series.growth(0), rate * series.calls(0) + noise) : 0);
     if (lowerRate >= resolution / 2 && leaked > tolerance + noise) {
       const confirmed = series.callsThrough(last) >= LEVEL_OFF_SPAN * series.callsThrough(evidence.complete);
       const seen = rounds
@@ -535,8 +537,6 @@ function judge(series: MetricRounds, tolerance: number, resolution: number): Jud
   // After evidence of a leak, a bound rests on two rounds after it that each fell away from its pace (growth that
   // levelled off): one round in which someone else freed memory would otherwise pass a leak. Growth within the
   // tolerance is no leak, so its evidence asks nothing of the bound.
-  let grown = 0;
-  for (let index = 1; index <= last; index++) if (series.floorHeld(index)) grown = grown + series.growth(index);
   const shown = grown > tolerance + noise ? series.latestEvidence(resolution) : null;
   const fellAway = (index: number): boolean => !shown || (index > shown.complete && series.upper(index) * RATE_AGREEMENT < shown.rate);
   const afterShown = fellAway(last) && fellAway(last - 1);
