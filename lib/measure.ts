@@ -22,7 +22,7 @@ export function gc(): void {
  * V8's young-generation collection (a scavenge): it frees the young objects already unreachable, and the native memory
  * their weak callbacks release, at a fraction of a full collection's cost.
  */
-export function minorGc(): void {
+function minorGc(): void {
   exposedGc()({ type: 'minor' });
 }
 
@@ -300,11 +300,11 @@ export async function settle({ since, throwIfStopped }: SettleOptions = {}): Pro
   const slack = quietness().quiet ? SETTLE_SLACK_BYTES.quiet : SETTLE_SLACK_BYTES.plain;
   const backgroundCompiles = !quietness().singleThreaded;
   let waited = 0;
-  // What the calls left dying young is found now, so its N-API finalizers run on the first pass's turn, before its full
+  // What the calls left dying young is found first, so its N-API finalizers run on that turn, before the first full
   // collection: only what died old still has finalizers to run when the first pass reads.
-  minorGc();
+  await collectYoung();
   for (let pass = 1; ; pass++) {
-    await clock.nextTurn();
+    if (pass > 1) await clock.nextTurn();
     throwIfStopped?.();
     gc();
     const now = cheapFigures();
