@@ -214,6 +214,11 @@ class Pace {
       this.throwIfAborted();
       // The settled read that ends the calls must fit too: the budget bounds the whole check.
       if (this.deadline !== Infinity && clock.now() + this.settleMs >= this.deadline) break;
+      // Only between calls: a round cut here by the budget goes straight to its settled read.
+      if (made > 0 && made % collectEvery === 0) {
+        await collectYoung();
+        this.throwIfAborted();
+      }
       const result = invoke();
       if (isThenable(result)) {
         awaited = true;
@@ -221,7 +226,6 @@ class Pace {
       }
       made = made + 1;
       this.calls = this.calls + 1;
-      if (made % collectEvery === 0 && made < n) await collectYoung();
       if (made % sliceCalls === 0) {
         const now = clock.now();
         sliceMs.push((now - sliceStarted) / sliceCalls);

@@ -545,6 +545,45 @@ describe('a measured round: young garbage', function () {
     expect(forcedYoung, `young collections in rounds of ${rounds.join(', ')} calls`).to.equal(between);
   });
 
+  it('is collected only between calls: a round the time budget cuts goes straight to its settled read', async () => {
+    // The call 1,000 calls into round 1 outlasts the time budget, so the round is cut right after it, on a multiple of
+    // the cadence (every 10 calls). A collection made after that call, with no call left to follow it, would only add a
+    // young collection and a turn to the settle's own (one loaded run in ~30 of the cadence spec above counted one).
+    const dist = JSON.stringify(path.resolve(__dirname, '..', 'dist'));
+    const options = { ...FAST, maxMs: 2000 };
+    const stallAt = (options.warmupTimes as number) + 1 + 1000; // after the warm-up and the resource check's call
+    const code = `
+      const { PerformanceObserver, constants } = require('node:perf_hooks');
+      const crypto = require('node:crypto');
+      const { checkLeak } = require(${dist});
+      let calls = 0;
+      let lastCallEnded = 0;
+      const youngAt = [];
+      new PerformanceObserver((list) => {
+        for (const { detail, startTime } of list.getEntries()) {
+          const young = detail.kind === constants.NODE_PERFORMANCE_GC_MINOR;
+          if (young && detail.flags & constants.NODE_PERFORMANCE_GC_FLAGS_FORCED) youngAt.push(startTime);
+        }
+      }).observe({ entryTypes: ['gc'] });
+      const call = () => {
+        calls++;
+        if (calls === ${stallAt}) for (const until = performance.now() + ${options.maxMs}; performance.now() < until; );
+        crypto.createHash('sha256').update('nodeleak').digest();
+        lastCallEnded = performance.now();
+      };
+      // GC entries reach observers two turns after their collection.
+      const later = (report) => setImmediate(() => setImmediate(() => setImmediate(() => setTimeout(() => console.log(JSON.stringify({
+        rounds: report.rounds.map((round) => round.calls),
+        youngAfterLastCall: youngAt.filter((at) => at > lastCallEnded).length,
+      })), 20))));
+      checkLeak(call, ${JSON.stringify(options)}).then(later, (err) => later(err.report));`;
+    const child = await runCode(code, { tsx: false });
+    expect(child.code, child.stderr).to.equal(0);
+    const { rounds, youngAfterLastCall } = lastJson(child) as { rounds: number[]; youngAfterLastCall: number };
+    expect(rounds, 'rounds (the cut must land 1,000 calls into round 1)').to.deep.equal([1000]);
+    expect(youngAfterLastCall, "young collections after the round's last call (the settle's own is one)").to.equal(1);
+  });
+
   it('lets the event loop turn after each of those collections, so N-API finalizers run then, not at the round\'s read', async () => {
     // node-addon-api's ObjectWrap: N-API runs each object's finalizer on a turn after the collection that found it
     // dead. With no turn in a round, 2,400 calls queued 2,400 finalizers and the queue kept their room: round 1 of a
