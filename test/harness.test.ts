@@ -127,11 +127,12 @@ describe('checkLeak: memory', function () {
   it('sizes the first round by time: a fast function gets more than `times` calls, up to 8× or what its floors need to bound a leak; a slow one keeps `times`', async () => {
     const fast = await checkLeak(() => undefined, { ...FAST, checkers: Checkers.only('memory') });
     expect(fast.rounds[0].calls).to.be.oneOf(doublings(2 * (FAST.times as number), fastFirstRound(fast)));
-    // 2 ms a call: 100 calls take longer than the two collections that measure them.
-    const slow = await checkLeak(() => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2), {
+    // 10 ms a call: 100 calls take longer than four reads (eight collections of mocha's heap, ~25 ms each here, and
+    // two or three times that with both cores busy), so no rule lengthens the round.
+    const slow = await checkLeak(() => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10), {
       ...FAST,
       checkers: Checkers.only('memory'),
-      maxMs: 2000,
+      maxMs: 4000,
       allowInconclusive: true, // only the first round's size is looked at
     });
     expect(slow.rounds[0].calls).to.equal(100);
