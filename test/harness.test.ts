@@ -127,8 +127,8 @@ describe('checkLeak: memory', function () {
   it('sizes the first round by time: a fast function gets more than `times` calls, up to 8× or what its floors need to bound a leak; a slow one keeps `times`', async () => {
     const fast = await checkLeak(() => undefined, { ...FAST, checkers: Checkers.only('memory') });
     expect(fast.rounds[0].calls).to.be.oneOf(doublings(2 * (FAST.times as number), fastFirstRound(fast)));
-    // 10 ms a call: 100 calls take longer than four reads (eight collections of mocha's heap, ~25 ms each here, and
-    // two or three times that with both cores busy), so no rule lengthens the round.
+    // 10 ms a call: 100 calls take longer than four reads (eight full collections of mocha's heap), with room for a
+    // loaded machine's slower collections, so no rule lengthens the round.
     const slow = await checkLeak(() => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10), {
       ...FAST,
       checkers: Checkers.only('memory'),
@@ -549,7 +549,7 @@ describe('a measured round: young garbage', function () {
   it('is collected only between calls: a round the time budget cuts goes straight to its settled read', async () => {
     // The call 1,000 calls into round 1 outlasts the time budget, so the round is cut right after it, on a multiple of
     // the cadence (every 10 calls). A collection made after that call, with no call left to follow it, would only add a
-    // young collection and a turn to the settle's own (one loaded run in ~30 of the cadence spec above counted one).
+    // young collection and a turn to the settle's own.
     const dist = JSON.stringify(path.resolve(__dirname, '..', 'dist'));
     const options = { ...FAST, maxMs: 2000 };
     const stallAt = (options.warmupTimes as number) + 1 + 1000; // after the warm-up and the resource check's call
