@@ -545,9 +545,8 @@ function judge(series: MetricRounds, tolerance: number, resolution: number): Jud
     bounds.push({ bound: series.bound(last, last), span: `${Math.round(series.growth(last))} B in ${series.calls(last)} calls` });
   }
   if (afterShown && last >= 1 && series.floorHeld(last) && series.floorHeld(last - 1)) {
-    const pairGrowth = series.growth(last - 1) + series.growth(last);
-    const pairCalls = series.calls(last - 1) + series.calls(last);
-    bounds.push({ bound: series.bound(last - 1, last), span: `${Math.round(pairGrowth)} B in the last ${pairCalls} calls` });
+    const pair = series.pooled(last - 1, last);
+    bounds.push({ bound: series.bound(last - 1, last), span: `${Math.round(pair.growth)} B in the last ${pair.calls} calls` });
   }
   const { bound, span } = bounds.reduce((a, b) => (b.bound < a.bound ? b : a), { bound: Infinity, span: '' });
   const widened = series.boundNoise > noise ? ` (floor widened to ${Math.round(series.boundNoise)} B, the largest of the falls beyond it)` : '';
