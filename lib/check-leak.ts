@@ -302,16 +302,24 @@ async function checkResources(invoke: Invoke, checkers: Checkers, created: Creat
   try {
     created?.startRecording();
     if ((await pace.call(invoke, 1)) === 0) return null;
-    const settled = await settle({ throwIfStopped: pace.throwIfAborted }); // still recording: what the call started may open handles a turn later
-    created?.stopRecording(); // from here the harness's own timers poll
     const after = (): ResourceSnapshot => ({
       ...snapshotResources(checkers),
       createdHandles: created?.leftOpen(),
       startedByCall: created ? (name: string) => created.started(name) : undefined,
       callRequests: created?.requestsInFlight(),
     });
-    const deadline = clock.now() + RESOURCE_GRACE_MS;
+    // Still recording: what the call started may open handles a turn later. One collection, and the turn on which the
+    // finalizers of what it found run, close what the call left to the collector; the check's first read settles on
+    // from that collection. Only when something is still open does the settle go on to its end before the grace.
+    let settled = await settle({ throwIfStopped: pace.throwIfAborted, maxPasses: 1 });
+    await clock.nextTurn();
     let unclosed = findUnclosed(before, after());
+    if (unclosed) {
+      settled = await settle({ since: settled, throwIfStopped: pace.throwIfAborted });
+      unclosed = findUnclosed(before, after());
+    }
+    created?.stopRecording(); // from here the harness's own timers poll
+    const deadline = clock.now() + RESOURCE_GRACE_MS;
     while (unclosed && clock.now() < deadline) {
       await clock.sleep(RESOURCE_POLL_MS);
       pace.throwIfAborted();

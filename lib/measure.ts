@@ -280,6 +280,9 @@ export interface SettleOptions {
   since?: Settled;
   /** Called on every turn; it throws when the check was stopped, which ends the settle. */
   throwIfStopped?: () => void;
+  /** Passes after which the settle ends, still or not: its end can then only start a later settle (`since`), which
+   * still needs a pass that agrees with it. */
+  maxPasses?: number;
 }
 
 /**
@@ -293,7 +296,7 @@ export interface SettleOptions {
  * asked on every turn whether it was stopped: a settle can last half a second in a plain process, and a check stopped
  * meanwhile must end before its test's timeout does.
  */
-export async function settle({ since, throwIfStopped }: SettleOptions = {}): Promise<Settled> {
+export async function settle({ since, throwIfStopped, maxPasses = MAX_SETTLE_PASSES }: SettleOptions = {}): Promise<Settled> {
   const started = clock.now();
   let previous = since?.figures ?? cheapFigures();
   const minPasses = since ? MIN_SETTLE_PASSES - 1 : MIN_SETTLE_PASSES;
@@ -310,7 +313,7 @@ export async function settle({ since, throwIfStopped }: SettleOptions = {}): Pro
     const now = cheapFigures();
     const compiling = backgroundCompiles && !zoneAtRest();
     const still = !compiling && now.every((value, index) => Math.abs(value - previous[index]) <= slack[index]);
-    if ((still && pass >= minPasses) || pass === MAX_SETTLE_PASSES) {
+    if ((still && pass >= minPasses) || pass >= Math.min(maxPasses, MAX_SETTLE_PASSES)) {
       return { figures: now, passes: pass, msPerPass: (clock.now() - started - waited) / pass };
     }
     if (compiling) waited = waited + (await compilesDone(COMPILE_WAIT_MS - waited, throwIfStopped));
