@@ -8,7 +8,7 @@ import { BindingLoadError, CheckAbortedError, FakeTimersError, InvalidArgumentEr
 import type { StartedCheck } from './in-flight';
 import { MIN_STOP_MARGIN_MS, startCheck } from './in-flight';
 import { InconclusiveError, MemoryLeakError, UnexpectedBehaviourError } from './leak-errors';
-import { DEFAULT_JUDGED, MIN_SETTLE_PASSES, type Settled, availableMetrics, collectYoung, globalHandleBytes, requireCHeap, sample, settle, settledSample, warmOptimizingCompiler } from './measure';
+import { DEFAULT_JUDGED, MIN_SETTLE_PASSES, type Settled, availableMetrics, collectYoung, countGlobalHandles, requireCHeap, sample, settle, settledSample, warmOptimizingCompiler } from './measure';
 import type { LeakOptions, Settings } from './options';
 import { describeValue, isAbortSignal, resolveOptions } from './options';
 import { quietness, warnIfNotQuiet } from './quiet';
@@ -147,8 +147,9 @@ class Pace {
   /** Wall time of one settled read, from the latest one. */
   settleMs = 0;
   /**
-   * Growth of V8's global handles over the latest batch of calls that counted them (see globalHandleBytes()); null
-   * when it did not count them, or a call of it returned a promise, whose awaiting makes handles of the harness's own.
+   * Bytes of V8's global handles the latest batch of calls that counted them made and left (countGlobalHandles());
+   * null when it did not count them, or a call of it returned a promise, whose awaiting makes handles of the harness's
+   * own.
    */
   handlesLeft: number | null = null;
   /** clock.now() when the check started. */
@@ -209,34 +210,39 @@ class Pace {
     let sliceStarted = clock.now();
     let made = 0;
     let awaited = false;
-    const handlesAtStart = countHandles ? globalHandleBytes() : 0;
-    while (made < n) {
-      this.throwIfAborted();
-      // The settled read that ends the calls must fit too: the budget bounds the whole check.
-      if (this.deadline !== Infinity && clock.now() + this.settleMs >= this.deadline) break;
-      // Only between calls: a round cut here by the budget goes straight to its settled read.
-      if (made > 0 && made % collectEvery === 0) {
-        await collectYoung();
+    const handles = countHandles ? countGlobalHandles() : null;
+    let handlesMade: number | null;
+    try {
+      while (made < n) {
         this.throwIfAborted();
+        // The settled read that ends the calls must fit too: the budget bounds the whole check.
+        if (this.deadline !== Infinity && clock.now() + this.settleMs >= this.deadline) break;
+        // Only between calls: a round cut here by the budget goes straight to its settled read.
+        if (made > 0 && made % collectEvery === 0) {
+          await collectYoung();
+          this.throwIfAborted();
+        }
+        const result = invoke();
+        if (isThenable(result)) {
+          awaited = true;
+          await this.untilSettled(result, this.calls + 1);
+        }
+        made = made + 1;
+        this.calls = this.calls + 1;
+        if (made % sliceCalls === 0) {
+          const now = clock.now();
+          sliceMs.push((now - sliceStarted) / sliceCalls);
+          sliceStarted = now;
+        }
       }
-      const result = invoke();
-      if (isThenable(result)) {
-        awaited = true;
-        await this.untilSettled(result, this.calls + 1);
-      }
-      made = made + 1;
-      this.calls = this.calls + 1;
-      if (made % sliceCalls === 0) {
-        const now = clock.now();
-        sliceMs.push((now - sliceStarted) / sliceCalls);
-        sliceStarted = now;
-      }
+    } finally {
+      handlesMade = handles ? handles.stop() : null; // a stopped check or a throwing call ends the count too
     }
     // A lone call (the resource check's) may be slower than the function's usual pace: it does not replace a batch's.
     if (made > 1 || (made === 1 && this.msPerCall === undefined)) {
       this.msPerCall = sliceMs.length > 0 ? Math.min(...sliceMs) : (clock.now() - sliceStarted) / made;
     }
-    this.handlesLeft = !countHandles || awaited || made === 0 ? null : globalHandleBytes() - handlesAtStart;
+    this.handlesLeft = awaited || made === 0 ? null : handlesMade;
     return made;
   }
 
