@@ -37,6 +37,24 @@ import { buildFixture } from './helpers/fixtures';
 const RESOURCES_ONLY = Checkers.exclude('memory');
 const lib = JSON.stringify(path.resolve(__dirname, '..', 'lib'));
 
+/**
+ * Child-process code, run before nodeleak is loaded: a global gc function, which the check then uses, recording each
+ * collection it asks for, young (y) or full (f), in `requested`. Made with V8's flag when the process has no gc.
+ */
+const RECORD_GC_REQUESTS = `
+  const collect = typeof globalThis.gc === 'function' ? globalThis.gc : (() => {
+    const v8 = require('node:v8');
+    v8.setFlagsFromString('--expose-gc');
+    const made = require('node:vm').runInNewContext('gc');
+    v8.setFlagsFromString('--no-expose-gc');
+    return made;
+  })();
+  let requested = '';
+  globalThis.gc = (options) => {
+    requested += options && options.type === 'minor' ? 'y' : 'f';
+    return collect(options);
+  };`;
+
 /** The first round of a function fast enough for every doubling: FAST's `times`, doubled up to 8× or to the calls the
  * judged floors need to bound a leak at their resolution, whichever is more. */
 function fastFirstRound(report: LeakReport): number {
@@ -504,18 +522,8 @@ describe('a measured round: young garbage', function () {
   async function forcedYoungCollections(prelude: string, check: string): Promise<{ forcedYoung: number; rounds: number[] }> {
     const dist = JSON.stringify(path.resolve(__dirname, '..', 'dist'));
     const code = `
-      const v8 = require('node:v8');
-      const vm = require('node:vm');
-      v8.setFlagsFromString('--expose-gc');
-      const collect = vm.runInNewContext('gc');
-      v8.setFlagsFromString('--no-expose-gc');
-      // The collections the check asks for, in order, young (y) and full (f): a settle starts with a young one right
-      // before its first full one; the others are the rounds'. The check uses a global gc function when there is one.
-      let requested = '';
-      globalThis.gc = (options) => {
-        requested += options && options.type === 'minor' ? 'y' : 'f';
-        return collect(options);
-      };
+      ${RECORD_GC_REQUESTS}
+      // A settle starts with a young collection right before its first full one; the other young ones are the rounds'.
       const { checkLeak } = require(${dist});
       ${prelude}
       const done = (report) =>
@@ -924,13 +932,7 @@ describe('checkLeak: resources left open by one call', function () {
     const options = { ...FAST, times: 2400 };
     const resourceCall = (options.warmupTimes as number) + 1;
     const code = `
-      // The quiet flags expose gc, and the check uses the global one.
-      let requested = '';
-      const collect = globalThis.gc;
-      globalThis.gc = (options) => {
-        requested += options && options.type === 'minor' ? 'y' : 'f';
-        return collect(options);
-      };
+      ${RECORD_GC_REQUESTS}
       const { checkLeak } = require(${dist});
       await checkLeak(() => JSON.parse('[1]'), ${JSON.stringify(options)});
       let calls = 0;
