@@ -8,7 +8,7 @@ import { BindingLoadError, CheckAbortedError, FakeTimersError, InvalidArgumentEr
 import type { StartedCheck } from './in-flight';
 import { MIN_STOP_MARGIN_MS, startCheck } from './in-flight';
 import { InconclusiveError, MemoryLeakError, UnexpectedBehaviourError } from './leak-errors';
-import { DEFAULT_JUDGED, MIN_SETTLE_PASSES, type Settled, availableMetrics, collectYoung, countGlobalHandles, requireCHeap, sample, settle, settledSample, warmOptimizingCompiler } from './measure';
+import { DEFAULT_JUDGED, MIN_SETTLE_PASSES, type Settled, availableMetrics, collectYoung, countGlobalHandles, neverOptimize, requireCHeap, sample, settle, settledSample, warmOptimizingCompiler } from './measure';
 import type { LeakOptions, Settings } from './options';
 import { describeValue, isAbortSignal, resolveOptions } from './options';
 import { quietness, warnIfNotQuiet } from './quiet';
@@ -649,6 +649,9 @@ async function measureChecked(invoke: Invoke, settings: Settings, pace: Pace, pr
   refuseWithoutCHeap(judged);
   warnIfNotQuiet(settings.verbosity);
   warmOptimizingCompiler();
+  // The call loop gets hot in every check. A quiet process compiles on its only thread, so the compile would stop a
+  // later check for as long as it takes, and the next check, with objects of its own, throws the compiled code away.
+  neverOptimize(Pace.prototype.call);
   const unmeasured = (reason: string): LeakReport => ({
     verdict: 'inconclusive',
     calls: 0,

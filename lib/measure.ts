@@ -64,31 +64,45 @@ function withV8Flag<T>(name: string, make: () => T): T {
   }
 }
 
+/**
+ * Calls `f` through a function made from `source`, V8 natives syntax, turned on for the making if it was off; a process
+ * that refuses the source (no such natives, code from strings disallowed) is left as it is, and `f` is not called.
+ */
+function withNatives<F extends (...args: never[]) => unknown>(source: string, f: F): void {
+  let run: (f: F) => void;
+  try {
+    run = new Function('f', source) as typeof run;
+  } catch (err) {
+    if (!(err instanceof SyntaxError)) return; // code from strings disallowed: the natives' flag stays as it is
+    try {
+      run = withV8Flag('allow-natives-syntax', () => new Function('f', source) as typeof run);
+    } catch {
+      return;
+    }
+  }
+  run(f);
+}
+
 let optimizingCompilerWarm = false;
 
 /**
  * Has V8's optimizing compiler compile one small function, once per process. Under V8 11 (Node 20) its first compile
  * sets up tables it keeps for good (~9–12 KB of C heap, TurboFan's type cache among them), which would otherwise show
- * as growth in the round in which some function first got hot. It needs V8's natives syntax, turned on for this one
- * compile if it was off; a process that refuses the source (no such natives, code from strings disallowed) is left as
- * it is.
+ * as growth in the round in which some function first got hot.
  */
 export function warmOptimizingCompiler(): void {
   if (optimizingCompilerWarm) return;
   optimizingCompilerWarm = true;
-  const source = '%PrepareFunctionForOptimization(f); f(1); f(2); %OptimizeFunctionOnNextCall(f); f(3);';
-  let warm: (f: (x: number) => number) => void;
-  try {
-    warm = new Function('f', source) as typeof warm;
-  } catch (err) {
-    if (!(err instanceof SyntaxError)) return; // code from strings disallowed: the natives' flag stays as it is
-    try {
-      warm = withV8Flag('allow-natives-syntax', () => new Function('f', source) as typeof warm);
-    } catch {
-      return;
-    }
-  }
-  warm((x) => x + 1);
+  withNatives('%PrepareFunctionForOptimization(f); f(1); f(2); %OptimizeFunctionOnNextCall(f); f(3);', (x: number) => x + 1);
+}
+
+const neverOptimized = new WeakSet<object>();
+
+/** Keeps V8's optimizing compilers off `fn` for the rest of the process. */
+export function neverOptimize(fn: (...args: never[]) => unknown): void {
+  if (neverOptimized.has(fn)) return;
+  neverOptimized.add(fn);
+  withNatives('%NeverOptimizeFunction(f);', fn);
 }
 
 let probeWorks: { heap: boolean; process: boolean } | undefined;

@@ -794,6 +794,23 @@ describe('the optimizing compiler warmed before a check reads', function () {
   });
 });
 
+describe("the optimizing compiler kept off the harness's call loop", function () {
+  this.timeout(60_000);
+
+  it('four checks in a quiet process make no optimizing compile of it', async () => {
+    // A quiet process compiles on its only thread: the loop's compile stopped the third of these checks at its start,
+    // and the fourth threw the compiled code away.
+    const dist = JSON.stringify(path.resolve(__dirname, '..', 'dist'));
+    const code = `
+      const { checkLeak } = require(${dist});
+      (async () => { for (let check = 0; check < 4; check++) await checkLeak(() => {}, { verbosity: 0 }); })();`;
+    const child = await runCode(code, { tsx: false, nodeFlags: [...QUIET_NODE_FLAGS, '--trace-opt'], env: { GLIBC_TUNABLES: QUIET_GLIBC_TUNABLES } });
+    expect(child.code, child.stderr).to.equal(0);
+    const compiles = child.stdout.split('\n').filter((line) => /compiling method \S+ <JSFunction call \(sfi/.test(line));
+    expect(compiles, "optimizing compiles of Pace.call (V8's --trace-opt names it call)").to.deep.equal([]);
+  });
+});
+
 describe('checkLeak: resources left open by one call', function () {
   this.timeout(30_000);
 
