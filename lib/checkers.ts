@@ -316,8 +316,9 @@ function safeProcessInfo(): ReturnType<typeof processInfo> | null {
 export function snapshotResources(checkers: Checkers): ResourceSnapshot {
   const snapshot: ResourceSnapshot = {};
   const procFs = hasProcFs();
+  // Only Windows counts handles; elsewhere the probe's figures would cost a read of the process's memory map for nothing.
   const needsProbe =
-    (checkers.has('fds') && !procFs) || checkers.has('handles') || (checkers.has('threads') && !procFs);
+    (checkers.has('fds') && !procFs) || (checkers.has('handles') && process.platform === 'win32') || (checkers.has('threads') && !procFs);
   const proc = needsProbe ? safeProcessInfo() : null;
   if (checkers.has('workers')) {
     trackWorkers();

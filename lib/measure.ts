@@ -105,19 +105,20 @@ export function neverOptimize(fn: (...args: never[]) => unknown): void {
   withNatives('%NeverOptimizeFunction(f);', fn);
 }
 
-let probeWorks: { heap: boolean; process: boolean } | undefined;
+let probeWorks: { heap: boolean; process: boolean; uss: boolean } | undefined;
 
-function probeAvailability(): { heap: boolean; process: boolean } {
+/** Which of the probe's reads work in this process, and whether its process figures include uss: found once. */
+function probeAvailability(): { heap: boolean; process: boolean; uss: boolean } {
   if (probeWorks) return probeWorks;
-  const works = (read: () => unknown): boolean => {
+  const read = <T>(figures: () => T): T | null => {
     try {
-      read();
-      return true;
+      return figures();
     } catch {
-      return false; // no binary or no backend for this platform: those metrics are left out
+      return null; // no binary or no backend for this platform: those metrics are left out
     }
   };
-  probeWorks = { heap: works(heapInfo), process: works(processInfo) };
+  const proc = read(processInfo);
+  probeWorks = { heap: read(heapInfo) !== null, process: proc !== null, uss: proc?.uss !== undefined };
   return probeWorks;
 }
 
@@ -175,11 +176,11 @@ export const DEFAULT_JUDGED: readonly MetricName[] = ['heap', 'mmap', 'vms', 'v8
 
 /** Metrics this process can measure, in report order. */
 export function availableMetrics(): MetricName[] {
-  const { heap, process: proc } = probeAvailability();
+  const { heap, process: proc, uss } = probeAvailability();
   const metrics: MetricName[] = [];
   if (heap) metrics.push('heap', 'mmap');
   if (proc) {
-    if (processInfo().uss !== undefined) metrics.push('uss');
+    if (uss) metrics.push('uss');
     metrics.push('rss', 'vms');
   } else {
     metrics.push('rss'); // process.memoryUsage().rss works everywhere
