@@ -159,9 +159,14 @@ class Pace {
   /** Rejects the promise untilSettled() last returned (a no-op once it has settled), and what it waits for. */
   #stopWaiting: ((error: CheckAbortedError) => void) | null = null;
   #awaited: number | 'trimCallback' = 0;
+  /** The signal's aborted, as of its abort event (dispatched within abort()): cheaper to read between calls. */
+  #aborted: boolean;
   // A call pending when the check is stopped gets a little time to settle, so that a slow one is not left running
   // into tearDown; never longer than a test scope stops its checks before the test's timeout.
-  readonly #onAbort = (): void => void clock.timer(() => this.#stop(this.signal.reason), MIN_STOP_MARGIN_MS, true);
+  readonly #onAbort = (): void => {
+    this.#aborted = true;
+    clock.timer(() => this.#stop(this.signal.reason), MIN_STOP_MARGIN_MS, true);
+  };
   readonly #disarm: (() => void) | null;
   /** Why the check gives up on the user's code pending from now on, once its watchdog has fired (see constructor). */
   #gaveUp: string | null = null;
@@ -174,6 +179,7 @@ class Pace {
     readonly budgetMs: number,
   ) {
     this.deadline = this.started + budgetMs;
+    this.#aborted = signal.aborted;
     signal.addEventListener('abort', this.#onAbort);
     // What is pending when the budget ends is awaited for as long again: a slow call ends the calls as the budget does.
     const budget = Math.round(budgetMs);
@@ -210,29 +216,37 @@ class Pace {
     let sliceStarted = clock.now();
     let made = 0;
     let awaited = false;
+    // V8 does not optimize this loop (see measureChecked()), so an iteration does no more than it must: the budget is
+    // read once, the next collection and slice end are counted to, not found by division, and the stop signal is seen
+    // through its abort event.
+    const { deadline } = this;
+    let collectAt = collectEvery;
+    let sliceEnd = sliceCalls;
     const handles = countHandles ? countGlobalHandles() : null;
     let handlesMade: number | null;
     try {
       while (made < n) {
-        this.throwIfAborted();
+        if (this.#aborted) this.throwIfAborted();
         // The settled read that ends the calls must fit too: the budget bounds the whole check.
-        if (this.deadline !== Infinity && clock.now() + this.settleMs >= this.deadline) break;
+        if (deadline !== Infinity && clock.now() + this.settleMs >= deadline) break;
         // Only between calls: a round cut here by the budget goes straight to its settled read.
-        if (made > 0 && made % collectEvery === 0) {
+        if (made === collectAt) {
           await collectYoung();
           this.throwIfAborted();
+          collectAt = collectAt + collectEvery;
         }
         const result = invoke();
-        if (isThenable(result)) {
+        if (result !== undefined && isThenable(result)) {
           awaited = true;
           await this.untilSettled(result, this.calls + 1);
         }
         made = made + 1;
         this.calls = this.calls + 1;
-        if (made % sliceCalls === 0) {
+        if (made === sliceEnd) {
           const now = clock.now();
           sliceMs.push((now - sliceStarted) / sliceCalls);
           sliceStarted = now;
+          sliceEnd = sliceEnd + sliceCalls;
         }
       }
     } finally {
