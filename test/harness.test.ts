@@ -36,6 +36,8 @@ import { buildFixture } from './helpers/fixtures';
 // function to be bounded (fewer would end in InconclusiveError), and at least the four rounds a leak verdict needs.
 const RESOURCES_ONLY = Checkers.exclude('memory');
 const lib = JSON.stringify(path.resolve(__dirname, '..', 'lib'));
+/** The built package, for child processes that run without tsx. */
+const dist = JSON.stringify(path.resolve(__dirname, '..', 'dist'));
 
 /**
  * Child-process code, run before nodeleak is loaded: a global gc function, which the check then uses, recording each
@@ -479,7 +481,6 @@ describe("checkLeak: the harness's own code is not the function's growth", funct
   it('a check that is not under --where loads neither node:child_process nor the symbolizer that runs addr2line', async () => {
     // Every collection of a check marks all that is loaded; child_process brings net and streams with it. The built
     // package, without tsx: the TypeScript loader starts a child process of its own.
-    const dist = JSON.stringify(path.resolve(__dirname, '..', 'dist'));
     const code = `
       const { checkLeak } = require(${dist});
       checkLeak(() => undefined, { ...${JSON.stringify(FAST)}, verbosity: 0 }).then(() => console.log(JSON.stringify({
@@ -520,7 +521,6 @@ describe('a measured round: young garbage', function () {
    * The requests are counted, not V8's collections: under Node 24 V8 sometimes makes a full collection of a young one.
    */
   async function forcedYoungCollections(prelude: string, check: string): Promise<{ forcedYoung: number; rounds: number[] }> {
-    const dist = JSON.stringify(path.resolve(__dirname, '..', 'dist'));
     const code = `
       ${RECORD_GC_REQUESTS}
       // A settle starts with a young collection right before its first full one; the other young ones are the rounds'.
@@ -577,7 +577,6 @@ describe('a measured round: young garbage', function () {
     // The call 1,000 calls into round 1 outlasts the time budget, so the round is cut right after it, on a multiple of
     // the cadence (every 10 calls). A collection made after that call, with no call left to follow it, would only add a
     // young collection and a turn to the settle's own.
-    const dist = JSON.stringify(path.resolve(__dirname, '..', 'dist'));
     const options = { ...FAST, maxMs: 2000 };
     const stallAt = (options.warmupTimes as number) + 1 + 1000; // after the warm-up and the resource check's call
     const code = `
@@ -617,7 +616,6 @@ describe('a measured round: young garbage', function () {
     // dead. With no turn in a round, every call's finalizer waits in one queue, which keeps their room: round 1 of a
     // quiet check rose ~8.5 B a call (tens of KB), and the check took a third round. Node 22 and 24 add a first-round
     // step of their own, of a few KB.
-    const dist = JSON.stringify(path.resolve(__dirname, '..', 'dist'));
     const addon = JSON.stringify(buildFixture('object_wrap', 'object_wrap_8_2_2'));
     const code = `
       const { checkLeak } = require(${dist});
@@ -800,7 +798,6 @@ describe("the optimizing compiler kept off the harness's call loop", function ()
   it('four checks in a quiet process make no optimizing compile of it', async () => {
     // A quiet process compiles on its only thread: the loop's compile stopped the third of these checks at its start,
     // and the fourth threw the compiled code away.
-    const dist = JSON.stringify(path.resolve(__dirname, '..', 'dist'));
     const code = `
       const { checkLeak } = require(${dist});
       (async () => { for (let check = 0; check < 4; check++) await checkLeak(() => {}, { verbosity: 0 }); })();`;
@@ -945,7 +942,6 @@ describe('checkLeak: resources left open by one call', function () {
     // call: the resource check's young and full one, then the first read's settle, a young one and as many full ones
     // as it takes to agree with the one before. The process's first check is left out: V8's first few full
     // collections each grow the C heap (docs/benchmarks.md), so its reads take more passes.
-    const dist = JSON.stringify(path.resolve(__dirname, '..', 'dist'));
     const options = { ...FAST, times: 2400 };
     const resourceCall = (options.warmupTimes as number) + 1;
     const code = `
