@@ -10,7 +10,8 @@ import { growingStacks, parseHeapProfile } from '../lib/heap-profile';
 import { formatSites } from '../lib/report';
 import type { Frame } from '../lib/symbolize';
 import { JEMALLOC_ENV, findJemalloc, installHint, whereEnvironment } from '../lib/where';
-import { QUIET_GLIBC_TUNABLES, QUIET_NODE_FLAGS, lastJson, runScript } from './helpers/child';
+import { QUIET_GLIBC_TUNABLES, QUIET_NODE_FLAGS, lastJson, runCode, runScript } from './helpers/child';
+import { buildFixture } from './helpers/fixtures';
 import { needFile } from './helpers/requires';
 
 const root = path.join(__dirname, '..');
@@ -192,6 +193,37 @@ describe('npx nodeleak --where: the sites of each leak', function () {
   it('a clean twin leaves no site', async () => {
     const found = await sites('leaks_g', ['mallocClean']);
     expect(found.mallocClean.sites).to.deep.equal([]);
+  });
+
+  it('leaves nothing that only a memory-reducing collection frees, for a later check to see fall', async () => {
+    // The profile's dumps, parsed, left 0.9 MB (Node 24) to 1.2 MB (Node 26) of C heap that a plain full collection
+    // keeps; a later zlib.gzip check's calls brought on the collection that freed it, as a fall in one of its rounds,
+    // and the check ended inconclusive. Under Node 22 what it left was ~0.1 MB, within the bound; under Node 20 gc()
+    // takes no such option (a young collection), so there this spec sees nothing.
+    const dist = (name: string): string => JSON.stringify(path.join(root, 'dist', name));
+    const code = `
+      const { checkLeak, heapInfo, MemoryLeakError } = require(${dist('index')});
+      const { settle } = require(${dist('measure')});
+      const { mallocLeak } = require(${JSON.stringify(buildFixture('leaks'))});
+      (async () => {
+        const verdict = await checkLeak(() => mallocLeak(64), { verbosity: 0 }).then(
+          () => 'clean', (err) => (err instanceof MemoryLeakError ? \`leak, \${err.report.sites?.length ?? 0} sites\` : String(err)));
+        await settle();
+        const before = heapInfo().heapUsed;
+        gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+        await settle();
+        console.log(JSON.stringify({ verdict, freed: before - heapInfo().heapUsed }));
+      })();`;
+    const child = await runCode(code, {
+      tsx: false,
+      nodeFlags: QUIET_NODE_FLAGS,
+      env: { ...whereEnvironment(JEMALLOC, {}), GLIBC_TUNABLES: QUIET_GLIBC_TUNABLES },
+      timeoutMs: 120_000,
+    });
+    expect(child.code, child.stderr).to.equal(0);
+    const { verdict, freed } = lastJson(child) as { verdict: string; freed: number };
+    expect(verdict).to.equal('leak, 1 sites');
+    expect(freed, 'C heap freed by a memory-reducing collection after the check').to.be.below(256 * 1024);
   });
 
   it('the demo through the CLI: the leaking test names its site, the others pass', function () {
