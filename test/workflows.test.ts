@@ -70,10 +70,10 @@ describe('GitHub workflows', function () {
     for (const file of workflowFiles) expect(read('.github', 'workflows', file)).not.to.match(/\b[\w-]+\.(com|org|io|net|dev)\b/i);
   });
 
-  it('ci.yml builds from source and runs the tests on ubuntu, macOS and Windows with Node 20, 22 and 24', () => {
+  it('ci.yml builds from source and runs the tests on ubuntu, macOS and Windows with Node 20, 22, 24 and 26', () => {
     const ci = read('.github', 'workflows', 'ci.yml');
     expect(ci).to.match(/os: \[ubuntu-latest, macos-latest, windows-latest\]/);
-    expect(ci).to.match(/node: \[20, 22, 24\]/);
+    expect(ci).to.match(/node: \[20, 22, 24, 26\]/);
     expect(ci).to.include('npm run build:native').and.include('npm test').and.include('npm run typecheck');
   });
 
