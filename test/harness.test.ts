@@ -574,11 +574,12 @@ describe('a measured round: young garbage', function () {
   });
 
   it('is collected only between calls: a round the time budget cuts goes straight to its settled read', async () => {
-    // The call 1,000 calls into round 1 outlasts the time budget, so the round is cut right after it, on a multiple of
+    // The call 50 calls into round 1 outlasts the time budget, so the round is cut right after it, on a multiple of
     // the cadence (every 10 calls). A collection made after that call, with no call left to follow it, would only add a
-    // young collection and a turn to the settle's own.
+    // young collection and a turn to the settle's own. Round 1 holds at least `times` (100) calls, however many more
+    // the pace of the calls gives it.
     const options = { ...FAST, maxMs: 2000 };
-    const stallAt = (options.warmupTimes as number) + 1 + 1000; // after the warm-up and the resource check's call
+    const stallAt = (options.warmupTimes as number) + 1 + 50; // after the warm-up and the resource check's call
     const code = `
       const { PerformanceObserver, constants } = require('node:perf_hooks');
       const crypto = require('node:crypto');
@@ -607,7 +608,7 @@ describe('a measured round: young garbage', function () {
     const child = await runCode(code, { tsx: false });
     expect(child.code, child.stderr).to.equal(0);
     const { rounds, youngAfterLastCall } = lastJson(child) as { rounds: number[]; youngAfterLastCall: number };
-    expect(rounds, 'rounds (the cut must land 1,000 calls into round 1)').to.deep.equal([1000]);
+    expect(rounds, 'rounds (the cut must land 50 calls into round 1)').to.deep.equal([50]);
     expect(youngAfterLastCall, "young collections after the round's last call (the settle's own is one)").to.equal(1);
   });
 
