@@ -102,9 +102,9 @@ export class Pace {
     let sliceStarted = clock.now();
     let made = 0;
     let awaited = false;
-    // V8 does not optimize this loop (see keepCallLoopUnoptimized()), so an iteration does no more than it must: the budget is
-    // read once, the next collection and slice end are counted to, not found by division, and the stop signal is seen
-    // through its abort event.
+    // V8 does not optimize this loop (see keepCallLoopUnoptimized()), so an iteration does no more than it must: the
+    // budget is read once, the next collection and slice end are counted to, not found by division, and the stop signal
+    // is seen through its abort event.
     const { deadline } = this;
     let collectAt = collectEvery;
     let sliceEnd = sliceCalls;
