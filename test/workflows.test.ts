@@ -77,6 +77,14 @@ describe('GitHub workflows', function () {
     expect(ci).to.include('npm run build:native').and.include('npm test').and.include('npm run typecheck');
   });
 
+  it("ci.yml runs the package on the oldest Node line package.json's engines names, the line targets.json pins", () => {
+    const { oldestNode } = JSON.parse(read('test', 'cross', 'targets.json')) as { oldestNode: string };
+    const { engines } = JSON.parse(read('package.json')) as { engines: { node: string } };
+    expect(engines.node).to.equal(`>=${oldestNode.split('.')[0]}`);
+    expect(jobText(read('.github', 'workflows', 'ci.yml'), 'oldest-node')).to.include('bash test/cross/run.sh oldest-node');
+    expect(read('test', 'cross', 'run.sh')).to.match(/^targets=\([^)]*\boldest-node\b/m);
+  });
+
   it('release.yml builds one prebuild for every target in targets.json, and no other', () => {
     expect(matrixTargets(jobText(release, 'prebuild'))).to.have.members(targetNames);
   });
