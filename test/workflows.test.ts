@@ -85,6 +85,12 @@ describe('GitHub workflows', function () {
     expect(read('test', 'cross', 'run.sh')).to.match(/^targets=\([^)]*\boldest-node\b/m);
   });
 
+  it('ci.yml runs the runner specs with vitest 5 too, on a Node line it supports', () => {
+    const job = jobText(read('.github', 'workflows', 'ci.yml'), 'vitest-5');
+    expect(job).to.include('node-version: 26').and.include('npm install --no-save --legacy-peer-deps vitest@5').and.include('npx mocha test/runners.test.ts');
+    expect(job.indexOf('vitest@5')).to.be.below(job.indexOf('npx mocha test/runners.test.ts'));
+  });
+
   it('release.yml builds one prebuild for every target in targets.json, and no other', () => {
     expect(matrixTargets(jobText(release, 'prebuild'))).to.have.members(targetNames);
   });
