@@ -109,9 +109,11 @@ const ownDirectories = new Set([__dirname, path.join(__dirname, '..', 'lib'), pa
 function callerFrames(): string[] {
   const holder: { stack?: string } = {};
   const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 30;
+  // Read-only under `node --frozen-intrinsics`: the stack is then as deep as the process's limit.
+  const deeper = Object.getOwnPropertyDescriptor(Error, 'stackTraceLimit')?.writable === true;
+  if (deeper) Error.stackTraceLimit = 30;
   Error.captureStackTrace(holder, callerFrames);
-  Error.stackTraceLimit = limit;
+  if (deeper) Error.stackTraceLimit = limit;
   return (holder.stack ?? '').split('\n').slice(1).filter((line) => {
     const file = frameFile(line);
     return file === null || !ownDirectories.has(path.dirname(file));

@@ -807,6 +807,31 @@ describe('the optimizing compiler warmed before a check reads', function () {
   });
 });
 
+describe('a process with frozen intrinsics', function () {
+  this.timeout(60_000);
+
+  it('node --frozen-intrinsics: checks give their verdicts, and a leak error still points at the caller', async () => {
+    // Error.stackTraceLimit is read-only there; a check that set it to find its caller threw a TypeError before it
+    // measured anything.
+    const index = JSON.stringify(path.resolve(__dirname, '..', 'dist', 'index'));
+    const code = `
+      const { checkLeak, MemoryLeakError } = require(${index});
+      const kept = [];
+      async function callersTest() {
+        const clean = (await checkLeak(() => JSON.parse('[1]'), { verbosity: 0, times: 100, retries: 2 })).verdict;
+        const leak = await checkLeak(() => kept.push(Buffer.alloc(1024)), { verbosity: 0 }).then(
+          () => 'passed', (err) => (err instanceof MemoryLeakError ? err.stack.split('\\n').find((line) => /^ +at /.test(line)).trim() : String(err)));
+        console.log(JSON.stringify({ clean, leak }));
+      }
+      callersTest();`;
+    const child = await runCode(code, { tsx: false, nodeFlags: [...QUIET_NODE_FLAGS, '--frozen-intrinsics'], env: { GLIBC_TUNABLES: QUIET_GLIBC_TUNABLES } });
+    expect(child.code, child.stderr).to.equal(0);
+    const { clean, leak } = lastJson(child) as { clean: string; leak: string };
+    expect(clean).to.equal('clean');
+    expect(leak).to.match(/^at callersTest /);
+  });
+});
+
 describe("the optimizing compiler kept off the harness's call loop", function () {
   this.timeout(60_000);
 
