@@ -1,5 +1,5 @@
 import path from 'node:path';
-import nodeGypBuild from 'node-gyp-build';
+import type nodeGypBuildType from 'node-gyp-build';
 import { BindingLoadError } from './errors';
 import { platformTuple } from './platform';
 
@@ -23,10 +23,19 @@ let probe: NativeProbe | undefined;
 /** The package root node-gyp-build loads the probe from. */
 const packageRoot = path.join(__dirname, '..');
 
+/**
+ * node-gyp-build, loaded on first use: loading it reads the file system (/etc/alpine-release), which Node's
+ * permission model (`node --permission`) may refuse, and importing nodeleak must not throw.
+ */
+function nodeGypBuild(): typeof nodeGypBuildType {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('node-gyp-build') as typeof nodeGypBuildType;
+}
+
 /** Path of the probe's binary, or null when none can be loaded. */
 export function bindingPath(): string | null {
   try {
-    return (nodeGypBuild as unknown as { resolve(dir: string): string }).resolve(packageRoot);
+    return (nodeGypBuild() as unknown as { resolve(dir: string): string }).resolve(packageRoot);
   } catch {
     return null;
   }
@@ -36,7 +45,7 @@ export function bindingPath(): string | null {
 export function binding(): NativeProbe {
   if (probe) return probe;
   try {
-    probe = nodeGypBuild(packageRoot) as NativeProbe;
+    probe = nodeGypBuild()(packageRoot) as NativeProbe;
   } catch (err) {
     throw new BindingLoadError(platformTuple(), err);
   }

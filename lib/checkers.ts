@@ -1,7 +1,7 @@
 import { createHook, executionAsyncId } from 'node:async_hooks';
 import diagnosticsChannel from 'node:diagnostics_channel';
 import fs from 'node:fs';
-import { InvalidArgumentError } from './errors';
+import { InvalidArgumentError, permissionDenied } from './errors';
 import {
   LeakError,
   UnclosedFdError,
@@ -314,6 +314,14 @@ function safeProcessInfo(): ReturnType<typeof processInfo> | null {
 
 /** Reads what the enabled resource checkers compare. */
 export function snapshotResources(checkers: Checkers): ResourceSnapshot {
+  try {
+    return readResources(checkers);
+  } catch (err) {
+    throw permissionDenied(err) ?? err;
+  }
+}
+
+function readResources(checkers: Checkers): ResourceSnapshot {
   const snapshot: ResourceSnapshot = {};
   const procFs = hasProcFs();
   // Only Windows counts handles; elsewhere the probe's figures would cost a read of the process's memory map for nothing.

@@ -40,16 +40,43 @@ export class BindingLoadError extends NodeleakError {
 
   constructor(platform: string, cause: unknown, advice?: string) {
     const detail = cause instanceof Error ? cause.message.split('\n')[0] : String(cause);
+    const refused = refusedByNode(cause);
     super(
       'NODELEAK_NO_BINDING',
-      `nodeleak has no native probe for ${platform} (${detail}). ` +
-        'To build it from source, install a C/C++ toolchain and python3, then run ' +
-        '`npm rebuild nodeleak --build-from-source` (or `npx node-gyp rebuild` inside node_modules/nodeleak).' +
-        (advice ? ` ${advice}` : ''),
+      refused
+        ? `nodeleak cannot load its native probe for ${platform} in this process (${detail}). ${refused}` + (advice ? ` ${advice}` : '')
+        : `nodeleak has no native probe for ${platform} (${detail}). ` +
+            'To build it from source, install a C/C++ toolchain and python3, then run ' +
+            '`npm rebuild nodeleak --build-from-source` (or `npx node-gyp rebuild` inside node_modules/nodeleak).' +
+            (advice ? ` ${advice}` : ''),
       { cause },
     );
     this.platform = platform;
   }
+}
+
+/**
+ * What to do when the process itself refused to load the probe, which is there: addons turned off (`node --no-addons`,
+ * or the permission model without --allow-addons), or a file read the permission model did not allow (node-gyp-build
+ * reads /etc/alpine-release and the package's folders). Null for any other cause.
+ */
+function refusedByNode(cause: unknown): string | null {
+  if ((cause as { code?: unknown } | null)?.code === 'ERR_DLOPEN_DISABLED') {
+    return 'The probe is a native addon, and this process may not load addons (node --no-addons, or --permission without --allow-addons): run the tests with --allow-addons.';
+  }
+  const refusal = accessRefused(cause);
+  return refusal && `Node's permission model refused ${refusal.permission} of ${refusal.resource} while the probe loaded: allow it (${refusal.allow}), and addons (--allow-addons).`;
+}
+
+/** Node's permission model refusing an access (ERR_ACCESS_DENIED): what, of what, and the flag that allows it; else null. */
+function accessRefused(err: unknown): { permission: string; resource: string; allow: string } | null {
+  const { code, permission, resource } = (err ?? {}) as { code?: unknown; permission?: unknown; resource?: unknown };
+  if (code !== 'ERR_ACCESS_DENIED') return null;
+  const what = typeof permission === 'string' ? permission : 'an access';
+  const path = typeof resource === 'string' ? resource : 'a path';
+  // The model allows a folder given with its trailing separator; /proc/self/ covers every read of the process's own.
+  const allowed = path.startsWith('/proc/self/') ? '/proc/self/' : path;
+  return { permission: what, resource: path, allow: what === 'FileSystemRead' ? `--allow-fs-read=${allowed}` : `the --allow-… flag for ${what}` };
 }
 
 /**
@@ -136,4 +163,35 @@ export class FakeTimersError extends NodeleakError {
     );
     this.faked = faked;
   }
+}
+
+/**
+ * Node's permission model (`node --permission`) refused a read the check makes itself: /proc/self (the process's open
+ * files, threads and mapped files) or an addon loaded in the process (read for an allocator of its own). A check that
+ * went on without it could pass without having looked.
+ */
+export class PermissionDeniedError extends NodeleakError {
+  /** The permission refused, as Node names it ('FileSystemRead'). */
+  readonly permission: string;
+  /** What it was refused for (a path). */
+  readonly resource: string;
+
+  constructor(refusal: { permission: string; resource: string; allow: string }, cause: unknown) {
+    super(
+      'NODELEAK_PERMISSION_DENIED',
+      `Node's permission model refused ${refusal.permission} of ${refusal.resource}, which a check reads itself: it reads ` +
+        "/proc/self (the process's open files, threads and mapped files) and the addons loaded (for allocators of their " +
+        `own). Start the tests with ${refusal.allow} (or --allow-fs-read=* for every such read), and --allow-addons for ` +
+        "nodeleak's probe.",
+      { cause },
+    );
+    this.permission = refusal.permission;
+    this.resource = refusal.resource;
+  }
+}
+
+/** `err` as a PermissionDeniedError when it is Node's permission model refusing an access, else null. */
+export function permissionDenied(err: unknown): PermissionDeniedError | null {
+  const refusal = accessRefused(err);
+  return refusal && new PermissionDeniedError(refusal, err);
 }

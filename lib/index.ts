@@ -9,6 +9,7 @@ export {
   ConcurrentCheckError,
   UnawaitedCheckError,
   FakeTimersError,
+  PermissionDeniedError,
 } from './errors';
 export { checkLeak, checkLeakThrows } from './check-leak';
 export type { ErrorClass } from './check-leak';

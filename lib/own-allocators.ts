@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { bufferReader, readElf } from './elf';
+import { permissionDenied } from './errors';
 
 export type AllocatorName = 'mimalloc' | 'jemalloc' | 'tcmalloc' | 'rpmalloc' | 'snmalloc';
 
@@ -55,7 +56,9 @@ function mappedFiles(): string[] {
   try {
     const maps = fs.readFileSync('/proc/self/maps', 'utf8');
     return [...new Set(maps.split('\n').map((line) => line.slice(line.indexOf('/')).trim()).filter((file) => file.startsWith('/')))];
-  } catch {
+  } catch (err) {
+    const refused = permissionDenied(err);
+    if (refused) throw refused;
     return [];
   }
 }
@@ -82,12 +85,19 @@ function scanAddon(file: string): { names: AllocatorName[]; ownPages: boolean } 
   let stat: fs.Stats;
   try {
     stat = fs.statSync(file);
-  } catch {
-    return { names: [], ownPages: false };
+  } catch (err) {
+    const refused = permissionDenied(err);
+    if (refused) throw refused;
+    return { names: [], ownPages: false }; // unlinked since it was mapped
   }
   const cached = scanned.get(file);
   if (cached && cached.mtimeMs === stat.mtimeMs) return cached;
-  const bytes = stat.size <= 256 << 20 ? fs.readFileSync(file) : null;
+  let bytes: Buffer | null;
+  try {
+    bytes = stat.size <= 256 << 20 ? fs.readFileSync(file) : null;
+  } catch (err) {
+    throw permissionDenied(err) ?? err;
+  }
   const scan = { mtimeMs: stat.mtimeMs, names: bytes ? allocatorMarkers(bytes) : [], ownPages: bytes ? importsSymbol(bytes, 'madvise') : false };
   scanned.set(file, scan);
   return scan;

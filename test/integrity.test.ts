@@ -303,6 +303,59 @@ describe('green means measured, and no leak', function () {
     });
   });
 
+  describe("4b. Node's permission model: what it refuses a check is a typed error, never a pass", () => {
+    // Node 20 names the model --experimental-permission; Node 22.13 and later, --permission.
+    const permission = process.allowedNodeEnvironmentFlags.has('--permission') ? '--permission' : '--experimental-permission';
+    const dist = JSON.stringify(path.join(root, 'dist'));
+    const outcomeOf = `(err) => ({ name: err.name, code: err.code, permission: err.permission, resource: err.resource, message: err.message })`;
+
+    it('importing never throws where Node refuses the probe; the BindingLoadError names the flag that allows it', async function () {
+      const code = `
+        const nodeleak = require(${dist});
+        let outcome;
+        try { nodeleak.heapInfo(); outcome = { loaded: true }; } catch (err) { outcome = (${outcomeOf})(err); }
+        console.log(JSON.stringify(outcome));`;
+      const cases: [string[], string][] = [[['--no-addons'], '--allow-addons']];
+      // node-gyp-build reads /etc/alpine-release on Linux as it loads.
+      if (process.platform === 'linux') cases.push([[permission, `--allow-fs-read=${root}${path.sep}`, '--allow-addons'], '--allow-fs-read=/etc/alpine-release']);
+      for (const [nodeFlags, flag] of cases) {
+        const result = await runCode(code, { tsx: false, nodeFlags });
+        expect(result.code, result.stderr).to.equal(0);
+        const outcome = lastJson(result) as { name: string; message: string };
+        expect(outcome.name, nodeFlags.join(' ')).to.equal('BindingLoadError');
+        expect(outcome.message, nodeFlags.join(' ')).to.include(flag).and.not.include('build-from-source');
+      }
+    });
+
+    it('a read of /proc/self it refuses is PermissionDeniedError before any verdict; with the reads allowed, a verdict', async function () {
+      if (process.platform !== 'linux') this.skip(); // elsewhere the probe reads the process, and Node's model does not see it
+      // Every checker reads /proc/self; the memory checker alone still reads its map of files (allocators of addons).
+      const code = `
+        const { Checkers, checkLeak } = require(${dist});
+        (async () => {
+          const outcomes = [];
+          for (const checkers of [Checkers.all(), Checkers.only('memory')]) {
+            outcomes.push(await checkLeak(() => JSON.parse('[1]'), { verbosity: 0, checkers }).then((report) => ({ verdict: report.verdict }), ${outcomeOf}));
+          }
+          console.log(JSON.stringify(outcomes));
+        })();`;
+      const allowed = [permission, `--allow-fs-read=${root}${path.sep}`, '--allow-fs-read=/etc/alpine-release', '--allow-addons'];
+      const refused = await runCode(code, { tsx: false, nodeFlags: allowed });
+      expect(refused.code, refused.stderr).to.equal(0);
+      for (const outcome of lastJson(refused) as { name: string; message: string }[]) {
+        expect(outcome).to.deep.include({ name: 'PermissionDeniedError', code: 'NODELEAK_PERMISSION_DENIED', permission: 'FileSystemRead' });
+        expect(outcome.message).to.include('--allow-fs-read=/proc/self/');
+      }
+      // With the map allowed, the resource checkers' reads (open files, threads) are refused in their turn.
+      const mapOnly = await runCode(code, { tsx: false, nodeFlags: [...allowed, '--allow-fs-read=/proc/self/maps'] });
+      const [all, memoryOnly] = lastJson(mapOnly) as Record<string, unknown>[];
+      expect(all, mapOnly.stderr).to.deep.include({ name: 'PermissionDeniedError', resource: '/proc/self/fd' });
+      expect(memoryOnly).to.deep.equal({ verdict: 'clean' });
+      const measured = await runCode(code, { tsx: false, nodeFlags: [...allowed, '--allow-fs-read=/proc/self/'] });
+      expect(lastJson(measured), measured.stderr).to.deep.equal([{ verdict: 'clean' }, { verdict: 'clean' }]);
+    });
+  });
+
   describe('5. class suites do what they look like', () => {
     it('metrics, maxMs and allowInconclusive work as fields; trimCallback as a method, in TypeScript and JavaScript', async () => {
       const ts = await runSuite(fixture('fields-suite.ts'));
