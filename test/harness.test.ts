@@ -763,7 +763,9 @@ describe('the optimizing compiler warmed before a check reads', function () {
 
   it('a first optimizing compile after it leaves the C heap where it was, and natives syntax is off again', async () => {
     // Under V8 11 (Node 20) the process's first optimizing compile keeps ~9–12 KB of C heap for good: without the warm-up,
-    // the compile forced below is that one.
+    // the compile forced below is that one. In about one process in ten a collection after the warm-up frees ~3 KB
+    // that the compile then takes again, so the compile is measured against the most the C heap held since the
+    // warm-up, not against the read just before it: it must add nothing beyond that.
     const measure = JSON.stringify(path.resolve(__dirname, '..', 'dist', 'measure'));
     const probe = JSON.stringify(path.resolve(__dirname, '..', 'dist', 'probe'));
     const code = `
@@ -777,10 +779,9 @@ describe('the optimizing compiler warmed before a check reads', function () {
       v8.setFlagsFromString('--allow-natives-syntax');
       const optimize = new Function('g', '%PrepareFunctionForOptimization(g); g(1); g(2); %OptimizeFunctionOnNextCall(g); g(3);');
       const hot = (x) => [x, x * 2].length;
-      read(); read();
-      const before = read();
+      const held = Math.max(read(), read(), read());
       optimize(hot);
-      console.log(JSON.stringify({ nativesOff, grew: read() - before }));`;
+      console.log(JSON.stringify({ nativesOff, grew: read() - held }));`;
     // Whether hot() was optimized is read from --trace-opt: %GetOptimizationStatus's bits moved in V8 14 (Node 26).
     const child = await runCode(code, { tsx: false, nodeFlags: [...QUIET_NODE_FLAGS, '--trace-opt'], env: { GLIBC_TUNABLES: QUIET_GLIBC_TUNABLES } });
     expect(child.code, child.stderr).to.equal(0);
