@@ -1,7 +1,7 @@
 import { createHook, executionAsyncId } from 'node:async_hooks';
 import diagnosticsChannel from 'node:diagnostics_channel';
 import fs from 'node:fs';
-import { InvalidArgumentError, permissionDenied } from './errors';
+import { BindingLoadError, InvalidArgumentError, UnsupportedPlatformError, permissionDenied } from './errors';
 import {
   LeakError,
   UnclosedFdError,
@@ -304,11 +304,22 @@ function hasProcFs(): boolean {
   return process.platform === 'linux' && fs.existsSync('/proc/self/fd');
 }
 
-function safeProcessInfo(): ReturnType<typeof processInfo> | null {
+/**
+ * What the probe reads (`read`) for checkers that see the process only through it here (`names`). Where it cannot
+ * (no binary, no backend for the platform), its own error, saying how to check without them: a checker that read
+ * nothing would pass without having looked.
+ */
+function fromProbe<T>(names: readonly CheckerName[], read: () => T): T {
   try {
-    return processInfo();
-  } catch {
-    return null; // no probe here: the checks that need it are skipped
+    return read();
+  } catch (err) {
+    const listed = names.map((name) => `'${name}'`).join(', ');
+    const advice =
+      `The ${names.join(' and ')} checker${names.length === 1 ? ' reads' : 's read'} the process through nodeleak's probe here: ` +
+      `to check without ${names.length === 1 ? 'it' : 'them'}, pass checkers: Checkers.all().exclude(${listed}).`;
+    if (err instanceof BindingLoadError) throw new BindingLoadError(err.platform, err.cause, advice);
+    if (err instanceof UnsupportedPlatformError) throw new UnsupportedPlatformError(err.platform, err.reason, err.supported, advice);
+    throw err;
   }
 }
 
@@ -324,10 +335,13 @@ export function snapshotResources(checkers: Checkers): ResourceSnapshot {
 function readResources(checkers: Checkers): ResourceSnapshot {
   const snapshot: ResourceSnapshot = {};
   const procFs = hasProcFs();
-  // Only Windows counts handles; elsewhere the probe's figures would cost a read of the process's memory map for nothing.
-  const needsProbe =
-    (checkers.has('fds') && !procFs) || (checkers.has('handles') && process.platform === 'win32') || (checkers.has('threads') && !procFs);
-  const proc = needsProbe ? safeProcessInfo() : null;
+  // Only Windows counts handles (and has no fds to list); elsewhere the probe's figures would cost a read of the
+  // process's memory map for nothing.
+  const windows = process.platform === 'win32';
+  const viaProbe = (['fds', 'threads', 'handles'] as const).filter(
+    (name) => checkers.has(name) && (name === 'handles' ? windows : !procFs && !(name === 'fds' && windows)),
+  );
+  const proc = viaProbe.length > 0 ? fromProbe(viaProbe, processInfo) : null;
   if (checkers.has('workers')) {
     trackWorkers();
     snapshot.workers = new Set(liveWorkers);
@@ -344,13 +358,10 @@ function readResources(checkers: Checkers): ResourceSnapshot {
     if (procFs) snapshot.threadNames = readThreadNames();
     else if (proc) snapshot.threadCount = proc.threads;
   }
-  if (checkers.has('heaps')) {
-    try {
-      const heapCount = heapInfo().heapCount;
-      if (heapCount !== undefined) snapshot.heaps = heapCount;
-    } catch {
-      // no probe: no heap count
-    }
+  // Only Windows has heaps to count.
+  if (checkers.has('heaps') && windows) {
+    const heapCount = fromProbe(['heaps'], heapInfo).heapCount;
+    if (heapCount !== undefined) snapshot.heaps = heapCount;
   }
   return snapshot;
 }

@@ -303,6 +303,38 @@ describe('green means measured, and no leak', function () {
     });
   });
 
+  describe('4a. a resource checker that cannot read the process refuses, rather than pass unchecked', () => {
+    it('with no probe and no /proc/self/fd, the fds and threads checkers fail the check with the probe\'s error, saying how to leave them out', async () => {
+      // As on macOS with no probe loaded (its fds and threads are read through the probe), simulated on Linux: the
+      // probe's load fails (as in "no probe at all" above) and /proc/self/fd is made to look missing.
+      const code = `
+        const fs = require('node:fs');
+        const exists = fs.existsSync;
+        fs.existsSync = (file) => file !== '/proc/self/fd' && exists(file);
+        const Module = require('node:module');
+        const load = Module._load;
+        Module._load = function (request, ...rest) {
+          if (request === 'node-gyp-build') return () => { throw new Error('No native build was found (simulated)'); };
+          return load.call(this, request, ...rest);
+        };
+        const { Checkers, checkLeak } = require(${JSON.stringify(path.join(root, 'dist'))});
+        const metrics = ['v8heap', 'external'];
+        (async () => {
+          const outcomes = [];
+          for (const checkers of [Checkers.all(), Checkers.all().exclude('fds', 'threads')]) {
+            outcomes.push(await checkLeak(() => JSON.parse('[1]'), { verbosity: 0, metrics, checkers }).then(
+              (report) => ({ verdict: report.verdict }), (err) => ({ name: err.name, message: err.message })));
+          }
+          console.log(JSON.stringify(outcomes));
+        })();`;
+      const result = await runCode(code, { tsx: false });
+      const [refused, measured] = lastJson(result) as Record<string, string>[];
+      expect(refused, result.stderr).to.deep.include({ name: 'BindingLoadError' });
+      expect(refused.message).to.include("The fds and threads checkers read the process through nodeleak's probe here").and.include("Checkers.all().exclude('fds', 'threads')");
+      expect(measured).to.deep.equal({ verdict: 'clean' });
+    });
+  });
+
   describe("4b. Node's permission model: what it refuses a check is a typed error, never a pass", () => {
     // Node 20 names the model --experimental-permission; Node 22.13 and later, --permission.
     const permission = process.allowedNodeEnvironmentFlags.has('--permission') ? '--permission' : '--experimental-permission';
