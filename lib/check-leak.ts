@@ -24,6 +24,7 @@ import { bindingPath } from './binding';
 import type { OwnAllocator } from './own-allocators';
 import { ownAllocators } from './own-allocators';
 import { type Allocator, heapInfo } from './probe';
+import { runtimeWithoutV8 } from './platform';
 
 export type { LeakOptions, Tolerance } from './options';
 export { DEFAULTS } from './options';
@@ -592,6 +593,16 @@ function run(where: string, fn: unknown, options: unknown, invoke: () => Invoke)
     );
   };
   return startCheck(label, signal, warnThreads, (check) => {
+    const runtime = runtimeWithoutV8();
+    if (runtime) {
+      throw new UnsupportedPlatformError(
+        runtime,
+        "a check collects V8's garbage and reads V8's heap, and this runtime has no V8",
+        'Node.js 18 or later',
+        'heapInfo(), heapTrim() and processInfo() still answer here.',
+        'check for leaks',
+      );
+    }
     if (clock.fakedAtLoad.length > 0) throw new FakeTimersError(label, clock.fakedAtLoad);
     const settings = resolveOptions(where, options);
     return measure(label, invoke(), settings, check);

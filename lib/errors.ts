@@ -23,11 +23,9 @@ export class UnsupportedPlatformError extends NodeleakError {
   readonly reason: string;
   readonly supported: string;
 
-  constructor(platform: string, reason: string, supported: string, advice?: string) {
-    super(
-      'NODELEAK_UNSUPPORTED',
-      `nodeleak cannot probe the C heap on ${platform}: ${reason}. Supported: ${supported}.${advice ? ` ${advice}` : ''}`,
-    );
+  /** `task`: what cannot be done there, the probe's reading unless a check as a whole cannot run. */
+  constructor(platform: string, reason: string, supported: string, advice?: string, task = 'probe the C heap') {
+    super('NODELEAK_UNSUPPORTED', `nodeleak cannot ${task} on ${platform}: ${reason}. Supported: ${supported}.${advice ? ` ${advice}` : ''}`);
     this.platform = platform;
     this.reason = reason;
     this.supported = supported;

@@ -303,7 +303,34 @@ describe('green means measured, and no leak', function () {
     });
   });
 
-  describe('4a. a resource checker that cannot read the process refuses, rather than pass unchecked', () => {
+  describe('4a. a runtime without V8 refuses', () => {
+    it('under Bun (simulated: process.versions.bun set) a check fails with UnsupportedPlatformError before any call', async () => {
+      // Bun runs JavaScriptCore behind Node's API and names a V8 version all the same; there a check failed with
+      // ReferenceError: gc is not defined. The probe's own calls answer (Bun 1.4.5, by hand: heapInfo() saw an
+      // addon's 1,000 mallocs of 1,000 B).
+      const code = `
+        process.versions.bun = '1.4.5';
+        const { checkLeak, checkLeakThrows, heapInfo } = require(${JSON.stringify(path.join(root, 'dist'))});
+        let calls = 0;
+        (async () => {
+          const outcomes = [];
+          for (const check of [() => checkLeak(() => calls++, { verbosity: 0 }), () => checkLeakThrows(TypeError, () => { calls++; throw new TypeError(); }, { verbosity: 0 })]) {
+            outcomes.push(await check().then((report) => ({ verdict: report.verdict }), (err) => ({ name: err.name, message: err.message })));
+          }
+          console.log(JSON.stringify({ outcomes, calls, allocator: heapInfo().allocator }));
+        })();`;
+      const result = await runCode(code, { tsx: false });
+      const { outcomes, calls, allocator } = lastJson(result) as { outcomes: Record<string, string>[]; calls: number; allocator: string };
+      for (const outcome of outcomes) {
+        expect(outcome, result.stderr).to.deep.include({ name: 'UnsupportedPlatformError' });
+        expect(outcome.message).to.match(/^nodeleak cannot check for leaks on Bun 1\.4\.5: .*no V8\. Supported: Node\.js 18 or later\./);
+      }
+      expect(calls).to.equal(0);
+      expect(allocator).to.be.a('string');
+    });
+  });
+
+  describe('4b. a resource checker that cannot read the process refuses, rather than pass unchecked', () => {
     it('with no probe and no /proc/self/fd, the fds and threads checkers fail the check with the probe\'s error, saying how to leave them out', async () => {
       // As on macOS with no probe loaded (its fds and threads are read through the probe), simulated on Linux: the
       // probe's load fails (as in "no probe at all" above) and /proc/self/fd is made to look missing.
@@ -335,7 +362,7 @@ describe('green means measured, and no leak', function () {
     });
   });
 
-  describe("4b. Node's permission model: what it refuses a check is a typed error, never a pass", () => {
+  describe("4c. Node's permission model: what it refuses a check is a typed error, never a pass", () => {
     // Node 20 names the model --experimental-permission; Node 22.13 and later, --permission.
     const permission = process.allowedNodeEnvironmentFlags.has('--permission') ? '--permission' : '--experimental-permission';
     const dist = JSON.stringify(path.join(root, 'dist'));
