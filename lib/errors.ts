@@ -138,8 +138,9 @@ export class ConcurrentCheckError extends NodeleakError {
     const fix = otherThread
       ? 'it runs in another thread of this process. Run leak tests one process at a time: no worker threads ' +
         "(vitest: pool: 'forks'; jest: workers are processes by default; mocha --parallel is fine)"
-      : 'await each check before starting the next (an unawaited check keeps running after its test; ' +
-        'load nodeleak/mocha, as `npx nodeleak` does, to have such a test fail)';
+      : 'await each check before starting the next, in tests that run one after another (not vitest\'s test.concurrent, ' +
+        "nor node:test's concurrency option); an unawaited check keeps running after its test: load nodeleak/mocha, as " +
+        '`npx nodeleak` does, to have such a test fail';
     super('NODELEAK_CONCURRENT_CHECK', `cannot check ${label}: the check of ${running} is still running, and ${fix}`);
     this.running = running;
   }
