@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { resolveMocha } from '../lib/cli';
 import { mallocConfTurnsTcacheOff, quietAdvice, quietEnvironment, quietMallocConf, quietTunables } from '../lib/quiet';
+import { buildFixture } from './helpers/fixtures';
 
 const root = path.join(__dirname, '..');
 const fixtures = path.join(__dirname, 'harness-fixtures');
@@ -91,6 +92,19 @@ describe('nodeleak CLI', function () {
     const { code, stdout } = await nodeleak([...specArgs('exit-code.spec.ts'), '--reporter', 'dot']);
     expect(code).to.equal(2);
     expect(stdout).to.include('2 failing');
+  });
+
+  it('runs a .ts suite with no loader where Node strips types (22.18 and later): the leak fails, the clean test passes', async function () {
+    if (!(process.features as { typescript?: unknown }).typescript) this.skip(); // Node 20 strips no types
+    // The built CLI, as a user runs it: from lib/ its root hooks would be .ts modules, which need a loader.
+    const env = { ...process.env, NODELEAK_LEAKS_FIXTURE: buildFixture('leaks') };
+    const args = ['--no-config', '--reporter', 'json', path.join(fixtures, 'type-stripped.leaks.mts')];
+    const { code, stdout, stderr } = await runNode([path.join(root, 'dist', 'cli.js'), ...args], { env });
+    expect(stdout.trimStart(), `no JSON report from mocha (exit ${code}):\n${stderr}`).to.match(/^\{/);
+    const report = JSON.parse(stdout) as { tests: { title: string; err: { stack?: string } }[] };
+    const outcomes = report.tests.map(({ title, err }) => `${title}: ${err.stack?.split('\n')[0] ?? 'passed'}`);
+    expect(outcomes, stderr).to.have.members(['testClean: passed', 'testLeak: MemoryLeakError: heap leaks about 80 B/call (5 rounds, 28,800 calls after 60 warm-up calls, quiet process)']);
+    expect(code).to.equal(1);
   });
 
   it('passes a signal on to mocha and dies of it', async function () {
