@@ -86,6 +86,7 @@ for (const [runnerName, runner] of Object.entries(runners)) {
     let tmp: string;
 
     before(async function () {
+      if (process.platform === 'win32') this.skip(); // test/fixtures/leaks is POSIX C (pthreads, mmap, fds): no Windows build
       if (runnerName === 'the quiet CLI' && !fs.existsSync(cliBin)) {
         throw new Error(`${cliBin} is missing: run "npm run build:ts" first`);
       }
