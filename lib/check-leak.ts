@@ -4,7 +4,7 @@ import * as clock from './clock';
 import type { Decision, MetricName, Round } from './decision';
 import { noOpMoves } from './calibrate';
 import { decide, defaultNoise, defaultResolution, fallWidening, widenedNoise } from './decision';
-import { BindingLoadError, FakeTimersError, InvalidArgumentError, UnsupportedPlatformError } from './errors';
+import { FakeTimersError, InvalidArgumentError, UnsupportedPlatformError, withProbeAdvice } from './errors';
 import type { StartedCheck } from './in-flight';
 import { startCheck } from './in-flight';
 import { InconclusiveError, MemoryLeakError, UnexpectedBehaviourError } from './leak-errors';
@@ -185,9 +185,7 @@ function refuseWithoutCHeap(judged: readonly MetricName[]): void {
   try {
     requireCHeap();
   } catch (err) {
-    if (err instanceof UnsupportedPlatformError) throw new UnsupportedPlatformError(err.platform, err.reason, err.supported, WITHOUT_C_HEAP);
-    if (err instanceof BindingLoadError) throw new BindingLoadError(err.platform, err.cause, WITHOUT_C_HEAP);
-    throw err;
+    throw withProbeAdvice(err, WITHOUT_C_HEAP);
   }
 }
 

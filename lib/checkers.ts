@@ -1,7 +1,7 @@
 import { createHook, executionAsyncId } from 'node:async_hooks';
 import diagnosticsChannel from 'node:diagnostics_channel';
 import fs from 'node:fs';
-import { BindingLoadError, InvalidArgumentError, UnsupportedPlatformError, permissionDenied } from './errors';
+import { InvalidArgumentError, permissionDenied, withProbeAdvice } from './errors';
 import {
   LeakError,
   UnclosedFdError,
@@ -317,9 +317,7 @@ function fromProbe<T>(names: readonly CheckerName[], read: () => T): T {
     const advice =
       `The ${names.join(' and ')} checker${names.length === 1 ? ' reads' : 's read'} the process through nodeleak's probe here: ` +
       `to check without ${names.length === 1 ? 'it' : 'them'}, pass checkers: Checkers.all().exclude(${listed}).`;
-    if (err instanceof BindingLoadError) throw new BindingLoadError(err.platform, err.cause, advice);
-    if (err instanceof UnsupportedPlatformError) throw new UnsupportedPlatformError(err.platform, err.reason, err.supported, advice);
-    throw err;
+    throw withProbeAdvice(err, advice);
   }
 }
 

@@ -54,6 +54,16 @@ export class BindingLoadError extends NodeleakError {
 }
 
 /**
+ * The probe's error (`err`: BindingLoadError, UnsupportedPlatformError) made again with `advice`, the way to do without
+ * what needed the probe; any other error as it is.
+ */
+export function withProbeAdvice(err: unknown, advice: string): unknown {
+  if (err instanceof BindingLoadError) return new BindingLoadError(err.platform, err.cause, advice);
+  if (err instanceof UnsupportedPlatformError) return new UnsupportedPlatformError(err.platform, err.reason, err.supported, advice);
+  return err;
+}
+
+/**
  * What to do when the process itself refused to load the probe, which is there: addons turned off (`node --no-addons`,
  * or the permission model without --allow-addons), or a file read the permission model did not allow (node-gyp-build
  * reads /etc/alpine-release and the package's folders). Null for any other cause.
