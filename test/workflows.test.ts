@@ -77,6 +77,29 @@ describe('GitHub workflows', function () {
     expect(ci).to.include('npm run build:native').and.include('npm test').and.include('npm run typecheck');
   });
 
+  it('ci.yml\'s Linux test cells and .ci/run install every Debian package a spec asks for', () => {
+    // Under CI=true a spec whose package is missing fails: the packages named where specs call the helpers of
+    // test/helpers/requires.ts ("pkg (or other)" names alternatives), and in own-allocators' table of libraries.
+    const wanted: string[][] = [];
+    const specs = (dir: string): string[] =>
+      fs.readdirSync(path.join(root, dir), { withFileTypes: true }).flatMap((entry) =>
+        entry.isDirectory() ? specs(path.join(dir, entry.name)) : entry.name.endsWith('.test.ts') ? [path.join(dir, entry.name)] : []);
+    for (const file of specs('test')) {
+      const text = read(file);
+      for (const match of text.matchAll(/\b(?:needFile|needCommand|requireLibrary)\(\s*this,\s*[^,]+,\s*'([^']+)'\)/g)) {
+        wanted.push(match[1].split(/[ ()]+/).filter((word) => word !== '' && word !== 'or'));
+      }
+      for (const match of text.matchAll(/\['lib[\w.+-]+\.so[\w.]*', '\w+', '([\w.+-]+)'\]/g)) wanted.push([match[1]]);
+    }
+    expect(wanted.flat()).to.include.members(['libjemalloc2', 'libtcmalloc-minimal4', 'libmimalloc2.0', 'libmimalloc-dev', 'musl-tools', 'binutils']);
+    const ciInstalls = (/sudo apt-get install -y -qq ([^\n]+)/.exec(read('.github', 'workflows', 'ci.yml'))?.[1] ?? '').split(' ');
+    const runInstalls = (/packages=\(([^)]*)\)/.exec(read('.ci', 'run'))?.[1] ?? '').split(/\s+/);
+    for (const alternatives of wanted) {
+      expect(alternatives.some((name) => ciInstalls.includes(name)), `ci.yml installs ${alternatives.join(' or ')}`).to.equal(true);
+      expect(alternatives.some((name) => runInstalls.includes(name)), `.ci/run installs ${alternatives.join(' or ')}`).to.equal(true);
+    }
+  });
+
   it("ci.yml runs the package on the oldest Node line package.json's engines names, the line targets.json pins", () => {
     const { oldestNode } = JSON.parse(read('test', 'cross', 'targets.json')) as { oldestNode: string };
     const { engines } = JSON.parse(read('package.json')) as { engines: { node: string } };
