@@ -8,7 +8,7 @@ import { FakeTimersError, InvalidArgumentError, UnsupportedPlatformError, withPr
 import type { StartedCheck } from './in-flight';
 import { startCheck } from './in-flight';
 import { InconclusiveError, MemoryLeakError, UnexpectedBehaviourError } from './leak-errors';
-import { DEFAULT_JUDGED, MIN_SETTLE_PASSES, type Settled, availableMetrics, collectAllAvailable, collectYoung, requireCHeap, sample, settle, settledSample, warmOptimizingCompiler } from './measure';
+import { DEFAULT_JUDGED, MIN_SETTLE_PASSES, type Settled, availableMetrics, collectAllAvailable, collectYoung, requireCHeap, requireProcessFigures, sample, settle, settledSample, warmOptimizingCompiler } from './measure';
 import { type Invoke, Pace, isThenable, keepCallLoopUnoptimized } from './pace';
 import type { LeakOptions, Settings } from './options';
 import { describeValue, isAbortSignal, resolveOptions } from './options';
@@ -179,14 +179,25 @@ const WITHOUT_C_HEAP =
   "To check without the C heap, name the metrics to judge without heap and mmap (e.g. metrics: ['v8heap', 'external']); " +
   'the report then says the C heap was not judged.';
 
-/** Fails before any call when a judged C-heap metric cannot be read: a check that cannot see the C heap proves nothing of it. */
-function refuseWithoutCHeap(judged: readonly MetricName[]): void {
-  if (!judged.includes('heap') && !judged.includes('mmap')) return;
-  try {
-    requireCHeap();
-  } catch (err) {
-    throw withProbeAdvice(err, WITHOUT_C_HEAP);
-  }
+const WITHOUT_PROCESS_FIGURES =
+  "To check without them, name the metrics to judge without vms and uss (e.g. metrics: ['heap', 'mmap', 'v8heap', 'external']); " +
+  'memory an addon maps itself (mmap, VirtualAlloc) then goes unjudged.';
+
+/**
+ * Fails before any call when a judged metric only the probe reads cannot be read: a check that cannot see the C heap, or
+ * the process's mappings, proves nothing of them.
+ */
+function refuseUnreadable(judged: readonly MetricName[]): void {
+  const refuse = (judgesIt: boolean, read: () => void, advice: string): void => {
+    if (!judgesIt) return;
+    try {
+      read();
+    } catch (err) {
+      throw withProbeAdvice(err, advice);
+    }
+  };
+  refuse(judged.includes('heap') || judged.includes('mmap'), requireCHeap, WITHOUT_C_HEAP);
+  refuse(judged.includes('vms') || judged.includes('uss'), requireProcessFigures, WITHOUT_PROCESS_FIGURES);
 }
 
 interface Outcome {
@@ -473,7 +484,7 @@ async function measureChecked(invoke: Invoke, settings: Settings, pace: Pace, pr
   const { label, started } = pace;
   const { quiet } = quietness();
   const judged = settings.checkers.has('memory') ? judgedMetrics(settings) : [];
-  refuseWithoutCHeap(judged);
+  refuseUnreadable(judged);
   warnIfNotQuiet(settings.verbosity);
   warmOptimizingCompiler();
   keepCallLoopUnoptimized();

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { defaultNoise, widenedNoise } from './decision';
 import { formatNumber, median } from './numbers';
 import { bindingPath } from './binding';
-import { heapInfo } from './probe';
+import { heapInfo, processInfo } from './probe';
 import { platformTuple } from './platform';
 import { QUIET_NODE_FLAGS, isQuietProcess, quietEnvironment } from './quiet';
 
@@ -109,6 +109,15 @@ export function doctor(cwd: string = process.cwd()): string {
     allocator = `cannot be read: ${(err as Error).message}`;
   }
   rows.push(['allocator', allocator]);
+  let processFigures: string;
+  try {
+    const proc = processInfo();
+    const files = proc.fds !== undefined ? `${proc.fds} fds` : `${proc.handles ?? 0} handles`;
+    processFigures = `rss ${bytes(proc.rss)}, vms ${bytes(proc.vms)}${proc.uss !== undefined ? `, uss ${bytes(proc.uss)}` : ''}, ${files}, ${proc.threads} threads`;
+  } catch (err) {
+    processFigures = `cannot be read: ${(err as Error).message}`;
+  }
+  rows.push(['process', processFigures]);
   rows.push(['this process', isQuietProcess() ? 'quiet' : 'plain (doctor itself needs no quiet process)']);
   for (const line of runners(cwd)) rows.push(['runner', line]);
   const quiet = measureNoise(true);
@@ -130,6 +139,9 @@ export function doctor(cwd: string = process.cwd()): string {
   const advice: string[] = [];
   if (!binary) advice.push('install a C/C++ toolchain and python3, then npm rebuild nodeleak --build-from-source');
   if (allocator.startsWith('cannot')) advice.push("checks that judge the C heap refuse here: name metrics without heap and mmap, or use glibc/jemalloc/tcmalloc");
+  if (processFigures.startsWith('cannot')) {
+    advice.push("checks that judge vms or uss, or that run the fds, threads, handles or heaps checkers, refuse here: name metrics without vms and uss, and leave those checkers out (Checkers.all().exclude(...))");
+  }
   if (typeof quiet !== 'string' && typeof plain !== 'string' && median(plain.moves) > 4 * Math.max(median(quiet.moves), 16)) {
     advice.push('run leak tests in quiet processes (npx nodeleak, nodeleak run, quietForks()): plain-process noise costs calls');
   }

@@ -22,13 +22,15 @@ export class UnsupportedPlatformError extends NodeleakError {
   /** Why this platform or allocator cannot answer, without the advice. */
   readonly reason: string;
   readonly supported: string;
+  /** What cannot be done there: a reading of the probe's, or a check as a whole. */
+  readonly task: string;
 
-  /** `task`: what cannot be done there, the probe's reading unless a check as a whole cannot run. */
   constructor(platform: string, reason: string, supported: string, advice?: string, task = 'probe the C heap') {
     super('NODELEAK_UNSUPPORTED', `nodeleak cannot ${task} on ${platform}: ${reason}. Supported: ${supported}.${advice ? ` ${advice}` : ''}`);
     this.platform = platform;
     this.reason = reason;
     this.supported = supported;
+    this.task = task;
   }
 }
 
@@ -59,7 +61,7 @@ export class BindingLoadError extends NodeleakError {
  */
 export function withProbeAdvice(err: unknown, advice: string): unknown {
   if (err instanceof BindingLoadError) return new BindingLoadError(err.platform, err.cause, advice);
-  if (err instanceof UnsupportedPlatformError) return new UnsupportedPlatformError(err.platform, err.reason, err.supported, advice);
+  if (err instanceof UnsupportedPlatformError) return new UnsupportedPlatformError(err.platform, err.reason, err.supported, advice, err.task);
   return err;
 }
 

@@ -113,20 +113,23 @@ export function neverOptimize(fn: (...args: never[]) => unknown): void {
   withNatives('%NeverOptimizeFunction(f);', fn);
 }
 
-let probeWorks: { heap: boolean; process: boolean; uss: boolean } | undefined;
+let probeWorks: { heap: boolean; process: boolean; uss: boolean; nodeRss: boolean } | undefined;
 
-/** Which of the probe's reads work in this process, and whether its process figures include uss: found once. */
-function probeAvailability(): { heap: boolean; process: boolean; uss: boolean } {
+/**
+ * Which of the probe's reads work in this process, whether its process figures include uss, and whether node's own rss
+ * read works (it reads /proc/self/stat on Linux): found once.
+ */
+function probeAvailability(): { heap: boolean; process: boolean; uss: boolean; nodeRss: boolean } {
   if (probeWorks) return probeWorks;
   const read = <T>(figures: () => T): T | null => {
     try {
       return figures();
     } catch {
-      return null; // no binary or no backend for this platform: those metrics are left out
+      return null; // no binary, no backend for this platform, or no /proc: those metrics are left out
     }
   };
   const proc = read(processInfo);
-  probeWorks = { heap: read(heapInfo) !== null, process: proc !== null, uss: proc?.uss !== undefined };
+  probeWorks = { heap: read(heapInfo) !== null, process: proc !== null, uss: proc?.uss !== undefined, nodeRss: read(() => process.memoryUsage.rss()) !== null };
   return probeWorks;
 }
 
@@ -176,6 +179,12 @@ export function requireCHeap(): void {
   }
 }
 
+/** Reads the process's figures once, so a check that judges vms or uss fails with the probe's own error before it calls
+ * anything. */
+export function requireProcessFigures(): void {
+  processInfo();
+}
+
 /**
  * Metrics judged unless the user names others: rss and uss also move with pages the process touches for the first
  * time (code of the node binary, thread stacks), which is bounded but slow, so they are shown, not judged.
@@ -184,14 +193,14 @@ export const DEFAULT_JUDGED: readonly MetricName[] = ['heap', 'mmap', 'vms', 'v8
 
 /** Metrics this process can measure, in report order. */
 export function availableMetrics(): MetricName[] {
-  const { heap, process: proc, uss } = probeAvailability();
+  const { heap, process: proc, uss, nodeRss } = probeAvailability();
   const metrics: MetricName[] = [];
   if (heap) metrics.push('heap', 'mmap');
   if (proc) {
     if (uss) metrics.push('uss');
     metrics.push('rss', 'vms');
-  } else {
-    metrics.push('rss'); // process.memoryUsage().rss works everywhere
+  } else if (nodeRss) {
+    metrics.push('rss');
   }
   metrics.push('v8heap', 'external');
   return metrics;
@@ -233,10 +242,16 @@ export function sample(metrics: readonly MetricName[]): Figures {
       figures.rss = process.memoryUsage.rss() - v8Physical;
     }
   }
-  if (wanted.has('external')) figures.external = process.memoryUsage().external;
+  if (wanted.has('external')) figures.external = externalBytes();
   const picked: Figures = {};
   for (const metric of metrics) picked[metric] = figures[metric];
   return picked;
+}
+
+/** Bytes of memory outside V8's heap that objects in it hold (process.memoryUsage().external, which throws where rss
+ * cannot be read). */
+function externalBytes(): number {
+  return v8.getHeapStatistics().external_memory;
 }
 
 /**
@@ -247,7 +262,7 @@ export function sample(metrics: readonly MetricName[]): Figures {
 function cheapFigures(): CheapFigures {
   const v8heap = v8ObjectBytes();
   const heap = probeAvailability().heap ? heapInfo().heapUsed : 0;
-  return [heap, v8heap, process.memoryUsage().external];
+  return [heap, v8heap, externalBytes()];
 }
 
 /**

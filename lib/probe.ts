@@ -46,13 +46,14 @@ function noArguments(name: string, args: unknown[]): void {
   if (args.length > 0) throw new InvalidArgumentError(`${name}() takes no arguments, got ${args.length}`);
 }
 
-function callProbe<T>(call: () => Record<string, unknown>): T {
+/** `task`: what the call does, for the error when this platform cannot do it. */
+function callProbe<T>(task: string, call: () => Record<string, unknown>): T {
   try {
     return call() as T;
   } catch (err) {
     if ((err as { code?: unknown })?.code === 'NODELEAK_UNSUPPORTED') {
       const { message, supported } = err as { message: string; supported: string };
-      throw new UnsupportedPlatformError(platformTuple(), message, supported);
+      throw new UnsupportedPlatformError(platformTuple(), message, supported, undefined, task);
     }
     throw err;
   }
@@ -61,17 +62,17 @@ function callProbe<T>(call: () => Record<string, unknown>): T {
 /** Reads the C heap's figures from the allocator in use. */
 export function heapInfo(...args: never[]): HeapInfo {
   noArguments('heapInfo', args);
-  return callProbe(() => binding().heapInfo());
+  return callProbe('probe the C heap', () => binding().heapInfo());
 }
 
 /** Asks the allocator to give free memory back to the OS, and says what it did. */
 export function heapTrim(...args: never[]): HeapTrimResult {
   noArguments('heapTrim', args);
-  return callProbe(() => binding().heapTrim());
+  return callProbe('trim the C heap', () => binding().heapTrim());
 }
 
 /** Reads the process figures a leak test watches: memory, open fds or handles, threads. */
 export function processInfo(...args: never[]): ProcessInfo {
   noArguments('processInfo', args);
-  return callProbe(() => binding().processInfo());
+  return callProbe("read this process's memory, files and threads", () => binding().processInfo());
 }

@@ -29,6 +29,7 @@ describe('npx nodeleak doctor', function () {
     expect(probe, report.probe[0]).to.not.equal(null);
     expect(fs.existsSync((probe as RegExpExecArray)[1])).to.equal(true);
     expect(report.allocator[0]).to.match(/^(glibc|jemalloc|tcmalloc|darwin-zones|windows-heap) \(heapInfo\(\) reads [\d,]+ B in use\)$/);
+    expect(report.process[0]).to.match(/^rss [\d,]+ B, vms [\d,]+ B(, uss [\d,]+ B)?, \d+ (fds|handles), \d+ threads$/);
     if (process.platform === 'linux') expect(report['quiet process']).to.deep.equal(['yes: a process nodeleak starts is quiet here']);
     // The moves of rounds with nothing called, as a plain check's first call measures them, and the C heap floor a
     // check uses there: fixed in a quiet process, widened to 1.5 times the largest move in a plain one.

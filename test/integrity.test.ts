@@ -21,8 +21,9 @@ import {
 import type { LeakOptions } from '../lib';
 import { CLASS_FIELD_NAMES } from '../lib/options';
 import { platformTuple } from '../lib/platform';
-import { QUIET_GLIBC_TUNABLES, QUIET_NODE_FLAGS, lastJson, runCode, runScript } from './helpers/child';
-import { needFile } from './helpers/requires';
+import { QUIET_GLIBC_TUNABLES, QUIET_NODE_FLAGS, WITHOUT_PROC, lastJson, runCode, runScript } from './helpers/child';
+import { buildFixture } from './helpers/fixtures';
+import { needFile, needNamespaces } from './helpers/requires';
 import { resultOf, runSuite } from './helpers/suite';
 import { rejection } from './helpers/verdicts';
 
@@ -412,6 +413,49 @@ describe('green means measured, and no leak', function () {
       expect(memoryOnly).to.deep.equal({ verdict: 'clean' });
       const measured = await runCode(code, { tsx: false, nodeFlags: [...allowed, '--allow-fs-read=/proc/self/'] });
       expect(lastJson(measured), measured.stderr).to.deep.equal([{ verdict: 'clean' }, { verdict: 'clean' }]);
+    });
+  });
+
+  describe('4d. Linux without /proc (a container or chroot that does not mount it)', () => {
+    it('a check that judges what only /proc shows refuses, saying what to leave out; what is left is measured', async function () {
+      if (process.platform !== 'linux') this.skip();
+      needNamespaces(this, WITHOUT_PROC);
+      const leaks = buildFixture('leaks');
+      const code = `
+        const { Checkers, checkLeak } = require(${JSON.stringify(path.join(root, 'dist'))});
+        const { doctor } = require(${JSON.stringify(path.join(root, 'dist', 'doctor.js'))});
+        const leaks = require(${JSON.stringify(leaks)});
+        const metrics = ['heap', 'mmap', 'v8heap', 'external'];
+        const outcome = (report) => ({ verdict: report.verdict, metrics: report.metrics });
+        const failure = (err) => ({ name: err.name, message: err.message });
+        (async () => {
+          const outcomes = [];
+          for (const [fn, options] of [
+            [() => {}, {}],
+            [() => {}, { metrics }],
+            [() => {}, { metrics, checkers: Checkers.all().exclude('fds', 'threads') }],
+            [() => leaks.mallocLeak(64), { metrics, checkers: Checkers.all().exclude('fds', 'threads') }],
+          ]) {
+            outcomes.push(await checkLeak(fn, { verbosity: 0, ...options }).then(outcome, failure));
+          }
+          outcomes.push(doctor().split('\\n').filter((line) => /^ {2}(process|advice) /.test(line)));
+          console.log(JSON.stringify(outcomes));
+        })();`;
+      const result = await runCode(code, { tsx: false, launcher: WITHOUT_PROC, nodeFlags: QUIET_NODE_FLAGS, env: { GLIBC_TUNABLES: QUIET_GLIBC_TUNABLES }, timeoutMs: 60_000 });
+      expect(result.code, result.stderr).to.equal(0);
+      const [defaults, resources, measured, leak, doctorLines] = lastJson(result) as [Record<string, unknown>, Record<string, unknown>, Record<string, unknown>, Record<string, unknown>, string[]];
+      const unreadable = 'cannot read /proc/self/statm (is /proc mounted?)';
+      // The defaults judge vms, which the probe reads from /proc/self/statm here.
+      expect(defaults.name, JSON.stringify(defaults)).to.equal('UnsupportedPlatformError');
+      expect(defaults.message).to.include(unreadable).and.include('name the metrics to judge without vms and uss');
+      // The fds and threads checkers fall back to the probe's reading, which is refused the same way.
+      expect(resources.name, JSON.stringify(resources)).to.equal('UnsupportedPlatformError');
+      expect(resources.message).to.include(unreadable).and.include("Checkers.all().exclude('fds', 'threads')");
+      // node's own rss read needs /proc/self/stat too: the metrics measured leave it out, and nothing throws raw.
+      expect(measured).to.deep.equal({ verdict: 'clean', metrics: ['heap', 'mmap', 'v8heap', 'external'] });
+      expect(leak.name, JSON.stringify(leak)).to.equal('MemoryLeakError');
+      expect(doctorLines[0]).to.match(/^ {2}process +cannot be read: .*\/proc\/self\/statm/);
+      expect(doctorLines[1]).to.include('name metrics without vms and uss, and leave those checkers out');
     });
   });
 

@@ -18,6 +18,8 @@ export interface ChildOptions {
   timeoutMs?: number;
   /** runCode only: load tsx so the snippet can require .ts modules (default true). */
   tsx?: boolean;
+  /** A command the child's node is started through, e.g. WITHOUT_PROC: its words, then node's path and arguments. */
+  launcher?: string[];
 }
 
 export interface ChildResult {
@@ -40,9 +42,10 @@ function runNode(entry: string[], typescript: boolean, options: ChildOptions): P
   const loader = typescript ? ['--require', require.resolve('tsx/cjs')] : [];
   const argv = [...(options.nodeFlags ?? []), ...loader, ...entry, ...(options.args ?? [])];
   return new Promise((resolve, reject) => {
+    const [command, ...launcherArgs] = [...(options.launcher ?? []), process.execPath];
     execFile(
-      process.execPath,
-      argv,
+      command,
+      [...launcherArgs, ...argv],
       { env: childEnv(options.env), timeout: options.timeoutMs ?? 30_000, maxBuffer: 64 * 1024 * 1024 },
       (err, stdout, stderr) => {
         const failure = err as (NodeJS.ErrnoException & { code?: number | string; signal?: NodeJS.Signals }) | null;
@@ -89,3 +92,10 @@ export async function runJsonScript<T>(script: string, options: ChildOptions = {
   }
   return lastJson(result) as T;
 }
+
+/**
+ * Linux: starts a command in a mount namespace of its own (in a user namespace, so no root is needed) where /proc is an
+ * empty folder, as in a container or chroot that does not mount it.
+ */
+export const WITHOUT_PROC = ['unshare', '--user', '--map-root-user', '--mount', 'sh', '-c', 'mount -t tmpfs none /proc && exec "$@"', 'sh'];
+

@@ -1,6 +1,6 @@
 // Specs that need more than node, npm, python3, make and g++ (what a fresh machine has) call these. Where the thing is
-// missing they skip with a notice naming the Debian package; under CI=true (as .ci/run runs) they fail instead, so CI
-// runs every spec.
+// missing they skip with a notice naming the Debian package (or the kernel setting); under CI=true (as .ci/run runs)
+// they fail instead, so CI runs every spec.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 
@@ -9,7 +9,10 @@ export function inCi(): boolean {
 }
 
 function missing(ctx: Mocha.Context, what: string, debianPackage: string): never {
-  const message = `${what} is missing (install the Debian package ${debianPackage}; .ci/run does)`;
+  skipOrFail(ctx, `${what} is missing (install the Debian package ${debianPackage}; .ci/run does)`);
+}
+
+function skipOrFail(ctx: Mocha.Context, message: string): never {
   if (inCi()) throw new Error(`${message}: under CI=true every spec must run`);
   console.log(`      skipped: ${message}`);
   ctx.skip();
@@ -25,3 +28,13 @@ export function needCommand(ctx: Mocha.Context, command: string, debianPackage: 
   const found = spawnSync('sh', ['-c', `command -v ${command}`], { encoding: 'utf8' });
   if (found.status !== 0) missing(ctx, `the command ${command}`, debianPackage);
 }
+
+/** Skips (or, under CI, fails) unless `launcher` (WITHOUT_PROC) can start a command: the kernel may refuse user namespaces. */
+export function needNamespaces(ctx: Mocha.Context, launcher: string[]): void {
+  const tried = spawnSync(launcher[0], [...launcher.slice(1), 'true'], { encoding: 'utf8' });
+  if (tried.status !== 0) {
+    const why = (tried.error?.message ?? tried.stderr).trim();
+    skipOrFail(ctx, `unshare cannot start a process in a user and mount namespace of its own here (${why}); on Ubuntu 24.04: sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0`);
+  }
+}
+
