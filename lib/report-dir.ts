@@ -67,9 +67,26 @@ function reportSvg(report: LeakReportBase, label: string, verdict: string, leaki
   ].join('\n');
 }
 
+/**
+ * mkdir -p. Node's own (`recursive: true`) loops forever, on Node 20 to 24, where mkdir fails with ENOENT under a folder
+ * that exists, as under /proc.
+ */
+function makeFolders(dir: string): void {
+  try {
+    fs.mkdirSync(dir);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' && fs.statSync(dir).isDirectory()) return;
+    const parent = path.dirname(dir);
+    if (code !== 'ENOENT' || parent === dir) throw err;
+    makeFolders(parent);
+    fs.mkdirSync(dir);
+  }
+}
+
 /** Writes `<dir>/<label>.json` (and `.svg` when rounds were measured); returns the paths written. */
 export function writeReport(dir: string, label: string, verdict: string, report: LeakReportBase, leakingMetric: MetricName | null): string[] {
-  fs.mkdirSync(dir, { recursive: true });
+  makeFolders(path.resolve(dir));
   const base = path.join(dir, reportFileName(label));
   const json = `${base}.json`;
   fs.writeFileSync(json, `${JSON.stringify({ label, verdict, ...report }, null, 2)}\n`);

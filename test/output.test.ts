@@ -106,6 +106,18 @@ describe('what a check shows besides its verdict', function () {
     }
   });
 
+  it('a report folder under /proc, where no folder can be made, is an error, not a hang', async function () {
+    if (process.platform !== 'linux') this.skip();
+    const code = `
+      const { writeReport } = require(${JSON.stringify(path.join(__dirname, '..', 'lib', 'report-dir.ts'))});
+      const report = { rounds: [], metrics: [], judged: [], calls: 0, quiet: false };
+      try { writeReport('/proc/nodeleak-nope/reports', 'check', 'clean', report, null); console.log(JSON.stringify({ written: true })); }
+      catch (err) { console.log(JSON.stringify({ code: err.code })); }`;
+    const child = await runCode(code, { timeoutMs: 10_000 });
+    expect(child.signal, 'the child was killed at its timeout').to.equal(null);
+    expect(lastJson(child)).to.deep.equal({ code: 'ENOENT' });
+  });
+
   it('NODELEAK_REPORT_DIR: each check writes its report as JSON and an SVG plot, named after it', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nodeleak-reports-'));
     try {
