@@ -15,9 +15,10 @@ export interface OwnAllocator {
   object: string;
   /**
    * 'linked': a library of its own; 'built in': its code inside an addon; 'pages': an addon that imports madvise, as
-   * allocators that manage their own pages do.
+   * allocators that manage their own pages do; 'gone': an addon deleted or replaced on disk since it was loaded, whose
+   * mapped file this process may not read (name 'unknown').
    */
-  how: 'linked' | 'built in' | 'pages';
+  how: 'linked' | 'built in' | 'pages' | 'gone';
 }
 
 const LIBRARIES: [RegExp, AllocatorName][] = [
@@ -51,16 +52,35 @@ export function allocatorMarkers(bytes: Buffer): AllocatorName[] {
   return [...found];
 }
 
-/** Files mapped into this process. */
-function mappedFiles(): string[] {
+interface MappedFile {
+  file: string;
+  /** Unlinked since it was mapped (maps says "(deleted)"): the path names another file, or none. */
+  gone: boolean;
+  /** The address range of one of its mappings, as /proc/self/map_files names it. */
+  range: string;
+}
+
+const DELETED = ' (deleted)';
+
+/** Files mapped into this process, each once. */
+function mappedFiles(): MappedFile[] {
+  let maps: string;
   try {
-    const maps = fs.readFileSync('/proc/self/maps', 'utf8');
-    return [...new Set(maps.split('\n').map((line) => line.slice(line.indexOf('/')).trim()).filter((file) => file.startsWith('/')))];
+    maps = fs.readFileSync('/proc/self/maps', 'utf8');
   } catch (err) {
     const refused = permissionDenied(err);
     if (refused) throw refused;
     return [];
   }
+  const files = new Map<string, MappedFile>();
+  for (const line of maps.split('\n')) {
+    const named = line.slice(line.indexOf('/')).trim();
+    if (!named.startsWith('/')) continue;
+    const gone = named.endsWith(DELETED);
+    const file = gone ? named.slice(0, -DELETED.length) : named;
+    if (!files.has(file)) files.set(file, { file, gone, range: line.slice(0, line.indexOf(' ')) });
+  }
+  return [...files.values()];
 }
 
 /**
@@ -75,30 +95,53 @@ export function importsSymbol(bytes: Buffer, name: string): boolean {
   }
 }
 
-const scanned = new Map<string, { mtimeMs: number; names: AllocatorName[]; ownPages: boolean }>();
+interface AddonScan {
+  names: AllocatorName[];
+  ownPages: boolean;
+}
+
+const scanned = new Map<string, AddonScan & { mtimeMs: number }>();
+
+/** Addons above this size are not read. */
+const MAX_SCANNED_BYTES = 256 << 20;
+
+function scanBytes(bytes: Buffer | null): AddonScan {
+  return { names: bytes ? allocatorMarkers(bytes) : [], ownPages: bytes ? importsSymbol(bytes, 'madvise') : false };
+}
 
 /**
- * Marker strings of one addon, and whether it imports madvise, cached while its file is unchanged; addons above 256
- * MiB are not read.
+ * Marker strings of one mapped addon, and whether it imports madvise, cached while its file is unchanged; null when its
+ * file is gone and the mapped one cannot be read. A gone file is read through /proc/self/map_files, which the kernel
+ * opens only to processes with CAP_SYS_ADMIN (CAP_CHECKPOINT_RESTORE since Linux 5.9).
  */
-function scanAddon(file: string): { names: AllocatorName[]; ownPages: boolean } {
+function scanAddon({ file, gone, range }: MappedFile): AddonScan | null {
+  if (gone) {
+    try {
+      const mapped = `/proc/self/map_files/${range}`;
+      return scanBytes(fs.statSync(mapped).size <= MAX_SCANNED_BYTES ? fs.readFileSync(mapped) : null);
+    } catch (err) {
+      const refused = permissionDenied(err);
+      if (refused) throw refused;
+      return null;
+    }
+  }
   let stat: fs.Stats;
   try {
     stat = fs.statSync(file);
   } catch (err) {
     const refused = permissionDenied(err);
     if (refused) throw refused;
-    return { names: [], ownPages: false }; // unlinked since it was mapped
+    return null; // unlinked since /proc/self/maps was read
   }
   const cached = scanned.get(file);
   if (cached && cached.mtimeMs === stat.mtimeMs) return cached;
   let bytes: Buffer | null;
   try {
-    bytes = stat.size <= 256 << 20 ? fs.readFileSync(file) : null;
+    bytes = stat.size <= MAX_SCANNED_BYTES ? fs.readFileSync(file) : null;
   } catch (err) {
     throw permissionDenied(err) ?? err;
   }
-  const scan = { mtimeMs: stat.mtimeMs, names: bytes ? allocatorMarkers(bytes) : [], ownPages: bytes ? importsSymbol(bytes, 'madvise') : false };
+  const scan = { mtimeMs: stat.mtimeMs, ...scanBytes(bytes) };
   scanned.set(file, scan);
   return scan;
 }
@@ -111,7 +154,8 @@ function scanAddon(file: string): { names: AllocatorName[]; ownPages: boolean } 
 export function ownAllocators(processAllocator: string | null, skip: readonly string[]): OwnAllocator[] {
   if (process.platform !== 'linux') return [];
   const found: OwnAllocator[] = [];
-  for (const file of mappedFiles()) {
+  for (const mapped of mappedFiles()) {
+    const { file } = mapped;
     if (skip.includes(file)) continue;
     const base = path.basename(file);
     const library = LIBRARIES.find(([pattern]) => pattern.test(base));
@@ -120,7 +164,13 @@ export function ownAllocators(processAllocator: string | null, skip: readonly st
       continue;
     }
     if (!file.endsWith('.node')) continue;
-    const { names, ownPages } = scanAddon(file);
+    const scan = scanAddon(mapped);
+    // What cannot be read may carry an allocator: its memory is judged as if it did, rather than not at all.
+    if (!scan) {
+      found.push({ name: 'unknown', object: file, how: 'gone' });
+      continue;
+    }
+    const { names, ownPages } = scan;
     for (const name of names) if (name !== processAllocator) found.push({ name, object: file, how: 'built in' });
     // Allocators of their own hand freed pages back with madvise, whatever their name; an addon on malloc has no
     // reason to (one that maps files, as LMDB does, is counted too: its pages are judged as well, not hidden).

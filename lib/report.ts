@@ -3,6 +3,7 @@ import { formatNumber } from './numbers';
 import type { MetricName } from './decision';
 import type { Frame } from './symbolize';
 import type { LeakSite } from './where';
+import type { OwnAllocator } from './own-allocators';
 
 /** One measured round: how many calls it made and how much each metric grew over them. */
 export interface RoundReport {
@@ -49,10 +50,11 @@ export interface LeakReportBase {
   noOpMoves?: Partial<Record<MetricName, number>>;
   /**
    * Allocators the process carries besides the one the C heap figures read (an addon's own mimalloc or jemalloc; name
-   * 'unknown', how 'pages': an addon that imports madvise, as allocators that manage their own pages do), and the
-   * process metric judged because of them (null when the user named the metrics).
+   * 'unknown', how 'pages': an addon that imports madvise, as allocators that manage their own pages do; how 'gone': an
+   * addon deleted or replaced on disk since it was loaded, which could not be read), and the process metric judged
+   * because of them (null when the user named the metrics).
    */
-  ownAllocators?: { name: string; object: string; how: 'linked' | 'built in' | 'pages'; judged: MetricName | null }[];
+  ownAllocators?: { name: string; object: string; how: OwnAllocator['how']; judged: MetricName | null }[];
 }
 
 /**
@@ -204,7 +206,9 @@ function cHeapNote(report: LeakReportBase): string[] {
     const what =
       own.how === 'pages'
         ? 'manages memory pages itself (it imports madvise), as allocators the C heap figures do not see do'
-        : `${own.how === 'linked' ? 'is' : 'carries'} ${own.name}, an allocator the C heap figures do not see`;
+        : own.how === 'gone'
+          ? 'was deleted or replaced on disk after it was loaded, so whether it carries an allocator the C heap figures do not see could not be read (restart the process to load the file as it is now)'
+          : `${own.how === 'linked' ? 'is' : 'carries'} ${own.name}, an allocator the C heap figures do not see`;
     notes.push(`note: ${path.basename(own.object)} ${what}: ${judged}`);
   }
   return notes;

@@ -6,8 +6,8 @@ import path from 'node:path';
 import { allocatorMarkers, importsSymbol } from '../lib/own-allocators';
 import { buildFixture } from './helpers/fixtures';
 import { platformTuple } from '../lib/platform';
-import { QUIET_GLIBC_TUNABLES, QUIET_NODE_FLAGS, runJsonScript } from './helpers/child';
-import { inCi, needFile } from './helpers/requires';
+import { IN_USER_NAMESPACE, QUIET_GLIBC_TUNABLES, QUIET_NODE_FLAGS, runJsonScript } from './helpers/child';
+import { inCi, needFile, needNamespaces } from './helpers/requires';
 
 describe('allocators of an addon’s own', function () {
   this.timeout(180_000);
@@ -95,6 +95,42 @@ describe('allocators of an addon’s own', function () {
         );
       });
     }
+  });
+
+  describe('with the own_pages fixture deleted once loaded (a rebuild under a watching test runner)', () => {
+    const script = path.join(__dirname, 'own-alloc-fixtures', 'check.ts');
+
+    before(function () {
+      if (process.platform !== 'linux') this.skip();
+    });
+
+    it('is still found: read through /proc/self/map_files where the process may, else as an addon that could not be read', async function () {
+      needNamespaces(this, IN_USER_NAMESPACE);
+      const listed = await runJsonScript<{ name: string; object: string; how: string }[]>(script, { args: ['gone', 'list'] });
+      expect(listed).to.have.length(1);
+      expect(listed[0].how).to.be.oneOf(['pages', 'gone']);
+      const unreadable = await runJsonScript<{ how: string }[]>(script, { args: ['gone', 'list'], launcher: IN_USER_NAMESPACE });
+      expect(unreadable).to.have.length(1);
+      expect(unreadable[0]).to.include({ name: 'unknown', how: 'gone' });
+    });
+
+    it('where it cannot be read, a 1.2 KB/call leak from its regions is caught on process memory, the clean twin passes', async function () {
+      needNamespaces(this, IN_USER_NAMESPACE);
+      const result = await runJsonScript<Record<string, Record<string, unknown>>>(script, {
+        nodeFlags: QUIET_NODE_FLAGS,
+        env: { GLIBC_TUNABLES: QUIET_GLIBC_TUNABLES },
+        args: ['gone'],
+        launcher: IN_USER_NAMESPACE,
+        timeoutMs: 170_000,
+      });
+      expect(result.clean.verdict).to.equal('clean');
+      expect(result.clean.ownAllocators).to.have.length(1);
+      expect((result.clean.ownAllocators as Record<string, unknown>[])[0]).to.include({ name: 'unknown', how: 'gone', judged: 'uss' });
+      expect(result.leak.verdict).to.equal('leak');
+      expect(result.leak.metric).to.equal('uss');
+      expect(result.leak.bytesPerCall).to.be.within(1000, 2000);
+      expect(result.leak.note).to.match(/^note: own_pages\.node was deleted or replaced on disk after it was loaded, .*\(restart the process to load the file as it is now\): uss judged as well$/);
+    });
   });
 
   describe('with the own_alloc fixture (mi_malloc from Debian’s libmimalloc, never malloc)', () => {

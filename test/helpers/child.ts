@@ -94,8 +94,14 @@ export async function runJsonScript<T>(script: string, options: ChildOptions = {
 }
 
 /**
+ * Linux: starts a command in a user namespace of its own, as root there: it holds no capability of the machine's
+ * (such as the one /proc/self/map_files asks for), whoever starts it.
+ */
+export const IN_USER_NAMESPACE = ['unshare', '--user', '--map-root-user'];
+
+/**
  * Linux: starts a command in a mount namespace of its own (in a user namespace, so no root is needed) where /proc is an
  * empty folder, as in a container or chroot that does not mount it.
  */
-export const WITHOUT_PROC = ['unshare', '--user', '--map-root-user', '--mount', 'sh', '-c', 'mount -t tmpfs none /proc && exec "$@"', 'sh'];
+export const WITHOUT_PROC = [...IN_USER_NAMESPACE, '--mount', 'sh', '-c', 'mount -t tmpfs none /proc && exec "$@"', 'sh'];
 

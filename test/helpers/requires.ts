@@ -29,7 +29,8 @@ export function needCommand(ctx: Mocha.Context, command: string, debianPackage: 
   if (found.status !== 0) missing(ctx, `the command ${command}`, debianPackage);
 }
 
-/** Skips (or, under CI, fails) unless `launcher` (WITHOUT_PROC) can start a command: the kernel may refuse user namespaces. */
+/** Skips (or, under CI, fails) unless `launcher` (IN_USER_NAMESPACE, WITHOUT_PROC) can start a command: the kernel may
+ * refuse user namespaces. */
 export function needNamespaces(ctx: Mocha.Context, launcher: string[]): void {
   const tried = spawnSync(launcher[0], [...launcher.slice(1), 'true'], { encoding: 'utf8' });
   if (tried.status !== 0) {

@@ -1,5 +1,8 @@
 // Run by test/own-allocators.test.ts in a child: checks the own_alloc fixture's functions (argv[2] 'pages': the
-// own_pages fixture's) and prints the outcomes.
+// own_pages fixture's; 'gone': those of a copy of own_pages deleted once loaded) and prints the outcomes.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Checkers, MemoryLeakError, checkLeak } from '../../lib';
 import type { MetricName } from '../../lib';
 import { ownAllocators } from '../../lib/own-allocators';
@@ -7,8 +10,21 @@ import { buildFixture } from '../helpers/fixtures';
 
 type OwnAlloc = { mimallocLeak(bytes: number): void; mimallocClean(bytes: number): void };
 type OwnPages = { pagesLeak(bytes: number): void; pagesClean(bytes: number): void };
-const pages = process.argv[2] === 'pages';
+const gone = process.argv[2] === 'gone';
+const pages = process.argv[2] === 'pages' || gone;
 const binary = buildFixture(pages ? 'own_pages' : 'own_alloc');
+
+/** A copy of `file`, loaded and then deleted, as a rebuild leaves an addon a watching test runner had loaded. */
+function loadDeletedCopy(file: string): unknown {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nodeleak-gone-'));
+  const copy = path.join(dir, path.basename(file));
+  fs.copyFileSync(file, copy);
+  try {
+    return require(copy);
+  } finally {
+    fs.rmSync(dir, { recursive: true });
+  }
+}
 const named: readonly MetricName[] | undefined = process.argv[2] === 'named' ? ['heap', 'v8heap'] : undefined;
 
 (async () => {
@@ -20,7 +36,11 @@ const named: readonly MetricName[] | undefined = process.argv[2] === 'named' ? [
     process.stdout.write(`${JSON.stringify({ verdict: report.verdict, judged: report.judged, ownAllocators: report.ownAllocators })}\n`);
     return;
   }
-  const addon = require(binary) as OwnAlloc & OwnPages;
+  const addon = (gone ? loadDeletedCopy(binary) : require(binary)) as OwnAlloc & OwnPages;
+  if (process.argv[3] === 'list') {
+    process.stdout.write(`${JSON.stringify(ownAllocators('glibc', []))}\n`);
+    return;
+  }
   if (process.argv[2] === 'list') {
     // What the process carries, as read with glibc, and as read with mimalloc the process's allocator.
     process.stdout.write(`${JSON.stringify({ asGlibc: ownAllocators('glibc', []), asMimalloc: ownAllocators('mimalloc', []) })}\n`);
