@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { bufferReader, readElf } from './elf';
 import { permissionDenied } from './errors';
+import type { OwnAllocatorHow } from './report';
 
 export type AllocatorName = 'mimalloc' | 'jemalloc' | 'tcmalloc' | 'rpmalloc' | 'snmalloc';
 
@@ -18,7 +19,7 @@ export interface OwnAllocator {
    * allocators that manage their own pages do; 'gone': an addon deleted or replaced on disk since it was loaded, whose
    * mapped file this process may not read (name 'unknown').
    */
-  how: 'linked' | 'built in' | 'pages' | 'gone';
+  how: OwnAllocatorHow;
 }
 
 const LIBRARIES: [RegExp, AllocatorName][] = [

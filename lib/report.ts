@@ -3,7 +3,6 @@ import { formatNumber } from './numbers';
 import type { MetricName } from './decision';
 import type { Frame } from './symbolize';
 import type { LeakSite } from './where';
-import type { OwnAllocator } from './own-allocators';
 
 /** One measured round: how many calls it made and how much each metric grew over them. */
 export interface RoundReport {
@@ -54,8 +53,11 @@ export interface LeakReportBase {
    * addon deleted or replaced on disk since it was loaded, which could not be read), and the process metric judged
    * because of them (null when the user named the metrics).
    */
-  ownAllocators?: { name: string; object: string; how: OwnAllocator['how']; judged: MetricName | null }[];
+  ownAllocators?: { name: string; object: string; how: OwnAllocatorHow; judged: MetricName | null }[];
 }
+
+/** How an allocator of its own is in the process: see OwnAllocator in own-allocators.ts. */
+export type OwnAllocatorHow = 'linked' | 'built in' | 'pages' | 'gone';
 
 /**
  * What checkLeak() resolves with. 'inconclusive' only with allowInconclusive: the budget ended before every judged
