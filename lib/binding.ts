@@ -8,6 +8,7 @@ export interface NativeProbe {
   heapInfo(): Record<string, unknown>;
   heapTrim(): Record<string, unknown>;
   processInfo(): Record<string, unknown>;
+  loadedObjects(): string[];
   /** The allocator's heap profiler (src-native/probe.h): 'state' | 'start' | 'stop' | 'dump'. */
   heapProfile(command: string, value: number, path: string): number;
   /** Takes the process-wide one-check guard: null when taken, else the label of the check that holds it. */

@@ -1,10 +1,11 @@
 // Allocators the process's code carries besides the one heapInfo() reads: a library an addon links (libmimalloc),
 // or one built into an addon (Rust's mimalloc or jemallocator crates). Their blocks never show in the C heap figures,
-// so a leak through them shows only in the process's memory (rss, uss). Linux only (it reads /proc/self/maps).
+// so a leak through them shows only in the process's memory (rss, uss).
 import fs from 'node:fs';
 import path from 'node:path';
 import { bufferReader, readElf } from './elf';
 import { permissionDenied } from './errors';
+import { loadedObjects } from './probe';
 import type { OwnAllocatorHow } from './report';
 
 export type AllocatorName = 'mimalloc' | 'jemalloc' | 'tcmalloc' | 'rpmalloc' | 'snmalloc';
@@ -22,12 +23,13 @@ export interface OwnAllocator {
   how: OwnAllocatorHow;
 }
 
+/** Their file names: libmimalloc.so.2, libmimalloc.2.dylib, mimalloc.dll and mimalloc-override.dll. */
 const LIBRARIES: [RegExp, AllocatorName][] = [
-  [/^libmimalloc[.-]/, 'mimalloc'],
-  [/^libjemalloc[.-]/, 'jemalloc'],
-  [/^libtcmalloc(_minimal)?[.-]/, 'tcmalloc'],
-  [/^librpmalloc[.-]/, 'rpmalloc'],
-  [/^libsnmalloc/, 'snmalloc'],
+  [/^(lib)?mimalloc[.-]/i, 'mimalloc'],
+  [/^(lib)?jemalloc[.-]/i, 'jemalloc'],
+  [/^(lib)?tcmalloc(_minimal)?[.-]/i, 'tcmalloc'],
+  [/^(lib)?rpmalloc[.-]/i, 'rpmalloc'],
+  [/^(lib)?snmalloc/i, 'snmalloc'],
 ];
 
 /**
@@ -55,23 +57,28 @@ export function allocatorMarkers(bytes: Buffer): AllocatorName[] {
 
 interface MappedFile {
   file: string;
-  /** Unlinked since it was mapped (maps says "(deleted)"): the path names another file, or none. */
+  /** Linux: unlinked since it was mapped (maps says "(deleted)"): the path names another file, or none. */
   gone: boolean;
-  /** The address range of one of its mappings, as /proc/self/map_files names it. */
+  /** Linux: the address range of one of its mappings, as /proc/self/map_files names it. */
   range: string;
 }
 
 const DELETED = ' (deleted)';
 
-/** Files mapped into this process, each once. */
+/**
+ * Files mapped into this process, each once: on Linux from /proc/self/maps, which also tells files deleted since;
+ * elsewhere (and on a Linux without /proc) as the probe lists the loaded shared objects, or node's report where the
+ * probe cannot.
+ */
 function mappedFiles(): MappedFile[] {
+  if (process.platform !== 'linux') return loadedFiles();
   let maps: string;
   try {
     maps = fs.readFileSync('/proc/self/maps', 'utf8');
   } catch (err) {
     const refused = permissionDenied(err);
     if (refused) throw refused;
-    return [];
+    return loadedFiles();
   }
   const files = new Map<string, MappedFile>();
   for (const line of maps.split('\n')) {
@@ -82,6 +89,37 @@ function mappedFiles(): MappedFile[] {
     if (!files.has(file)) files.set(file, { file, gone, range: line.slice(0, line.indexOf(' ')) });
   }
   return [...files.values()];
+}
+
+function loadedFiles(): MappedFile[] {
+  let files: string[];
+  try {
+    files = loadedObjects();
+  } catch {
+    files = reportedObjects();
+  }
+  return [...new Set(files.filter((file) => path.isAbsolute(file)))].map((file) => ({ file, gone: false, range: '' }));
+}
+
+/** The shared objects node's diagnostic report lists (empty where it cannot make one). */
+function reportedObjects(): string[] {
+  try {
+    const objects = (process.report?.getReport() as { sharedObjects?: unknown } | undefined)?.sharedObjects;
+    return Array.isArray(objects) ? objects.filter((file): file is string => typeof file === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+/** A path as the file system names it, to compare two names of one file (a Windows or macOS path in another case). */
+function canonical(file: string): string {
+  let resolved: string;
+  try {
+    resolved = fs.realpathSync.native(file);
+  } catch {
+    resolved = path.resolve(file);
+  }
+  return process.platform === 'win32' || process.platform === 'darwin' ? resolved.toLowerCase() : resolved;
 }
 
 /**
@@ -153,11 +191,12 @@ function scanAddon({ file, gone, range }: MappedFile): AddonScan | null {
  * jemalloc and tcmalloc).
  */
 export function ownAllocators(processAllocator: string | null, skip: readonly string[]): OwnAllocator[] {
-  if (process.platform !== 'linux') return [];
+  const skipped = new Set(skip.map(canonical));
+  const skippedNames = new Set(skip.map((file) => path.basename(file).toLowerCase()));
   const found: OwnAllocator[] = [];
   for (const mapped of mappedFiles()) {
     const { file } = mapped;
-    if (skip.includes(file)) continue;
+    if (skippedNames.has(path.basename(file).toLowerCase()) && skipped.has(canonical(file))) continue;
     const base = path.basename(file);
     const library = LIBRARIES.find(([pattern]) => pattern.test(base));
     if (library) {

@@ -47,7 +47,7 @@ function noArguments(name: string, args: unknown[]): void {
 }
 
 /** `task`: what the call does, for the error when this platform cannot do it. */
-function callProbe<T>(task: string, call: () => Record<string, unknown>): T {
+function callProbe<T>(task: string, call: () => unknown): T {
   try {
     return call() as T;
   } catch (err) {
@@ -69,6 +69,11 @@ export function heapInfo(...args: never[]): HeapInfo {
 export function heapTrim(...args: never[]): HeapTrimResult {
   noArguments('heapTrim', args);
   return callProbe('trim the C heap', () => binding().heapTrim());
+}
+
+/** The files of the shared objects loaded in this process (the executable, libraries, addons), as the OS lists them. */
+export function loadedObjects(): string[] {
+  return callProbe('list the loaded shared objects', () => binding().loadedObjects());
 }
 
 /** Reads the process figures a leak test watches: memory, open fds or handles, threads. */

@@ -3,6 +3,7 @@
 #include <napi.h>
 #include <mutex>
 #include <string>
+#include <vector>
 #include "probe.h"
 
 namespace {
@@ -112,10 +113,24 @@ Napi::Value ProcessInfo(const Napi::CallbackInfo& info) {
   return result;
 }
 
+void AddObject(void* ctx, const char* path) {
+  static_cast<std::vector<std::string>*>(ctx)->emplace_back(path);
+}
+
+Napi::Value LoadedObjects(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::vector<std::string> paths;
+  if (const char* why = nl_platform_loaded_objects(AddObject, &paths)) return Unsupported(env, why);
+  Napi::Array result = Napi::Array::New(env, paths.size());
+  for (size_t i = 0; i < paths.size(); i++) result.Set(static_cast<uint32_t>(i), Napi::String::New(env, paths[i]));
+  return result;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("heapInfo", Napi::Function::New(env, HeapInfo, "heapInfo"));
   exports.Set("heapTrim", Napi::Function::New(env, HeapTrim, "heapTrim"));
   exports.Set("processInfo", Napi::Function::New(env, ProcessInfo, "processInfo"));
+  exports.Set("loadedObjects", Napi::Function::New(env, LoadedObjects, "loadedObjects"));
   exports.Set("heapProfile", Napi::Function::New(env, HeapProfile, "heapProfile"));
   exports.Set("acquireCheck", Napi::Function::New(env, AcquireCheck, "acquireCheck"));
   exports.Set("releaseCheck", Napi::Function::New(env, ReleaseCheck, "releaseCheck"));

@@ -2,6 +2,7 @@
 #include <dlfcn.h>
 #include <libproc.h>
 #include <malloc/malloc.h>
+#include <mach-o/dyld.h>
 #include <mach/mach.h>
 #include <mach/mach_vm.h>
 #include <pthread.h>
@@ -156,6 +157,17 @@ const char *nl_platform_process_info(nl_process_info *out) {
   out->threads = task.pti_threadnum;
   if (out->uss < 0) return "mach_vm_region(VM_REGION_TOP_INFO) failed";
   if (out->fds < 0) return "proc_pidinfo(PROC_PIDLISTFDS) failed";
+  return NULL;
+}
+
+/* dyld's image list may grow while it is read (a dlopen on another thread):
+ * an index past its end gives NULL. */
+const char *nl_platform_loaded_objects(nl_object_fn fn, void *ctx) {
+  uint32_t count = _dyld_image_count();
+  for (uint32_t i = 0; i < count; i++) {
+    const char *name = _dyld_get_image_name(i);
+    if (name) fn(ctx, name);
+  }
   return NULL;
 }
 

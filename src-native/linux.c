@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <dlfcn.h>
+#include <link.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -236,6 +237,25 @@ const char *nl_platform_process_info(nl_process_info *out) {
   out->handles = -1;
   out->threads = thread_count();
   if (out->fds < 0 || out->threads < 0) return "cannot read /proc/self (fd or status)";
+  return NULL;
+}
+
+struct nl_object_walk {
+  nl_object_fn fn;
+  void *ctx;
+};
+
+static int each_object(struct dl_phdr_info *info, size_t size, void *data) {
+  struct nl_object_walk *walk = data;
+  (void)size;
+  /* The executable comes first with an empty name; the vDSO has no file. */
+  if (info->dlpi_name && info->dlpi_name[0] == '/') walk->fn(walk->ctx, info->dlpi_name);
+  return 0;
+}
+
+const char *nl_platform_loaded_objects(nl_object_fn fn, void *ctx) {
+  struct nl_object_walk walk = {fn, ctx};
+  dl_iterate_phdr(each_object, &walk);
   return NULL;
 }
 

@@ -63,6 +63,12 @@ const char *nl_platform_process_info(nl_process_info *out) {
   return out->fds < 0 ? "sysctl(KERN_FILE2) failed" : NULL;
 }
 
+const char *nl_platform_loaded_objects(nl_object_fn fn, void *ctx) {
+  (void)fn;
+  (void)ctx;
+  return "no list of loaded objects on this platform";
+}
+
 const char *nl_platform_heap_profile(const char *command, double value, const char *path, double *result) {
   nl_mallctl_fn mallctl = find_mallctl();
   return mallctl ? nl_jemalloc_heap_profile(mallctl, command, value, path, result) : nl_no_heap_profile(command, result);

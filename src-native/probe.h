@@ -48,6 +48,11 @@ const char *nl_platform_process_info(nl_process_info *out);
  * "stop": turn it off; "dump": write the live sampled stacks to path, in
  * jemalloc's heap_v2 text format. */
 const char *nl_platform_heap_profile(const char *command, double value, const char *path, double *result);
+/* The files of the shared objects loaded in this process (the executable,
+ * libraries, addons), each passed to fn as a UTF-8 path; fn must not call back
+ * into the probe. */
+typedef void (*nl_object_fn)(void *ctx, const char *path);
+const char *nl_platform_loaded_objects(nl_object_fn fn, void *ctx);
 /* What the backend compiled into this binary supports, for error messages. */
 const char *nl_platform_supported(void);
 

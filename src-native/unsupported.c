@@ -12,4 +12,5 @@ const char *nl_platform_heap_profile(const char *command, double value, const ch
   *result = 0;
   return nl_unsupported;
 }
+const char *nl_platform_loaded_objects(nl_object_fn fn, void *ctx) { (void)fn; (void)ctx; return nl_unsupported; }
 const char *nl_platform_supported(void) { return "Linux, macOS, Windows, FreeBSD and NetBSD"; }

@@ -12,6 +12,7 @@
 
 #define NL_MAX_HEAPS 1024
 #define NL_PAGE_BATCH 4096
+#define NL_MAX_MODULES 4096
 
 /* The scratch lists are static (in the image, not on a heap being walked), so
  * one walk at a time. */
@@ -182,6 +183,31 @@ const char *nl_platform_process_info(nl_process_info *out) {
   if (out->uss < 0) return "QueryWorkingSetEx() failed";
   if (out->threads < 0) return "CreateToolhelp32Snapshot() failed";
   return NULL;
+}
+
+/* Static, as the heap lists are; the walk lock keeps one reader at a time. */
+static HMODULE nl_modules[NL_MAX_MODULES];
+static WCHAR nl_module_wide[32768];
+static char nl_module_utf8[3 * 32768];
+
+const char *nl_platform_loaded_objects(nl_object_fn fn, void *ctx) {
+  DWORD needed = 0, count, i;
+  const char *why = NULL;
+  AcquireSRWLockExclusive(&nl_walk_lock);
+  if (!EnumProcessModules(GetCurrentProcess(), nl_modules, sizeof(nl_modules), &needed)) {
+    why = "EnumProcessModules() failed";
+  } else {
+    count = needed / sizeof(HMODULE);
+    if (count > NL_MAX_MODULES) count = NL_MAX_MODULES;
+    for (i = 0; i < count; i++) {
+      DWORD length = GetModuleFileNameW(nl_modules[i], nl_module_wide, sizeof(nl_module_wide) / sizeof(WCHAR));
+      if (length == 0 || length >= sizeof(nl_module_wide) / sizeof(WCHAR)) continue;
+      if (WideCharToMultiByte(CP_UTF8, 0, nl_module_wide, (int)length + 1, nl_module_utf8, (int)sizeof(nl_module_utf8), NULL, NULL) > 0)
+        fn(ctx, nl_module_utf8);
+    }
+  }
+  ReleaseSRWLockExclusive(&nl_walk_lock);
+  return why;
 }
 
 /* No heap profiler here: macOS has MallocStackLogging with leaks(1) and

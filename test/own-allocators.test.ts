@@ -6,7 +6,7 @@ import path from 'node:path';
 import { allocatorMarkers, importsSymbol } from '../lib/own-allocators';
 import { buildFixture } from './helpers/fixtures';
 import { platformTuple } from '../lib/platform';
-import { IN_USER_NAMESPACE, QUIET_GLIBC_TUNABLES, QUIET_NODE_FLAGS, runJsonScript } from './helpers/child';
+import { IN_USER_NAMESPACE, QUIET_GLIBC_TUNABLES, QUIET_NODE_FLAGS, WITHOUT_PROC, lastJson, runCode, runJsonScript } from './helpers/child';
 import { inCi, needFile, needNamespaces } from './helpers/requires';
 
 describe('allocators of an addon’s own', function () {
@@ -145,6 +145,18 @@ describe('allocators of an addon’s own', function () {
       const listed = await runJsonScript<Record<string, { name: string; how: string }[]>>(script, { args: ['list'] });
       expect(listed.asGlibc.map(({ name, how }) => `${name} ${how}`)).to.include('mimalloc linked');
       expect(listed.asMimalloc.filter((own) => own.name === 'mimalloc')).to.deep.equal([]);
+    });
+
+    it('lists the loaded objects through the probe (as on macOS and Windows), so a Linux without /proc finds it too', async function () {
+      const code = `
+        require(${JSON.stringify(buildFixture('own_alloc'))});
+        console.log(JSON.stringify(require(${JSON.stringify(path.join(__dirname, '..', 'lib', 'probe.ts'))}).loadedObjects()));`;
+      const loaded = lastJson(await runCode(code)) as string[];
+      expect(loaded.map((file) => path.basename(file))).to.include.members(['own_alloc.node', 'libmimalloc.so.2', 'nodeleak.node']);
+      expect(loaded.every((file) => path.isAbsolute(file))).to.equal(true);
+      needNamespaces(this, WITHOUT_PROC);
+      const listed = await runJsonScript<Record<string, { name: string; how: string; object: string }[]>>(script, { args: ['list'], launcher: WITHOUT_PROC });
+      expect(listed.asGlibc.map(({ name, how, object }) => `${name} ${how} ${path.basename(object)}`)).to.deep.equal(['mimalloc linked libmimalloc.so.2']);
     });
 
     for (const quiet of [true, false]) {

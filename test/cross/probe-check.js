@@ -1,7 +1,7 @@
 'use strict';
 // Runs on a foreign Node (arm64 under qemu, win32-x64 under Wine, each release
 // target on its own runner), so plain CommonJS with no test framework. Usage:
-//   node --expose-gc --single-threaded probe-check.js <package dir> <allocator | none> [winheap.node]
+//   node --expose-gc --single-threaded probe-check.js <package dir> <allocator | none> [winheap.node [winown.node]]
 // Loads an installed-looking nodeleak (dist/ + prebuilds/, no build/), checks
 // the probe's figures against allocations of known size (or, with `none`,
 // that the platform's refusal is typed), prints one line per check and exits
@@ -10,7 +10,7 @@ const assert = require('node:assert/strict');
 const path = require('node:path');
 const { Worker } = require('node:worker_threads');
 
-const [packageDir, expectedAllocator, fixturePath] = process.argv.slice(2).map((arg, i) => (i === 1 ? arg : path.resolve(arg)));
+const [packageDir, expectedAllocator, fixturePath, ownAllocatorFixturePath] = process.argv.slice(2).map((arg, i) => (i === 1 ? arg : path.resolve(arg)));
 const checks = [];
 const check = (name, fn) => checks.push({ name, fn });
 
@@ -212,6 +212,30 @@ if (fixturePath) {
     const during = nodeleak.processInfo().threads;
     await worker.terminate();
     assert.ok(during > before, `threads ${before} -> ${during}`);
+  });
+}
+
+if (ownAllocatorFixturePath) {
+  // Last: it loads an addon the checks before must not see.
+  const own = require(ownAllocatorFixturePath);
+  const options = { verbosity: 0, checkers: nodeleak.Checkers.only('memory') };
+  const ownAllocator = (report) => (report.ownAllocators || []).map(({ name, object, how, judged }) => `${name} ${how} ${path.basename(object)} ${judged}`);
+
+  check('an addon with an allocator built in is found among the loaded modules, and uss is judged: a clean function passes', async () => {
+    const report = await nodeleak.checkLeak(() => own.virtualFree(own.virtualAlloc(65536)), options);
+    assert.equal(report.verdict, 'clean');
+    assert.deepEqual(ownAllocator(report), ['mimalloc built in winown.node uss']);
+    assert.deepEqual(report.judged.slice(-1), ['uss']);
+  });
+
+  check('a 4 KiB/call leak of its VirtualAlloc()ed pages, which no heap holds, is caught on uss', async () => {
+    await assert.rejects(nodeleak.checkLeak(() => own.virtualAlloc(4096), options), (err) => {
+      assert.ok(err instanceof nodeleak.MemoryLeakError, String(err));
+      assert.equal(err.metric, 'uss');
+      assert.ok(err.bytesPerCall >= 4096 && err.bytesPerCall < 2 * 65536, `${err.bytesPerCall} B/call`);
+      assert.match(err.message, /note: winown\.node carries mimalloc, an allocator the C heap figures do not see: uss judged as well/);
+      return true;
+    });
   });
 }
 

@@ -68,6 +68,8 @@ target_win32_x64() {
     -L "$out" -lnode -lpsapi
   x86_64-w64-mingw32-gcc -std=c11 -O2 -Wall -Werror -shared -s -DNAPI_VERSION=8 -I "$headers" \
     "$here/fixtures/winheap/winheap.c" -o "$out/winheap.node" -L "$out" -lnode
+  x86_64-w64-mingw32-gcc -std=c11 -O2 -Wall -Werror -shared -s -DNAPI_VERSION=8 -DNL_OWN_ALLOCATOR -I "$headers" \
+    "$here/fixtures/winheap/winheap.c" -o "$out/winown.node" -L "$out" -lnode
   stage_package "$out/package" "$(prebuild_file win32-x64)" "$out/nodeleak.node"
   cp "$here/probe-check.js" "$out/"
   # Wine: a prefix of our own, quiet, and Node's stdout to a file (a pipe hangs it).
@@ -81,7 +83,7 @@ target_win32_x64() {
       /usr/lib/wine/wineserver -w
     fi
     status=0
-    /usr/lib/wine/wine64 "$node_dir/bin/node.exe" --expose-gc --single-threaded probe-check.js ./package windows-heap ./winheap.node \
+    /usr/lib/wine/wine64 "$node_dir/bin/node.exe" --expose-gc --single-threaded probe-check.js ./package windows-heap ./winheap.node ./winown.node \
       >node-out.txt 2>node-err.txt || status=$?
     cat node-out.txt node-err.txt
     exit "$status"
