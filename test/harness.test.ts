@@ -766,7 +766,10 @@ describe('the optimizing compiler warmed before a check reads', function () {
     // Under V8 11 (Node 20) the process's first optimizing compile keeps ~9–12 KB of C heap for good: without the warm-up,
     // the compile forced below is that one. In about one process in ten a collection after the warm-up frees ~3 KB
     // that the compile then takes again, so the compile is measured against the most the C heap held since the
-    // warm-up, not against the read just before it: it must add nothing beyond that.
+    // warm-up, not against the read just before it: it must add nothing beyond that. The collections themselves make
+    // a ~1.2 KB allocation of their own at a moment that varies, in a few processes in a hundred after the compile: a
+    // figure is accepted when one of three processes shows it, never by widening the bound (without the warm-up every
+    // process keeps 8 KB and more).
     const measure = JSON.stringify(path.resolve(__dirname, '..', 'dist', 'measure'));
     const probe = JSON.stringify(path.resolve(__dirname, '..', 'dist', 'probe'));
     const code = `
@@ -784,12 +787,16 @@ describe('the optimizing compiler warmed before a check reads', function () {
       optimize(hot);
       console.log(JSON.stringify({ nativesOff, grew: read() - held }));`;
     // Whether hot() was optimized is read from --trace-opt: %GetOptimizationStatus's bits moved in V8 14 (Node 26).
-    const child = await runCode(code, { tsx: false, nodeFlags: [...QUIET_NODE_FLAGS, '--trace-opt'], env: { GLIBC_TUNABLES: QUIET_GLIBC_TUNABLES } });
-    expect(child.code, child.stderr).to.equal(0);
-    const { nativesOff, grew } = lastJson(child) as { nativesOff: boolean; grew: number };
-    expect(nativesOff, 'natives syntax turned off again').to.equal(true);
-    expect(child.stdout, 'the function was optimized').to.match(/completed compiling \S+ <JSFunction hot \(sfi = \S+\)> \(target TURBOFAN/);
-    expect(grew, 'C heap kept by the optimizing compile').to.be.below(1024);
+    const kept: number[] = [];
+    for (let attempt = 0; attempt < 3 && !kept.some((grew) => grew < 1024); attempt++) {
+      const child = await runCode(code, { tsx: false, nodeFlags: [...QUIET_NODE_FLAGS, '--trace-opt'], env: { GLIBC_TUNABLES: QUIET_GLIBC_TUNABLES } });
+      expect(child.code, child.stderr).to.equal(0);
+      const { nativesOff, grew } = lastJson(child) as { nativesOff: boolean; grew: number };
+      expect(nativesOff, 'natives syntax turned off again').to.equal(true);
+      expect(child.stdout, 'the function was optimized').to.match(/completed compiling \S+ <JSFunction hot \(sfi = \S+\)> \(target TURBOFAN/);
+      kept.push(grew);
+    }
+    expect(kept.some((grew) => grew < 1024), `C heap kept by the optimizing compile, in each process: ${kept.join(', ')} B`).to.equal(true);
   });
 
   it('a process that disallows code from strings checks all the same, with the natives flag left as it was', async () => {
