@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { defaultNoise, widenedNoise } from './decision';
+import { inEnginesRange } from './engines';
 import { formatNumber, median } from './numbers';
 import { bindingPath } from './binding';
 import { heapInfo, processInfo } from './probe';
@@ -40,13 +41,20 @@ function measureNoise(quiet: boolean): Noise | string {
   }
 }
 
+/**
+ * The version of package `name` installed for `cwd`, with what its `engines.node` says of this Node where that is
+ * not this one: a runner that cannot run here fails before any test, whatever nodeleak does.
+ */
 function packageVersion(name: string, cwd: string): string | null {
+  let manifest: { version: string; engines?: { node?: unknown } };
   try {
-    const manifest = require.resolve(`${name}/package.json`, { paths: [cwd] });
-    return (JSON.parse(fs.readFileSync(manifest, 'utf8')) as { version: string }).version;
+    manifest = JSON.parse(fs.readFileSync(require.resolve(`${name}/package.json`, { paths: [cwd] }), 'utf8')) as typeof manifest;
   } catch {
     return null;
   }
+  const range = manifest.engines?.node;
+  if (typeof range !== 'string' || inEnginesRange(process.version, range) !== false) return manifest.version;
+  return `${manifest.version} (needs Node ${range}, and this is ${process.version}: it will not run here)`;
 }
 
 function scripts(cwd: string): Record<string, string> {
@@ -141,6 +149,9 @@ export function doctor(cwd: string = process.cwd()): string {
   if (allocator.startsWith('cannot')) advice.push("checks that judge the C heap refuse here: name metrics without heap and mmap, or use glibc/jemalloc/tcmalloc");
   if (processFigures.startsWith('cannot')) {
     advice.push("checks that judge vms or uss, or that run the fds, threads, handles or heaps checkers, refuse here: name metrics without vms and uss, and leave those checkers out (Checkers.all().exclude(...))");
+  }
+  if (rows.some(([label, value]) => label === 'runner' && value.includes(': it will not run here)'))) {
+    advice.push("a runner here does not run on this Node: use a Node its engines name, or a version of the runner that runs on this one");
   }
   if (typeof quiet !== 'string' && typeof plain !== 'string' && median(plain.moves) > 4 * Math.max(median(quiet.moves), 16)) {
     advice.push('run leak tests in quiet processes (npx nodeleak, nodeleak run, quietForks()): plain-process noise costs calls');

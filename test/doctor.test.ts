@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { defaultNoise } from '../lib/decision';
 import { doctor } from '../lib/doctor';
+import { inEnginesRange } from '../lib/engines';
 import { platformTuple } from '../lib/platform';
 
 const root = path.join(__dirname, '..');
@@ -55,6 +56,52 @@ describe('npx nodeleak doctor', function () {
     } finally {
       fs.rmSync(project, { recursive: true, force: true });
     }
+  });
+
+  it('says when a runner installed here does not run on this Node (its engines)', () => {
+    const project = fs.mkdtempSync(path.join(os.tmpdir(), 'nodeleak-doctor-'));
+    try {
+      fs.writeFileSync(path.join(project, 'package.json'), '{}');
+      const mocha = path.join(project, 'node_modules', 'mocha');
+      fs.mkdirSync(mocha, { recursive: true });
+      fs.writeFileSync(path.join(mocha, 'package.json'), JSON.stringify({ name: 'mocha', version: '99.0.0', engines: { node: '>=99.1.0' } }));
+      const report = rows(doctor(project));
+      expect(report.runner).to.deep.equal([
+        `mocha 99.0.0 (needs Node >=99.1.0, and this is ${process.version}: it will not run here): run it as \`npx nodeleak <mocha arguments>\` (no package.json script does)`,
+      ]);
+      expect(report.advice[0]).to.include('a runner here does not run on this Node');
+      fs.writeFileSync(path.join(mocha, 'package.json'), JSON.stringify({ name: 'mocha', version: '99.0.0', engines: { node: `^${process.versions.node}` } }));
+      expect(rows(doctor(project)).runner).to.deep.equal(['mocha 99.0.0: run it as `npx nodeleak <mocha arguments>` (no package.json script does)']);
+    } finally {
+      fs.rmSync(project, { recursive: true, force: true });
+    }
+  });
+
+  it('reads engines ranges as runners write them', () => {
+    const cases: [string, string, boolean | null][] = [
+      ['v18.20.8', '^20.19.0 || >=22.12.0', false],
+      ['v20.20.2', '^20.19.0 || >=22.12.0', true],
+      ['v20.18.3', '^20.19.0 || >=22.12.0', false],
+      ['v22.11.0', '^20.19.0 || >=22.12.0', false],
+      ['v26.1.0', '^20.19.0 || >=22.12.0', true],
+      ['v23.1.0', '^20.0.0 || ^22.0.0 || >=24.0.0', false],
+      ['v18.14.0', '^18.14.0 || ^20.0.0', true],
+      ['v18.20.8', '>=18', true],
+      ['v17.9.1', '>=18', false],
+      ['v20.1.0', '20.x', true],
+      ['v21.0.0', '20', false],
+      ['v20.5.0', '~20.4.1', false],
+      ['v20.4.9', '~20.4.1', true],
+      ['v20.4.9', '>=18 <21', true],
+      ['v21.0.0', '>=18 <21', false],
+      ['v20.0.0', '>19', true],
+      ['v19.9.9', '>19', false],
+      ['v20.0.0', '<=19', false],
+      ['v20.0.0', '*', true],
+      ['v20.0.0', '18 - 22', null],
+      ['v20.0.0', 'node >= 18', null],
+    ];
+    for (const [version, range, expected] of cases) expect(inEnginesRange(version, range), `${version} in ${range}`).to.equal(expected);
   });
 
   it('runs from the CLI in any folder, with or without mocha', () => {
