@@ -8,6 +8,7 @@ export interface NativeProbe {
   heapInfo(): Record<string, unknown>;
   heapTrim(): Record<string, unknown>;
   processInfo(): Record<string, unknown>;
+  /** The files of the shared objects loaded (src-native/probe.h). */
   loadedObjects(): string[];
   /** The allocator's heap profiler (src-native/probe.h): 'state' | 'start' | 'stop' | 'dump'. */
   heapProfile(command: string, value: number, path: string): number;

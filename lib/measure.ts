@@ -179,8 +179,10 @@ export function requireCHeap(): void {
   }
 }
 
-/** Reads the process's figures once, so a check that judges vms or uss fails with the probe's own error before it calls
- * anything. */
+/**
+ * Reads the process's figures once, so a check that judges vms or uss fails with the probe's own error before it calls
+ * anything.
+ */
 export function requireProcessFigures(): void {
   processInfo();
 }
@@ -248,8 +250,10 @@ export function sample(metrics: readonly MetricName[]): Figures {
   return picked;
 }
 
-/** Bytes of memory outside V8's heap that objects in it hold (process.memoryUsage().external, which throws where rss
- * cannot be read). */
+/**
+ * Bytes of memory outside V8's heap that objects in it hold: process.memoryUsage().external, read where that call,
+ * which reads rss too, would throw (a Linux without /proc).
+ */
 function externalBytes(): number {
   return v8.getHeapStatistics().external_memory;
 }

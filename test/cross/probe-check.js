@@ -231,8 +231,9 @@ if (ownAllocatorFixturePath) {
   check('a 4 KiB/call leak of its VirtualAlloc()ed pages, which no heap holds, is caught on uss', async () => {
     await assert.rejects(nodeleak.checkLeak(() => own.virtualAlloc(4096), options), (err) => {
       assert.ok(err instanceof nodeleak.MemoryLeakError, String(err));
-      assert.equal(err.metric, 'uss');
-      assert.ok(err.bytesPerCall >= 4096 && err.bytesPerCall < 2 * 65536, `${err.bytesPerCall} B/call`);
+      assert.equal(err.metric, 'uss', err.message);
+      // A call touches one 4 KiB page; the rate is an estimate, read within a tenth below it.
+      assert.ok(err.bytesPerCall >= 0.9 * 4096 && err.bytesPerCall < 2 * 4096, `${err.bytesPerCall} B/call`);
       assert.match(err.message, /note: winown\.node carries mimalloc, an allocator the C heap figures do not see: uss judged as well/);
       return true;
     });
