@@ -104,4 +104,3 @@ export const IN_USER_NAMESPACE = ['unshare', '--user', '--map-root-user'];
  * empty folder, as in a container or chroot that does not mount it.
  */
 export const WITHOUT_PROC = [...IN_USER_NAMESPACE, '--mount', 'sh', '-c', 'mount -t tmpfs none /proc && exec "$@"', 'sh'];
-

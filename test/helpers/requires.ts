@@ -29,13 +29,14 @@ export function needCommand(ctx: Mocha.Context, command: string, debianPackage: 
   if (found.status !== 0) missing(ctx, `the command ${command}`, debianPackage);
 }
 
-/** Skips (or, under CI, fails) unless `launcher` (IN_USER_NAMESPACE, WITHOUT_PROC) can start a command: the kernel may
- * refuse user namespaces. */
+/**
+ * Skips (or, under CI, fails) unless `launcher` (IN_USER_NAMESPACE, WITHOUT_PROC) can start a command: the kernel may
+ * refuse user namespaces.
+ */
 export function needNamespaces(ctx: Mocha.Context, launcher: string[]): void {
   const tried = spawnSync(launcher[0], [...launcher.slice(1), 'true'], { encoding: 'utf8' });
   if (tried.status !== 0) {
     const why = (tried.error?.message ?? tried.stderr).trim();
-    skipOrFail(ctx, `unshare cannot start a process in a user and mount namespace of its own here (${why}); on Ubuntu 24.04: sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0`);
+    skipOrFail(ctx, `unshare cannot start a process in namespaces of its own here (${launcher.join(' ')}: ${why}); on Ubuntu 24.04: sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0`);
   }
 }
-

@@ -25,6 +25,7 @@ function loadDeletedCopy(file: string): unknown {
     fs.rmSync(dir, { recursive: true });
   }
 }
+
 const named: readonly MetricName[] | undefined = process.argv[2] === 'named' ? ['heap', 'v8heap'] : undefined;
 
 (async () => {
