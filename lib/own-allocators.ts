@@ -55,6 +55,12 @@ export function allocatorMarkers(bytes: Buffer): AllocatorName[] {
   return [...found];
 }
 
+/** Throws PermissionDeniedError when the read that failed with `err` was refused by Node's permission model. */
+function throwIfRefused(err: unknown): void {
+  const refused = permissionDenied(err);
+  if (refused) throw refused;
+}
+
 interface MappedFile {
   file: string;
   /** Linux: unlinked since it was mapped (maps says "(deleted)"): the path names another file, or none. */
@@ -76,8 +82,7 @@ function mappedFiles(): MappedFile[] {
   try {
     maps = fs.readFileSync('/proc/self/maps', 'utf8');
   } catch (err) {
-    const refused = permissionDenied(err);
-    if (refused) throw refused;
+    throwIfRefused(err);
     return loadedFiles();
   }
   const files = new Map<string, MappedFile>();
@@ -159,8 +164,7 @@ function scanAddon({ file, gone, range }: MappedFile): AddonScan | null {
       const mapped = `/proc/self/map_files/${range}`;
       return scanBytes(fs.statSync(mapped).size <= MAX_SCANNED_BYTES ? fs.readFileSync(mapped) : null);
     } catch (err) {
-      const refused = permissionDenied(err);
-      if (refused) throw refused;
+      throwIfRefused(err);
       return null;
     }
   }
@@ -168,8 +172,7 @@ function scanAddon({ file, gone, range }: MappedFile): AddonScan | null {
   try {
     stat = fs.statSync(file);
   } catch (err) {
-    const refused = permissionDenied(err);
-    if (refused) throw refused;
+    throwIfRefused(err);
     return null; // unlinked since /proc/self/maps was read
   }
   const cached = scanned.get(file);
