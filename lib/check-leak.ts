@@ -11,7 +11,7 @@ import { InconclusiveError, MemoryLeakError, UnexpectedBehaviourError } from './
 import { DEFAULT_JUDGED, MIN_SETTLE_PASSES, type Settled, availableMetrics, collectAllAvailable, collectYoung, requireCHeap, requireProcessFigures, sample, settle, settledSample, warmOptimizingCompiler } from './measure';
 import { type Invoke, Pace, isThenable, keepCallLoopUnoptimized } from './pace';
 import type { LeakOptions, Settings } from './options';
-import { describeValue, isAbortSignal, resolveOptions } from './options';
+import { describeValue, isAbortSignal, refuseGeneratorFunction, resolveOptions } from './options';
 import { quietness, warnIfNotQuiet } from './quiet';
 import type { LeakReport, RoundReport } from './report';
 import { formatClean, formatSummary } from './report';
@@ -626,6 +626,7 @@ function run(where: string, fn: unknown, options: unknown, invoke: () => Invoke)
 export function checkLeak(fn: () => unknown, options?: LeakOptions): Promise<LeakReport> {
   return run('checkLeak()', fn, options, () => {
     if (typeof fn !== 'function') throw new InvalidArgumentError(`checkLeak(): fn must be a function, got ${describeValue(fn)}`);
+    refuseGeneratorFunction('checkLeak()', 'fn', fn);
     return fn;
   });
 }
@@ -661,6 +662,7 @@ export function checkLeakThrows(errorClass: ErrorClass, fn: () => unknown, optio
       throw new InvalidArgumentError(`checkLeakThrows(): errorClass must be a class, got ${describeValue(errorClass)}`);
     }
     if (typeof fn !== 'function') throw new InvalidArgumentError(`checkLeakThrows(): fn must be a function, got ${describeValue(fn)}`);
+    refuseGeneratorFunction('checkLeakThrows()', 'fn', fn);
     const expected = className(errorClass);
     const check = (err: unknown): void => {
       if (isInstance(err, errorClass)) return;

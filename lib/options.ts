@@ -116,6 +116,37 @@ export function describeValue(value: unknown): string {
   return String(value);
 }
 
+/** Functions whose call runs none of their body, by Object.prototype.toString's tag, and what such a call returns. */
+const DEFERRING_FUNCTIONS: Record<string, string> = {
+  '[object GeneratorFunction]': 'a generator function',
+  '[object AsyncGeneratorFunction]': 'an async generator function',
+};
+const DEFERRED_BODIES: Record<string, string> = {
+  '[object Generator]': 'a generator object',
+  '[object AsyncGenerator]': 'an async generator object',
+};
+
+const CONSUME_IT =
+  'a generator runs none of its body until it is iterated, so none of it would be measured; iterate it inside the ' +
+  'function: () => { for (const _ of gen()) {} }, or async () => { for await (const _ of gen()) {} }';
+
+/** Refuses a generator function as `what` (fn, trimCallback, a test method): calling it would run none of it. */
+export function refuseGeneratorFunction(where: string, what: string, value: unknown, advice = CONSUME_IT): void {
+  if (typeof value !== 'function') return;
+  const kind = DEFERRING_FUNCTIONS[Object.prototype.toString.call(value)];
+  if (kind) throw new InvalidArgumentError(`${where}: ${what} is ${kind}: ${advice}`);
+}
+
+/**
+ * Refuses what a call of `what` returned when it is a generator object (a bound generator function, or a function
+ * returning gen()): the call ran none of the generator's body.
+ */
+export function refuseGeneratorResult(where: string, what: string, result: unknown): void {
+  if (result === null || typeof result !== 'object') return;
+  const kind = DEFERRED_BODIES[Object.prototype.toString.call(result)];
+  if (kind) throw new InvalidArgumentError(`${where}: ${what} returned ${kind}: ${CONSUME_IT}`);
+}
+
 function count(where: string, name: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     const range = max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `from ${min} to ${max}`;
@@ -184,6 +215,7 @@ export function resolveOptions(where: string, options: unknown): Settings {
   if (trimCallback !== undefined && typeof trimCallback !== 'function') {
     throw new InvalidArgumentError(`${where}: trimCallback must be a function, got ${describeValue(trimCallback)}`);
   }
+  refuseGeneratorFunction(where, 'trimCallback', trimCallback);
   if (checkers !== undefined && !(checkers instanceof Checkers)) {
     throw new InvalidArgumentError(`${where}: checkers must be a Checkers (e.g. Checkers.all().exclude('threads')), got ${describeValue(checkers)}`);
   }

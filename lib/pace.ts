@@ -4,6 +4,7 @@ import * as clock from './clock';
 import { CheckAbortedError } from './errors';
 import { MIN_STOP_MARGIN_MS } from './in-flight';
 import { collectYoung, countGlobalHandles, neverOptimize } from './measure';
+import { refuseGeneratorResult } from './options';
 
 /** Whether `value` is a promise or another thenable: a call that returned one is awaited. */
 export function isThenable(value: unknown): value is PromiseLike<unknown> {
@@ -122,6 +123,7 @@ export class Pace {
           collectAt = collectAt + collectEvery;
         }
         const result = invoke();
+        if (this.calls === 0) refuseGeneratorResult(this.label, 'fn', result);
         if (result !== undefined && isThenable(result)) {
           awaited = true;
           await this.untilSettled(result, this.calls + 1);
@@ -178,6 +180,7 @@ export class Pace {
     if (!trimCallback) return undefined;
     return async () => {
       const result = trimCallback();
+      refuseGeneratorResult(this.label, 'trimCallback', result);
       if (isThenable(result)) await this.untilSettled(result, 'trimCallback');
     };
   }

@@ -5,7 +5,7 @@ import type { MetricName } from './decision';
 import { InvalidArgumentError } from './errors';
 import { abandonTestScope, runInTestScope } from './in-flight';
 import type { ClassFieldName, LeakOptions, Tolerance } from './options';
-import { CLASS_FIELD_NAMES, DEFAULTS } from './options';
+import { CLASS_FIELD_NAMES, DEFAULTS, refuseGeneratorFunction } from './options';
 import type { LeakReport } from './report';
 
 type Hook = () => void | Promise<void>;
@@ -104,9 +104,27 @@ function autoTests(cls: TestCaseClass, methods: readonly string[]): [string, () 
   }
   return Object.entries(auto).map(([name, fn]) => {
     if (typeof fn !== 'function') throw new InvalidArgumentError(`${where}: static auto.${name} must be a function, got ${typeof fn}`);
+    refuseGeneratorFunction(where, `static auto.${name}`, fn);
     if (methods.includes(name)) throw new InvalidArgumentError(`${where}: static auto.${name} has the name of a test method`);
     return [name, fn as () => unknown];
   });
+}
+
+/**
+ * Refuses test methods and hooks written as generators (`async *testX()`): mocha would call one, get an iterator, and
+ * pass the test with none of its body run.
+ */
+function refuseGeneratorMethods(cls: TestCaseClass, methods: readonly string[]): void {
+  const where = `${cls.name}.register()`;
+  const proto = cls.prototype as unknown as Record<string, unknown>;
+  const statics = cls as unknown as Record<string, unknown>;
+  const advice = (method: string): string => `a call of it runs none of its body; write it as \`${method}() {…}\``;
+  for (const name of [...methods, 'setUp', 'tearDown', 'trimCallback']) {
+    refuseGeneratorFunction(where, name, proto[name], advice(`async ${name}`));
+  }
+  for (const name of ['setUpClass', 'tearDownClass']) {
+    refuseGeneratorFunction(where, `static ${name}`, statics[name], advice(`static async ${name}`));
+  }
 }
 
 /** Classes register() has declared to mocha: a second register() would declare every test twice. */
@@ -202,6 +220,7 @@ export abstract class MemoryLeakTestCase {
           'write each test as a method (`async testX() {…}`), which register() can list before any instance exists',
       );
     }
+    refuseGeneratorMethods(cls, methods);
     const auto = autoTests(cls, methods);
     if (methods.length === 0 && auto.length === 0) {
       throw new InvalidArgumentError(`${where}: the class has no tests: add methods named test… or entries to static auto`);

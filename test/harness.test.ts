@@ -1106,6 +1106,11 @@ describe('checkLeak: bad input', () => {
     ['a trimCallback that is not a function', () => checkLeak(() => {}, { trimCallback: 'x' as unknown as () => void }), /trimCallback must be a function/],
     ['checkLeakThrows without a class', () => checkLeakThrows('TypeError' as unknown as typeof TypeError, () => {}), /errorClass must be a class/],
     ['checkLeakThrows with a non-function', () => checkLeakThrows(TypeError, null as unknown as () => void), /fn must be a function, got null/],
+    // A call of a generator function runs none of its body: a check of one would pass having measured nothing.
+    ['a generator function', () => checkLeak(function* () {}), /checkLeak\(\): fn is a generator function: a generator runs none of its body until it is iterated/],
+    ['an async generator function', () => checkLeak(async function* () {}), /fn is an async generator function: .* for await \(const _ of gen\(\)\) \{\}/],
+    ['a trimCallback that is a generator function', () => checkLeak(() => {}, { trimCallback: function* () {} as () => void }), /trimCallback is a generator function/],
+    ['checkLeakThrows with a generator function', () => checkLeakThrows(TypeError, function* () {}), /checkLeakThrows\(\): fn is a generator function/],
   ];
   for (const [what, call, message] of bad) {
     it(`rejects ${what} with InvalidArgumentError`, async () => {
@@ -1114,6 +1119,21 @@ describe('checkLeak: bad input', () => {
       expect((err as Error).message).to.match(message);
     });
   }
+
+  it('rejects a call that returned a generator object, and a trimCallback that did, before measuring (the body never ran)', async () => {
+    let ran = 0;
+    const gen = function* (): Generator<number> {
+      ran = ran + 1;
+      yield ran;
+    };
+    const returned = await rejection(checkLeak(function returnsGen() { return gen(); }, FAST));
+    expect(returned).to.be.instanceOf(InvalidArgumentError);
+    expect((returned as Error).message).to.match(/^returnsGen: fn returned a generator object: a generator runs none of its body/);
+    const trimmed = await rejection(checkLeak(() => {}, { ...FAST, trimCallback: (() => gen()) as unknown as () => void }));
+    expect(trimmed).to.be.instanceOf(InvalidArgumentError);
+    expect((trimmed as Error).message).to.match(/trimCallback returned a generator object/);
+    expect(ran).to.equal(0);
+  });
 
   it('rejects a second check while one is running', async () => {
     const first = checkLeak(function slowToCheck() {}, { ...FAST, checkers: RESOURCES_ONLY });

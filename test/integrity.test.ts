@@ -484,8 +484,17 @@ describe('green means measured, and no leak', function () {
       ['arrow', /ArrowTests\.register\(\): testArrow is a field holding a function; write each test as a method/],
       ['empty', /NoTests\.register\(\): the class has no tests/],
       ['twice', /Twice\.register\(\): the class is registered already/],
+      ['generator', /GeneratorTests\.register\(\): testLeak is an async generator function: a call of it runs none of its body; write it as `async testLeak\(\) \{…\}`/],
+      ['generator hook', /GeneratorHook\.register\(\): setUp is a generator function: .*`async setUp\(\) \{…\}`/],
     ] as const) {
-      it(`register() refuses ${misuse === 'arrow' ? 'arrow-function test fields' : misuse === 'empty' ? 'a class with no tests' : 'a second register()'}`, async () => {
+      const refused = {
+        arrow: 'arrow-function test fields',
+        empty: 'a class with no tests',
+        twice: 'a second register()',
+        generator: 'a test method written as a generator (mocha would pass it with none of its body run)',
+        'generator hook': 'a hook written as a generator',
+      }[misuse];
+      it(`register() refuses ${refused}`, async () => {
         const run = await runSuite(fixture('register-refusals.ts'), { env: { ...process.env, NODELEAK_MISUSE: misuse } });
         expect(run.loadError?.name).to.equal('InvalidArgumentError');
         expect(run.loadError?.message).to.match(message);
