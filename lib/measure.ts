@@ -53,13 +53,25 @@ export async function collectYoung(): Promise<void> {
 function exposedGc(): GcFunction {
   if (!collectGarbage) {
     const exposed = (globalThis as { gc?: unknown }).gc;
-    if (typeof exposed === 'function') {
-      collectGarbage = exposed as GcFunction;
+    if (isV8Gc(exposed)) {
+      collectGarbage = exposed;
     } else {
       collectGarbage = withV8Flag('expose-gc', () => vm.runInNewContext('gc') as GcFunction);
     }
   }
   return collectGarbage;
+}
+
+/**
+ * Whether a global `gc` is V8's own (`--expose-gc`), bound or not. A setup may define `globalThis.gc = () => {}` where
+ * the flag is missing: settles through it would collect nothing, and a check could pass on unsettled figures.
+ */
+function isV8Gc(value: unknown): value is GcFunction {
+  return (
+    typeof value === 'function' &&
+    (value.name === 'gc' || value.name === 'bound gc') &&
+    /\{\s*\[native code\]\s*\}$/.test(Function.prototype.toString.call(value))
+  );
 }
 
 /** `make()` with V8's flag `--<name>` turned on, and off again after, whether it returns or throws. */

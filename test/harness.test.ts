@@ -88,6 +88,25 @@ describe('gc without --expose-gc', () => {
     expect(holding - process.memoryUsage().heapUsed).to.be.greaterThan(4 * 1024 * 1024);
     if (!exposed) expect((globalThis as { gc?: unknown }).gc).to.equal(undefined);
   });
+
+  it('a gc global that is not V8\'s own (a no-op a setup defines) is not used: garbage passes, a 64 B/call JS leak fails', async function () {
+    this.timeout(90_000);
+    // Through the no-op, settles collected nothing: the garbage of Buffer.alloc() read as a leak, and the incidental
+    // collections that freed it then hid the JS leak checked next (it passed, or ended inconclusive).
+    const code = `globalThis.gc = () => {};
+      const { checkLeak, Checkers } = require(${lib});
+      const kept = [];
+      const options = { verbosity: 0, maxMs: 20000, checkers: Checkers.only('memory') };
+      (async () => {
+        const outcomes = [];
+        for (const fn of [() => Buffer.alloc(4096).fill(1), () => kept.push({ a: 1, b: 2, c: 3, d: 4 })]) {
+          outcomes.push(await checkLeak(fn, options).then((report) => report.verdict, (err) => err.name + ' ' + err.metric));
+        }
+        console.log(JSON.stringify(outcomes));
+      })();`;
+    const child = await runCode(code, { env: { GLIBC_TUNABLES: undefined }, timeoutMs: 80_000 });
+    expect(lastJson(child)).to.deep.equal(['clean', 'MemoryLeakError v8heap']);
+  });
 });
 
 describe('checkLeak: memory', function () {
