@@ -134,8 +134,10 @@ export function main(argv: readonly string[]): void {
     process.stdout.write(`${version()}\n`);
     return;
   }
-  if (args.length === 1 && args[0] === 'doctor') {
-    process.stdout.write(`${doctor()}\n`);
+  if (args[0] === 'doctor') {
+    // Not passed on to mocha, which would read the words as test files.
+    if (args.length > 1) fail(`doctor takes no arguments, got ${args.slice(1).join(' ')}`);
+    else process.stdout.write(`${doctor()}\n`);
     return;
   }
   let environment: NodeJS.ProcessEnv = { ...process.env, ...quietEnvironment(process.env) };

@@ -110,4 +110,11 @@ describe('npx nodeleak doctor', function () {
     expect(result.stdout).to.match(/^nodeleak doctor\n {2}platform /);
     expect(result.stdout).to.match(/^ {2}runner +none found/m);
   });
+
+  it('refuses arguments, rather than pass them on to mocha as test files', () => {
+    const result = spawnSync(process.execPath, [path.join(root, 'dist', 'cli.js'), 'doctor', '--json'], { cwd: root, encoding: 'utf8' });
+    expect(result.status).to.equal(1);
+    expect(result.stderr).to.equal('nodeleak: doctor takes no arguments, got --json\n');
+    expect(result.stdout).to.equal('');
+  });
 });
