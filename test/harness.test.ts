@@ -414,12 +414,20 @@ describe('checkLeak: floors measured in the process', function () {
     // The first check measures while the worker churns; the worker then exits. A check that took the first one's
     // measurement would keep floors hundreds of times wider, and rounds as much longer, for no noise.
     const code = `${churnWorker}
-      const { checkLeak } = require(${lib});
+      const { checkLeak, heapInfo } = require(${lib});
       const options = { verbosity: 0, allowInconclusive: true, times: 100, retries: 3 };
       const summary = (report) => ({ verdict: report.verdict, noise: report.noise, moves: report.noOpMoves });
       setTimeout(async () => {
         const first = await checkLeak(() => undefined, options);
         await worker.terminate();
+        // The worker's thread frees its heap (80-390 KB) after terminate() resolved: the noise is gone once the C heap
+        // holds still over five reads 10 ms apart.
+        for (let still = 0, last = -1; still < 5; ) {
+          await new Promise((resolve) => setTimeout(resolve, 10));
+          const now = heapInfo().heapUsed;
+          still = Math.abs(now - last) < 4096 ? still + 1 : 0;
+          last = now;
+        }
         const second = await checkLeak(() => undefined, options);
         console.log(JSON.stringify([summary(first), summary(second)]));
       }, 200);`;
