@@ -45,6 +45,8 @@ const leakCases: Record<string, { label: string; make: () => Fn }> = {
   leak32: { label: '32 B/call (malloc(16), never freed)', make: () => { const f = fixture(); return () => f.mallocLeak(16); } },
   leak3: { label: '3.2 B/call (32 B every 10th call)', make: () => { const f = fixture(); return () => f.every10thLeak(); } },
   leak1k: { label: '1 KiB/call (malloc(1024), never freed)', make: () => { const f = fixture(); return () => f.mallocLeak(1024); } },
+  jsObject: { label: 'V8 heap: a small object kept a call (~40 B/call)', make: () => { const kept: object[] = []; return () => kept.push({ n: kept.length }); } },
+  jsMap: { label: 'V8 heap: a Map entry a call (its table grows in doubling steps)', make: () => { const map = new Map<number, boolean>(); return () => map.set(map.size, true); } },
 };
 
 /** Cases the rule finds hard, with the verdict a user would want. */

@@ -131,8 +131,9 @@ export function widenedNoise(
  */
 export function defaultResolution(allocator?: Allocator): Partial<Record<MetricName, number>> {
   // mmap counts only blocks of 128 KiB and up; vms moves by pages (a raw mmap leak is ≥ 4 KiB a call); rss/uss by pages
-  // of touched memory; external by Buffer pool slabs (8 KiB); v8heap by a few KB a round (its quiet floor over 512 calls).
-  return { heap: allocator === 'glibc' ? 2 : 1, mmap: 1024, rss: 1024, uss: 1024, vms: 4096, v8heap: 64, external: 32 };
+  // of touched memory; external by Buffer pool slabs (8 KiB); v8heap: one object of a few fields a call (32 B where V8
+  // compresses no pointers, as in Node's builds).
+  return { heap: allocator === 'glibc' ? 2 : 1, mmap: 1024, rss: 1024, uss: 1024, vms: 4096, v8heap: 32, external: 32 };
 }
 
 function isCount(value: unknown): value is number {

@@ -707,6 +707,19 @@ describe('decide()', () => {
         expect(defaultResolution(allocator).heap, String(allocator)).to.equal(1);
       }
     });
+
+    it('rules out an object of a few fields kept a call on V8\'s heap (32 B/call): ~42 B/call is a leak, quiet or plain (20 seeds each)', () => {
+      // kept.push({ n }) under Node 20: a 32 B object and an 8 B slot a call, within ± a quarter of each floor a round.
+      for (const quiet of [true, false]) {
+        const floor = defaultNoise(quiet).v8heap as number;
+        const options: DecisionOptions = { metrics: ['v8heap'], tolerance: {}, noise: defaultNoise(quiet), firstCalls: 2400, maxCalls: 2400 * 127 };
+        for (let seed = 1; seed <= 20; seed++) {
+          const random = seeded(seed);
+          const { decision } = play(options, (_r, _b, n) => ({ v8heap: 42 * n + noise(random, floor / 4) }));
+          expect(decision.verdict, `${quiet ? 'quiet' : 'plain'}, seed ${seed}: ${decision.reason}`).to.equal('leak');
+        }
+      }
+    });
   });
 
   describe('bad input', () => {

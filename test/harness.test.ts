@@ -112,6 +112,14 @@ describe('gc without --expose-gc', () => {
 describe('checkLeak: memory', function () {
   this.timeout(60_000);
 
+  it('fails a leak of one small object a call (~40 B/call on V8\'s heap) with MemoryLeakError on v8heap', async () => {
+    const kept: object[] = [];
+    const err = await rejection(checkLeak(() => kept.push({ n: kept.length }), { verbosity: 0, maxMs: 20_000 }));
+    expect(err, String(err)).to.be.instanceOf(MemoryLeakError);
+    expect((err as MemoryLeakError).metric).to.equal('v8heap');
+    expect((err as MemoryLeakError).bytesPerCall).to.be.within(32, 64);
+  });
+
   it('fails a JS-level leak (a growing array) with MemoryLeakError on v8heap and a table of rounds', async () => {
     const kept: number[][] = [];
     const err = await rejection(checkLeak(() => kept.push(new Array(128).fill(kept.length)), FAST));
