@@ -16,7 +16,9 @@ import type { Allocator } from './probe';
  *   grow LEVEL_OFF_SPAN-fold past the evidence, to the span's last round (growth that levels off is a cache filling,
  *   not a leak), with no new size's leap standing in for the pace. When the budget ends before that, the evidence
  *   alone gives the leak verdict, which says so.
- * - Clean needs every judged metric bounded below its resolution by its last round, or its last two pooled.
+ * - Clean needs every judged metric bounded below its resolution by its last round, or its last two pooled; and on
+ *   V8's heap, growth held since round 1 at half the resolution or more must have stood level while the calls measured
+ *   grew LEVEL_OFF_SPAN-fold (a table that doubles its storage is level between two steps).
  * - A round that fell below the floor bounds nothing (a fall can hide a leak); a round right after one that rose
  *   beyond the floor, or grew faster than the resolution, bounds only pooled with it. Round 1 has no round before it
  *   to show what the first read caught in use, so it bounds only pooled with round 2: a clean verdict takes two rounds.
@@ -472,6 +474,47 @@ function lastKeepsPace(series: MetricRounds, complete: number, evidenceRate: num
   return ((growth + (last - from + 1) * series.noise) / calls) * RATE_AGREEMENT >= evidenceRate;
 }
 
+/**
+ * Metrics whose level, once risen, is what the process holds: V8's heap after a full collection is the objects still
+ * reachable. The C heap's allocators also rise in steps of their own (bins, arenas, high-water marks), for thousands of
+ * calls at a time, so a wait for its level to stand would fail clean functions for want of time.
+ */
+const LEVEL_CHECKED: readonly MetricName[] = ['v8heap'];
+
+/** Growth that has stood level only lately: see levelPending(). */
+interface Level {
+  /** Bytes the rounds after round 1 hold at the last one, beyond the tolerance and the floor. */
+  held: number;
+  /** The round since which the level has stood within the floor of where it ends. */
+  since: number;
+  /** Calls after round 1 up to and including `since`. */
+  callsTo: number;
+  /** Calls still to measure before the level has stood long enough. */
+  moreCalls: number;
+}
+
+/**
+ * Growth that levelled off too lately to pass: after round 1, the rounds hold growth beyond the tolerance and the floor,
+ * reached at an average of at least half the resolution, and level only since a round after which the calls measured
+ * have not yet grown LEVEL_OFF_SPAN-fold. A leak whose growth comes in steps further and further apart (a hash table or
+ * an array doubling its storage) is level between two steps, for as long as it grew before the last one; growth that
+ * stopped stays level. Null when no wait is due. Falls count: a level that came back down (memory caught in flight, a
+ * cache emptied) holds nothing.
+ */
+function levelPending(series: MetricRounds, tolerance: number): Level | null {
+  const { last, noise } = series;
+  const levels = [0];
+  for (let index = 1; index <= last; index++) levels.push(levels[index - 1] + series.growth(index));
+  const final = levels[last];
+  const held = final - tolerance - noise;
+  if (held <= 0) return null;
+  let since = 1;
+  while (levels[since] < final - noise) since = since + 1;
+  const callsTo = series.callsThrough(since) - series.calls(0);
+  const moreCalls = (LEVEL_OFF_SPAN - 1) * callsTo - (series.callsThrough(last) - series.callsThrough(since));
+  return moreCalls > 0 ? { held, since, callsTo, moreCalls } : null;
+}
+
 /** One metric's verdict on the rounds so far. */
 type Judgement =
   | {
@@ -494,6 +537,8 @@ type Judgement =
       bytesPerCall: number;
       /** Bound on the leak from the last round or the last two; Infinity when neither bounds. */
       upperBytesPerCall: number;
+      /** 'open' with a bound below the resolution: growth that has stood level too short a span (levelPending()). */
+      level?: Level;
       reason: string;
     };
 
@@ -551,17 +596,24 @@ function judge(series: MetricRounds, tolerance: number, resolution: number): Jud
   }
   const { bound, span } = bounds.reduce((a, b) => (b.bound < a.bound ? b : a), { bound: Infinity, span: '' });
   const widened = series.boundNoise > noise ? ` (floor widened to ${Math.round(series.boundNoise)} B, the largest of the falls beyond it)` : '';
-  if (bound <= resolution) {
+  const pending = bound <= resolution && LEVEL_CHECKED.includes(metric) ? levelPending(series, tolerance) : null;
+  const level = pending && pending.held / pending.callsTo >= resolution / 2 ? pending : null;
+  if (bound <= resolution && !level) {
     return { state: 'clean', bytesPerCall: estimate, upperBytesPerCall: bound, reason: `${metric}: ${span} bound a leak to ≤ ${formatRate(bound)}${widened}` };
   }
   const lastRound = `${Math.round(series.growth(last))} B in ${series.calls(last)} calls`;
   let why: string;
-  if (bound < Infinity) why = `${span} bound a leak only to ≤ ${formatRate(bound)}${widened} (resolution ${formatRate(resolution)})`;
+  if (level) {
+    why =
+      `${span} bound a leak to ≤ ${formatRate(bound)}, but ${Math.round(level.held)} B grew by round ${level.since + 1} ` +
+      `(${formatRate(level.held / level.callsTo)}), level only since: it must stay level while the calls measured grow ` +
+      `${LEVEL_OFF_SPAN}-fold (${level.moreCalls} calls more), or it may be a leak that grows in steps`;
+  } else if (bound < Infinity) why = `${span} bound a leak only to ≤ ${formatRate(bound)}${widened} (resolution ${formatRate(resolution)})`;
   else if (!series.floorHeld(last)) why = `${lastRound} fell below the floor of −${noise} B and bound no leak`;
   else if (!afterShown && shown) {
     why = `${lastRound} bound no leak yet: it grew ${formatRate(shown.rate)} in rounds ${shown.first + 1}–${shown.complete + 1}, and two rounds since must fall away from that pace`;
   } else why = `${lastRound} bound no leak yet${last === 0 ? ' (round 1 bounds only pooled with round 2)' : ''}`;
-  return { state: 'open', bytesPerCall: estimate, upperBytesPerCall: bound, reason: `${metric}: ${why}` };
+  return { state: 'open', bytesPerCall: estimate, upperBytesPerCall: bound, ...(level ? { level } : {}), reason: `${metric}: ${why}` };
 }
 
 /** What a metric without a verdict wants of the next round. */
@@ -585,6 +637,10 @@ function wantedCalls(series: MetricRounds, judgement: Judgement, resolution: num
     // Evidence waiting to be confirmed: as many calls as take the calls measured LEVEL_OFF_SPAN times past it.
     const needed = LEVEL_OFF_SPAN * series.callsThrough(judgement.evidence.complete) - series.callsThrough(last);
     return { calls: roundSize(needed, firstCalls), exact: true, suspect: false };
+  }
+  if (judgement.state === 'open' && judgement.level) {
+    // Growth that must stay level a while longer: a round as long as what is left of the span.
+    return { calls: Math.max(calls, roundSize(judgement.level.moreCalls, firstCalls)), exact: false, suspect: false };
   }
   if (series.beyondNoise(last)) {
     // Growth beyond the floor short of evidence: repeat the size (a round that disagrees with the one before is

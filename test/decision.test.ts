@@ -575,6 +575,33 @@ describe('decide()', () => {
       expect(rounds.slice(0, 4).map((round) => round.growth.heap)).to.deep.equal([30_000, 30_000, 30_000, 30_000]);
     });
 
+    it('is not taken for growth that levelled off between two steps of a leak whose storage doubles (a Map or an array, a slot a call)', () => {
+      // 48 B a slot, the table doubling when full: V8's heap steps at 2,048, 4,096, 8,192 … entries and is level between.
+      const table = (entries: number): number => 48 * 2 ** Math.ceil(Math.log2(Math.max(entries, 64)));
+      const options: DecisionOptions = { metrics: ['v8heap'], tolerance: {}, noise: defaultNoise(true), firstCalls: 2400, maxCalls: 2400 * 127 };
+      const { decision, rounds } = play(options, (_r, before, n) => ({ v8heap: table(50 + before + n) - table(50 + before) }));
+      const passed = decision.verdict === 'clean' && decision.undecided.length === 0;
+      expect(passed, `${decision.verdict} after ${rounds.map((round) => round.calls).join(', ')}: ${decision.reason}`).to.equal(false);
+    });
+
+    it('passes once the level has stood while the calls measured tripled; growth handed back holds nothing and asks no wait', () => {
+      // V8's heap: objects of a pool, 40 B a call over rounds 2 to 5, then level.
+      const v8heap = (quiet: boolean): DecisionOptions => ({ metrics: ['v8heap'], tolerance: {}, noise: defaultNoise(quiet), firstCalls: 2400, maxCalls: 2400 * 127 });
+      const rounds = (...pairs: [calls: number, bytes: number][]): Round[] => pairs.map(([calls, bytes]) => ({ calls, growth: { v8heap: bytes } }));
+      const filled = rounds([2400, 20_000], [2400, 96_000], [2400, 96_000], [2400, 96_000], [2400, 96_000], [2400, 0], [2400, 0]);
+      const early = decide(filled, v8heap(true));
+      expect(early.verdict).to.equal('continue');
+      expect(early.reason).to.match(/367616 B grew by round 5 \(38\.3 B\/call\), level only since: it must stay level while the calls measured grow 3-fold \(14400 calls more\)/);
+      expect(early).to.deep.include({ nextCalls: 19_200 });
+      expect(decide([...filled, { calls: 19_200, growth: { v8heap: 0 } }], v8heap(true)).verdict).to.equal('clean');
+      // Memory a plain process's read caught in flight, handed back in the next round: level at once.
+      const back = rounds([4800, 2000], [4800, 1_000_000], [4800, -1_000_000], [4800, 1000], [4800, -500]);
+      expect(decide(back, v8heap(false)).verdict).to.equal('clean');
+      // The C heap's level is not waited for: its allocators rise in steps of their own.
+      const heap = heapRounds([1000, 30_000], [1000, 30_000], [1000, 30_000], [1000, 30_000], [1000, 30_000], [1000, 0], [1000, 0]);
+      expect(decide(heap, heapOptions(true, { firstCalls: 1000 })).verdict).to.equal('clean');
+    });
+
     it('is not confirmed by a round that leaps far past the evidence\'s rate (memory caught in flight), and gives it back', () => {
       // crypto.randomBytes(32) in a plain process with 16 V8 worker threads: three rounds just past the 8 KiB floor at
       // one rate, then 225 KB in the confirming round, handed back in the next.

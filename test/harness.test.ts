@@ -120,6 +120,14 @@ describe('checkLeak: memory', function () {
     expect((err as MemoryLeakError).bytesPerCall).to.be.within(32, 64);
   });
 
+  it('does not pass a Map that gains an entry a call, whose table grows in doubling steps with level rounds between', async () => {
+    const map = new Map<number, boolean>();
+    // retries: 3 keeps the budget under a Map's 2^24 entries, past which set() throws RangeError.
+    const err = await rejection(checkLeak(() => map.set(map.size, true), { verbosity: 0, maxMs: 30_000, retries: 3 }));
+    expect(err, String(err)).to.satisfy((e: unknown) => e instanceof MemoryLeakError || e instanceof InconclusiveError);
+    if (err instanceof InconclusiveError) expect(err.message).to.match(/^not ruled out: v8heap /m);
+  });
+
   it('fails a JS-level leak (a growing array) with MemoryLeakError on v8heap and a table of rounds', async () => {
     const kept: number[][] = [];
     const err = await rejection(checkLeak(() => kept.push(new Array(128).fill(kept.length)), FAST));
