@@ -52,10 +52,13 @@ const RECORD_GC_REQUESTS = `
     return made;
   })();
   let requested = '';
-  globalThis.gc = (options) => {
-    requested += options && options.type === 'minor' ? 'y' : 'f';
-    return collect(options);
-  };`;
+  // A proxy of V8's own gc: nodeleak takes a global gc only when it is V8's (a plain wrapper would not be used).
+  globalThis.gc = new Proxy(collect, {
+    apply(target, self, [options]) {
+      requested += options && options.type === 'minor' ? 'y' : 'f';
+      return Reflect.apply(target, self, options === undefined ? [] : [options]);
+    },
+  });`;
 
 /** The first round of a function fast enough for every doubling: FAST's `times`, doubled up to 8× or to the calls the
  * judged floors need to bound a leak at their resolution, whichever is more. */
