@@ -205,8 +205,12 @@ function installAddons(): void {
   const installedAt = fs.statSync(path.join(ADDONS_DIR, 'node_modules', '.package-lock.json'), { throwIfNoEntry: false })?.mtimeMs;
   if (installedAt !== undefined && installedAt >= fs.statSync(path.join(ADDONS_DIR, 'package-lock.json')).mtimeMs) return;
   process.stderr.write('installing the addons in bench/real-addons…\n');
-  const installed = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: ADDONS_DIR, stdio: 'inherit' });
-  if (installed.status !== 0) throw new Error(`npm ci in ${ADDONS_DIR} failed (exit ${installed.status})`);
+  if (spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: ADDONS_DIR, stdio: 'inherit' }).status === 0) return;
+  // npm 11 refuses (EUSAGE, "Missing: …@ from lock file") a lock whose optional platform packages the registry does
+  // not serve, such as cbor-extract's prebuilds; install then keeps the lock's versions and builds those from source.
+  process.stderr.write('npm ci refused the lock file; installing its versions with npm install instead…\n');
+  const installed = spawnSync('npm', ['install', '--no-audit', '--no-fund'], { cwd: ADDONS_DIR, stdio: 'inherit' });
+  if (installed.status !== 0) throw new Error(`npm install in ${ADDONS_DIR} failed (exit ${installed.status})`);
 }
 
 /** One check in a fresh child, set up as the mode says (quiet: as the nodeleak CLI starts mocha). */
