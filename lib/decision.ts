@@ -501,7 +501,7 @@ interface Level {
  * stopped stays level. Null when no wait is due. Falls count: a level that came back down (memory caught in flight, a
  * cache emptied) holds nothing.
  */
-function levelPending(series: MetricRounds, tolerance: number): Level | null {
+function levelPending(series: MetricRounds, tolerance: number, resolution: number): Level | null {
   const { last, noise } = series;
   const levels = [0];
   for (let index = 1; index <= last; index++) levels.push(levels[index - 1] + series.growth(index));
@@ -511,6 +511,7 @@ function levelPending(series: MetricRounds, tolerance: number): Level | null {
   let since = 1;
   while (levels[since] < final - noise) since = since + 1;
   const callsTo = series.callsThrough(since) - series.calls(0);
+  if (held / callsTo < resolution / 2) return null;
   const moreCalls = (LEVEL_OFF_SPAN - 1) * callsTo - (series.callsThrough(last) - series.callsThrough(since));
   return moreCalls > 0 ? { held, since, callsTo, moreCalls } : null;
 }
@@ -596,8 +597,7 @@ function judge(series: MetricRounds, tolerance: number, resolution: number): Jud
   }
   const { bound, span } = bounds.reduce((a, b) => (b.bound < a.bound ? b : a), { bound: Infinity, span: '' });
   const widened = series.boundNoise > noise ? ` (floor widened to ${Math.round(series.boundNoise)} B, the largest of the falls beyond it)` : '';
-  const pending = bound <= resolution && LEVEL_CHECKED.includes(metric) ? levelPending(series, tolerance) : null;
-  const level = pending && pending.held / pending.callsTo >= resolution / 2 ? pending : null;
+  const level = bound <= resolution && LEVEL_CHECKED.includes(metric) ? levelPending(series, tolerance, resolution) : null;
   if (bound <= resolution && !level) {
     return { state: 'clean', bytesPerCall: estimate, upperBytesPerCall: bound, reason: `${metric}: ${span} bound a leak to ≤ ${formatRate(bound)}${widened}` };
   }

@@ -138,8 +138,8 @@ export function refuseGeneratorFunction(where: string, what: string, value: unkn
 }
 
 /**
- * Refuses what a call of `what` returned when it is a generator object (a bound generator function, or a function
- * returning gen()): the call ran none of the generator's body.
+ * Refuses what a call of `what` returned when it is a generator object (a function that returns gen()): the call ran
+ * none of the generator's body.
  */
 export function refuseGeneratorResult(where: string, what: string, result: unknown): void {
   if (result === null || typeof result !== 'object') return;
