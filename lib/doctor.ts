@@ -41,6 +41,9 @@ function measureNoise(quiet: boolean): Noise | string {
   }
 }
 
+/** Ends the version of a runner whose engines exclude this Node; the advice is given for rows that hold it. */
+const WILL_NOT_RUN = ': it will not run here)';
+
 /**
  * The version of package `name` installed for `cwd`, with what its `engines.node` says of this Node where that is
  * not this one: a runner that cannot run here fails before any test, whatever nodeleak does.
@@ -54,7 +57,7 @@ function packageVersion(name: string, cwd: string): string | null {
   }
   const range = manifest.engines?.node;
   if (typeof range !== 'string' || inEnginesRange(process.version, range) !== false) return manifest.version;
-  return `${manifest.version} (needs Node ${range}, and this is ${process.version}: it will not run here)`;
+  return `${manifest.version} (needs Node ${range}, and this is ${process.version}${WILL_NOT_RUN}`;
 }
 
 function scripts(cwd: string): Record<string, string> {
@@ -150,7 +153,7 @@ export function doctor(cwd: string = process.cwd()): string {
   if (processFigures.startsWith('cannot')) {
     advice.push("checks that judge vms or uss, or that run the fds, threads, handles or heaps checkers, refuse here: name metrics without vms and uss, and leave those checkers out (Checkers.all().exclude(...))");
   }
-  if (rows.some(([label, value]) => label === 'runner' && value.includes(': it will not run here)'))) {
+  if (rows.some(([label, value]) => label === 'runner' && value.includes(WILL_NOT_RUN))) {
     advice.push("a runner here does not run on this Node: use a Node its engines name, or a version of the runner that runs on this one");
   }
   if (typeof quiet !== 'string' && typeof plain !== 'string' && median(plain.moves) > 4 * Math.max(median(quiet.moves), 16)) {
