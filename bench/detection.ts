@@ -34,6 +34,7 @@ interface LeakFixture {
   leakEvery(n: number, bytes: number): void;
   cacheFill(bytes: number, limit: number): void;
   poolFill(bytes: number, limit: number): void;
+  vectorLeak(bytes: number): void;
 }
 function fixture(): LeakFixture {
   // Loaded only in the children that need it (building it once, if its sources changed).
@@ -47,6 +48,7 @@ const leakCases: Record<string, { label: string; make: () => Fn }> = {
   leak1k: { label: '1 KiB/call (malloc(1024), never freed)', make: () => { const f = fixture(); return () => f.mallocLeak(1024); } },
   jsObject: { label: 'V8 heap: a small object kept a call (~40 B/call)', make: () => { const kept: object[] = []; return () => kept.push({ n: kept.length }); } },
   jsMap: { label: 'V8 heap: a Map entry a call (its table grows in doubling steps)', make: () => { const map = new Map<number, boolean>(); return () => map.set(map.size, true); } },
+  vector8: { label: 'C heap: 8 B a call in an array that doubles when full', make: () => { const f = fixture(); return () => f.vectorLeak(8); } },
 };
 
 /** Cases the rule finds hard, with the verdict a user would want. */

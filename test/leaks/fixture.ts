@@ -42,6 +42,10 @@ export interface LeaksFixture {
   leakEvery(n: number, bytes: number): void;
   /** Keeps a block of bytes a call, and frees them all once they reach limit bytes: bounded growth. */
   cacheFill(bytes: number, limit: number): void;
+  /** Appends bytes to an array that doubles its storage when full, never shrunk: growth in steps (std::vector). */
+  vectorLeak(bytes: number): void;
+  /** The same array, popped after each push: its storage stays at its first size. */
+  vectorClean(bytes: number): void;
 }
 
 export const leaks = loadFixture<LeaksFixture>('leaks');
