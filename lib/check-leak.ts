@@ -3,7 +3,7 @@ import type { Checkers, ResourceSnapshot } from './checkers';
 import * as clock from './clock';
 import type { Decision, MetricName, Round } from './decision';
 import { noOpMoves } from './calibrate';
-import { decide, defaultNoise, defaultResolution, fallWidening, widenedNoise } from './decision';
+import { decide, defaultLevelHeld, defaultNoise, defaultResolution, fallWidening, widenedNoise } from './decision';
 import { FakeTimersError, InvalidArgumentError, UnsupportedPlatformError, withProbeAdvice } from './errors';
 import type { StartedCheck } from './in-flight';
 import { startCheck } from './in-flight';
@@ -259,7 +259,15 @@ function warmOwnCode(plan: MemoryPlan, quiet: boolean): void {
   growthBetween(plan.metrics, figures, figures);
   const noise = defaultNoise(quiet);
   for (const grow of MADE_UP_GROWTH) {
-    const options = { metrics: plan.judged, tolerance: {}, noise, resolution: defaultResolution(plan.cHeap), firstCalls: 300, maxCalls: callBudget(300, 4, quiet) };
+    const options = {
+      metrics: plan.judged,
+      tolerance: {},
+      noise,
+      resolution: defaultResolution(plan.cHeap),
+      levelHeld: defaultLevelHeld(quiet),
+      firstCalls: 300,
+      maxCalls: callBudget(300, 4, quiet),
+    };
     const rounds: Round[] = [];
     for (let decision = decide(rounds, options); decision.verdict === 'continue' && rounds.length < WARM_ROUNDS; decision = decide(rounds, options)) {
       const growth: Partial<Record<MetricName, number>> = {};
@@ -305,6 +313,7 @@ async function checkMemory(invoke: Invoke, settings: Settings, plan: MemoryPlan,
     tolerance: settings.tolerance,
     noise,
     resolution,
+    levelHeld: defaultLevelHeld(quiet),
     firstCalls,
     maxCalls: budget(widening),
   };

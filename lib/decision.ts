@@ -17,8 +17,9 @@ import type { Allocator } from './probe';
  *   not a leak), with no new size's leap standing in for the pace. When the budget ends before that, the evidence
  *   alone gives the leak verdict, which says so.
  * - Clean needs every judged metric bounded below its resolution by its last round, or its last two pooled; and on
- *   V8's heap, growth held since round 1 at half the resolution or more must have stood level while the calls measured
- *   grew LEVEL_OFF_SPAN-fold (a table that doubles its storage is level between two steps).
+ *   V8's heap and the C heap (with its mapped blocks), growth held since round 1 at half the resolution or more must
+ *   have stood level while the calls measured grew LEVEL_OFF_SPAN-fold (storage that doubles is level between two
+ *   steps).
  * - A round that fell below the floor bounds nothing (a fall can hide a leak); a round right after one that rose
  *   beyond the floor, or grew faster than the resolution, bounds only pooled with it. Round 1 has no round before it
  *   to show what the first read caught in use, so it bounds only pooled with round 2: a clean verdict takes two rounds.
@@ -56,6 +57,11 @@ export interface DecisionOptions {
    * A metric is clean once its last round (or last two) bounds the leak below this figure.
    */
   resolution?: Partial<Record<MetricName, number>>;
+  /**
+   * Metrics whose level, once risen, must have stood a while before a clean verdict (levelPending()); 'v8heap' and
+   * 'heap' are the ones it applies to. Missing: defaultLevelHeld(true) (the strictest).
+   */
+  levelHeld?: readonly MetricName[];
 }
 
 export type Decision =
@@ -104,6 +110,16 @@ export function defaultNoise(quiet: boolean): Partial<Record<MetricName, number>
   return quiet
     ? { heap: 512, mmap: 128 * KiB, rss: 512 * KiB, uss: 512 * KiB, vms: 1 * MiB, v8heap: 16 * KiB, external: 8 * KiB }
     : { heap: 8 * KiB, mmap: 128 * KiB, rss: 1 * MiB, uss: 1 * MiB, vms: 2 * MiB, v8heap: 64 * KiB, external: 16 * KiB };
+}
+
+/**
+ * The metrics whose level is held (DecisionOptions.levelHeld) in a quiet process or a plain one. V8's heap after a full
+ * collection is the objects still reachable. The C heap is what the allocator holds, which in a plain process also
+ * rises at every round longer than any before (by hundreds of KB for some functions: docs/decision.md), so a wait for
+ * its level there would start again at each longer round and end inconclusive.
+ */
+export function defaultLevelHeld(quiet: boolean): MetricName[] {
+  return quiet ? ['v8heap', 'heap'] : ['v8heap'];
 }
 
 /** A floor is at least this many times the largest move of a no-op's round measured in the process itself. */
@@ -194,6 +210,11 @@ function validate(rounds: readonly Round[], options: DecisionOptions): void {
     const resolution = checkPerMetric('resolution', options.resolution, null);
     for (const [name, value] of Object.entries(resolution)) {
       if (value === 0) throw new InvalidArgumentError(`decide(): options.resolution.${name} must be > 0`);
+    }
+  }
+  if (options.levelHeld !== undefined) {
+    if (!Array.isArray(options.levelHeld) || !options.levelHeld.every((name) => METRIC_NAMES.includes(name))) {
+      throw new InvalidArgumentError(`decide(): options.levelHeld must be an array of metric names (known: ${METRIC_NAMES.join(', ')})`);
     }
   }
   if (!isCount(firstCalls)) {
@@ -475,11 +496,18 @@ function lastKeepsPace(series: MetricRounds, complete: number, evidenceRate: num
 }
 
 /**
- * Metrics whose level, once risen, is what the process holds: V8's heap after a full collection is the objects still
- * reachable. The C heap's allocators also rise in steps of their own (bins, arenas, high-water marks), for thousands of
- * calls at a time, so a wait for its level to stand would fail clean functions for want of time.
+ * The rounds whose level levelPending() holds for a metric, or null: V8's heap's own; for the C heap, its small blocks
+ * and (when judged) its large mapped ones together, since storage that doubles moves from one to the other past the
+ * mmap threshold (the C heap falls as much as `mmap` rises), so neither alone rises as the storage does.
  */
-const LEVEL_CHECKED: readonly MetricName[] = ['v8heap'];
+function levelSeries(series: MetricRounds, metrics: readonly MetricName[], held: readonly MetricName[]): MetricRounds | null {
+  if (!held.includes(series.metric)) return null;
+  if (series.metric === 'v8heap') return series;
+  if (series.metric !== 'heap') return null;
+  if (!metrics.includes('mmap')) return series;
+  const total = series.rounds.map((round) => ({ calls: round.calls, growth: { heap: (round.growth.heap as number) + (round.growth.mmap as number) } }));
+  return new MetricRounds(total, 'heap', series.noise);
+}
 
 /** Growth that has stood level only lately: see levelPending(). */
 interface Level {
@@ -499,7 +527,9 @@ interface Level {
  * have not yet grown LEVEL_OFF_SPAN-fold. A leak whose growth comes in steps further and further apart (a hash table or
  * an array doubling its storage) is level between two steps, for as long as it grew before the last one; growth that
  * stopped stays level. Null when no wait is due. Falls count: a level that came back down (memory caught in flight, a
- * cache emptied) holds nothing.
+ * cache emptied) holds nothing. The level stands from the first round after which no later round's level rose beyond
+ * the floor plus half the resolution for each call between them: a creep far below the resolution (allocator
+ * bookkeeping, a few hundred bytes a round) does not move it, a step does.
  */
 function levelPending(series: MetricRounds, tolerance: number, resolution: number): Level | null {
   const { last, noise } = series;
@@ -508,8 +538,15 @@ function levelPending(series: MetricRounds, tolerance: number, resolution: numbe
   const final = levels[last];
   const held = final - tolerance - noise;
   if (held <= 0) return null;
+  const standsFrom = (from: number): boolean => {
+    for (let later = from + 1; later <= last; later++) {
+      const allowed = noise + (resolution / 2) * (series.callsThrough(later) - series.callsThrough(from));
+      if (levels[later] - levels[from] > allowed) return false;
+    }
+    return true;
+  };
   let since = 1;
-  while (levels[since] < final - noise) since = since + 1;
+  while (!standsFrom(since)) since = since + 1;
   const callsTo = series.callsThrough(since) - series.calls(0);
   if (held / callsTo < resolution / 2) return null;
   const moreCalls = (LEVEL_OFF_SPAN - 1) * callsTo - (series.callsThrough(last) - series.callsThrough(since));
@@ -544,7 +581,7 @@ type Judgement =
     };
 
 /** The verdict part of the rule: pure, from every round so far. */
-function judge(series: MetricRounds, tolerance: number, resolution: number): Judgement {
+function judge(series: MetricRounds, tolerance: number, resolution: number, levelled: MetricRounds | null): Judgement {
   const { rounds, metric, noise, last } = series;
   // Growth of the rounds after the first that held the floor: a round that fell below it handed back memory held
   // before it (a cache emptied), which says nothing of a leak.
@@ -597,7 +634,7 @@ function judge(series: MetricRounds, tolerance: number, resolution: number): Jud
   }
   const { bound, span } = bounds.reduce((a, b) => (b.bound < a.bound ? b : a), { bound: Infinity, span: '' });
   const widened = series.boundNoise > noise ? ` (floor widened to ${Math.round(series.boundNoise)} B, the largest of the falls beyond it)` : '';
-  const level = bound <= resolution && LEVEL_CHECKED.includes(metric) ? levelPending(series, tolerance, resolution) : null;
+  const level = bound <= resolution && levelled ? levelPending(levelled, tolerance, resolution) : null;
   if (bound <= resolution && !level) {
     return { state: 'clean', bytesPerCall: estimate, upperBytesPerCall: bound, reason: `${metric}: ${span} bound a leak to ≤ ${formatRate(bound)}${widened}` };
   }
@@ -605,7 +642,8 @@ function judge(series: MetricRounds, tolerance: number, resolution: number): Jud
   let why: string;
   if (level) {
     why =
-      `${span} bound a leak to ≤ ${formatRate(bound)}, but ${Math.round(level.held)} B grew by round ${level.since + 1} ` +
+      `${span} bound a leak to ≤ ${formatRate(bound)}, but ${Math.round(level.held)} B${levelled === series ? '' : ' (heap and mmap together)'} ` +
+      `grew by round ${level.since + 1} ` +
       `(${formatRate(level.held / level.callsTo)}), level only since: it must stay level while the calls measured grow ` +
       `${LEVEL_OFF_SPAN}-fold (${level.moreCalls} calls more), or it may be a leak that grows in steps`;
   } else if (bound < Infinity) why = `${span} bound a leak only to ≤ ${formatRate(bound)}${widened} (resolution ${formatRate(resolution)})`;
@@ -702,9 +740,11 @@ export function decide(rounds: readonly Round[], options: DecisionOptions): Deci
     return { verdict: 'continue', nextCalls: Math.min(options.firstCalls, options.maxCalls), reason: 'no round measured yet' };
   }
   const resolution = { ...defaultResolution(), ...options.resolution };
+  const held = options.levelHeld ?? defaultLevelHeld(true);
   const judged = options.metrics.map((metric) => {
     const series = new MetricRounds(rounds, metric, options.noise[metric] as number);
-    return { metric, series, judgement: judge(series, options.tolerance[metric] ?? 0, resolution[metric] as number) };
+    const judgement = judge(series, options.tolerance[metric] ?? 0, resolution[metric] as number, levelSeries(series, options.metrics, held));
+    return { metric, series, judgement };
   });
   const budgetSpent = used >= options.maxCalls;
   // A leak: confirmed evidence; or, once the budget is spent, evidence whose confirmation it left no room for.

@@ -228,10 +228,21 @@ export function formatInconclusive(report: LeakReport, label: string): string {
   const ruledOut = report.judged
     .filter((metric) => !report.undecided.includes(metric))
     .map((metric) => `${metric} ≤ ${formatRate(report.upperBytesPerCall[metric] ?? Infinity)}`);
+  // A bound within the resolution that left the metric open: its level had not stood long enough (decision.ts).
+  const levelOnly = (metric: MetricName): boolean => (report.upperBytesPerCall[metric] ?? Infinity) <= (report.resolution[metric] ?? 0);
   const open = report.undecided.map((metric) => {
     const bound = report.upperBytesPerCall[metric];
-    return bound === undefined || !Number.isFinite(bound) ? `${metric} (no bound)` : `${metric} (bounded only to ≤ ${formatRate(bound)})`;
+    if (bound === undefined || !Number.isFinite(bound)) return `${metric} (no bound)`;
+    if (levelOnly(metric)) return `${metric} (its last rounds bound it to ≤ ${formatRate(bound)}, but its level had not stood long enough)`;
+    return `${metric} (bounded only to ≤ ${formatRate(bound)})`;
   });
+  const steps = report.undecided.some(levelOnly)
+    ? [
+        'A level that has not stood long enough follows growth in steps: storage that doubles as it fills (a leak) is level ' +
+          'between two steps, and so is a cache that filled late; a tolerance above its growth, or a trimCallback that ' +
+          'empties the cache, passes a cache.',
+      ]
+    : [];
   return [
     `inconclusive: the check of ${label} ended before it could ` +
       (report.undecided.length > 0 ? `rule out a leak on ${report.undecided.join(', ')} ` : 'run every check ') +
@@ -240,6 +251,7 @@ export function formatInconclusive(report: LeakReport, label: string): string {
     `not ruled out: ${open.join(', ')}`,
     'To decide: give the check more time (maxMs, or the test\'s timeout) and calls (retries, times), run it in a quiet ' +
       'process (npx nodeleak), or pass allowInconclusive: true to accept this as a pass with a warning.',
+    ...steps,
     ...(report.rounds.length > 0 ? ['', formatRounds(report, null)] : []),
     `why: ${report.reason}`,
     ...cHeapNote(report),
