@@ -59,7 +59,7 @@ export interface DecisionOptions {
   resolution?: Partial<Record<MetricName, number>>;
   /**
    * Metrics whose level, once risen, must have stood a while before a clean verdict (levelPending()); 'v8heap' and
-   * 'heap' are the ones it applies to. Missing: defaultLevelHeld(true) (the strictest).
+   * 'heap' are the ones it applies to. Missing: both (the strictest).
    */
   levelHeld?: readonly MetricName[];
 }
@@ -113,13 +113,15 @@ export function defaultNoise(quiet: boolean): Partial<Record<MetricName, number>
 }
 
 /**
- * The metrics whose level is held (DecisionOptions.levelHeld) in a quiet process or a plain one. V8's heap after a full
- * collection is the objects still reachable. The C heap is what the allocator holds, which in a plain process also
- * rises at every round longer than any before (by hundreds of KB for some functions: docs/decision.md), so a wait for
- * its level there would start again at each longer round and end inconclusive.
+ * The metrics whose level is held (DecisionOptions.levelHeld) in a quiet process or a plain one, under the C heap's
+ * allocator. V8's heap after a full collection is the objects still reachable. The C heap is what the allocator holds:
+ * held only under glibc in a quiet process, where clean functions' levels were measured to stand. In a plain process
+ * it also rises at every round longer than any before (by hundreds of KB for some functions), and under jemalloc and
+ * tcmalloc preloaded it rose in steps for zlib and awaited I/O (docs/decision.md), so a wait for its level would start
+ * again at each step and end inconclusive.
  */
-export function defaultLevelHeld(quiet: boolean): MetricName[] {
-  return quiet ? ['v8heap', 'heap'] : ['v8heap'];
+export function defaultLevelHeld(quiet: boolean, allocator: Allocator | undefined): MetricName[] {
+  return quiet && allocator === 'glibc' ? ['v8heap', 'heap'] : ['v8heap'];
 }
 
 /** A floor is at least this many times the largest move of a no-op's round measured in the process itself. */
@@ -740,7 +742,7 @@ export function decide(rounds: readonly Round[], options: DecisionOptions): Deci
     return { verdict: 'continue', nextCalls: Math.min(options.firstCalls, options.maxCalls), reason: 'no round measured yet' };
   }
   const resolution = { ...defaultResolution(), ...options.resolution };
-  const held = options.levelHeld ?? defaultLevelHeld(true);
+  const held = options.levelHeld ?? defaultLevelHeld(true, 'glibc');
   const judged = options.metrics.map((metric) => {
     const series = new MetricRounds(rounds, metric, options.noise[metric] as number);
     const judgement = judge(series, options.tolerance[metric] ?? 0, resolution[metric] as number, levelSeries(series, options.metrics, held));

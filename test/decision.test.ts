@@ -603,12 +603,15 @@ describe('decide()', () => {
     it('is not taken for growth that levelled off between two steps of a native vector, its storage moving to mapped blocks', () => {
       // 8 B a call in a C array that doubles when full (std::vector's push_back) under glibc: blocks under the 128 KiB
       // mmap threshold count in `heap`, larger ones in `mmap`, so the C heap falls as the mmap figure rises. Each alone
-      // stands level between two steps; their sum does not stay level. A plain process does not hold the C heap's level
-      // (defaultLevelHeld()); the rule itself holds under its floors too.
+      // stands level between two steps; their sum does not stay level. Only a quiet process under glibc holds the C
+      // heap's level (defaultLevelHeld()); the rule itself holds under a plain process's floors too.
       const storage = (entries: number): number => 8 * 2 ** Math.ceil(Math.log2(Math.max(entries, 8)));
       const heap = (entries: number): number => (storage(entries) < 128 * 1024 ? storage(entries) : 0);
       const mmap = (entries: number): number => (storage(entries) < 128 * 1024 ? 0 : storage(entries) + 4096);
-      expect(defaultLevelHeld(true)).to.include('heap');
+      expect(defaultLevelHeld(true, 'glibc')).to.include('heap');
+      for (const [quiet, allocator] of [[false, 'glibc'], [true, 'jemalloc'], [true, 'tcmalloc'], [true, undefined]] as const) {
+        expect(defaultLevelHeld(quiet, allocator), `${quiet}, ${allocator}`).to.deep.equal(['v8heap']);
+      }
       for (const quiet of [true, false]) {
         const options: DecisionOptions = {
           metrics: ['heap', 'mmap'], tolerance: {}, noise: defaultNoise(quiet), levelHeld: ['heap'], firstCalls: 2400, maxCalls: 2400 * 127,
