@@ -288,10 +288,15 @@ const MAX_ROUNDS_PER_SIZE = CONFIRMING_ROUNDS + 1;
 /**
  * The floor bounds widen each round by: the noise floor or, once two rounds have fallen further than it, the largest
  * fall. Two such falls show the process's noise does not keep within the floor, and a fall as large can hide in a
- * leak's growth; one alone may be a one-off release (a cache emptied once, another test's worker torn down).
+ * leak's growth; one alone may be a one-off release (a cache emptied once, another test's worker torn down). A fall of
+ * the C heap that its mapped blocks took up in the same round is memory moved, not handed back (storage that grew past
+ * the mmap threshold), and does not count.
  */
 function boundFloor(rounds: readonly Round[], metric: MetricName, noise: number): number {
-  const falls = rounds.map((round) => -(round.growth[metric] as number)).filter((fall) => fall > noise);
+  const moved = (round: Round, fall: number): boolean => metric === 'heap' && (round.growth.mmap ?? 0) >= fall;
+  const falls = rounds.map((round) => ({ round, fall: -(round.growth[metric] as number) }))
+    .filter(({ round, fall }) => fall > noise && !moved(round, fall))
+    .map(({ fall }) => fall);
   return falls.length >= 2 ? Math.max(...falls) : noise;
 }
 

@@ -440,6 +440,19 @@ describe('decide()', () => {
       expect(levelUntilVerdict(levelled, options, { heap: 320 }).decision.verdict).to.equal('clean');
     });
 
+    it('does not widen for a fall of the C heap that its mapped blocks took up in the same round (storage moved past the mmap threshold)', () => {
+      // A C array doubling to 512 KiB, Node 22, quiet: two rounds 560 B below the floor, then the heap fell 262,016 B as
+      // the mmap figure rose 1,052,672 B. Counted as a fall, it widened the floor 512-fold, and the budget with it
+      // (157 million calls, 25 s, the array 1 GB).
+      const options: DecisionOptions = { metrics: ['heap', 'mmap'], tolerance: {}, noise: defaultNoise(true), firstCalls: 2400, maxCalls: 2400 * 127 };
+      const round = (calls: number, heap: number, mmap: number): Round => ({ calls, growth: { heap, mmap } });
+      const rounds = [round(2400, 31_968, 0), round(2400, 33_248, 0), round(2400, -560, 0), round(4800, -560, 0), round(38_400, -262_016, 1_052_672)];
+      expect(fallWidening(rounds, options.metrics, options.noise)).to.equal(560 / 512);
+      // The same fall with nothing mapped in its round is a release, and widens.
+      const released = [...rounds.slice(0, 4), round(38_400, -262_016, 0)];
+      expect(fallWidening(released, options.metrics, options.noise)).to.equal(262_016 / 512);
+    });
+
     it('keeps its floor after one fall beyond it (a one-off release), and widens to the largest fall after a second', () => {
       // A quiet function that hands back 60,000 B once: the round after the fall bounds at the 512 B floor.
       const options = heapOptions(true, { firstCalls: 800, maxCalls: 800 * 127 });
