@@ -17,9 +17,9 @@ import type { Allocator } from './probe';
  *   not a leak), with no new size's leap standing in for the pace. When the budget ends before that, the evidence
  *   alone gives the leak verdict, which says so.
  * - Clean needs every judged metric bounded below its resolution by its last round, or its last two pooled; and on
- *   V8's heap and the C heap (with its mapped blocks), growth held since round 1 at half the resolution or more must
- *   have stood level while the calls measured grew LEVEL_OFF_SPAN-fold (storage that doubles is level between two
- *   steps).
+ *   the metrics whose level is held (V8's heap; the C heap with its mapped blocks where options.levelHeld names it),
+ *   growth held since round 1 at half the resolution or more must have stood level while the calls measured grew
+ *   LEVEL_OFF_SPAN-fold (storage that doubles is level between two steps).
  * - A round that fell below the floor bounds nothing (a fall can hide a leak); a round right after one that rose
  *   beyond the floor, or grew faster than the resolution, bounds only pooled with it. Round 1 has no round before it
  *   to show what the first read caught in use, so it bounds only pooled with round 2: a clean verdict takes two rounds.
@@ -587,7 +587,7 @@ type Judgement =
       reason: string;
     };
 
-/** The verdict part of the rule: pure, from every round so far. */
+/** The verdict part of the rule: pure, from every round so far. `levelled`: the rounds whose level must stand (levelSeries()). */
 function judge(series: MetricRounds, tolerance: number, resolution: number, levelled: MetricRounds | null): Judgement {
   const { rounds, metric, noise, last } = series;
   // Growth of the rounds after the first that held the floor: a round that fell below it handed back memory held
