@@ -117,8 +117,8 @@ export function defaultNoise(quiet: boolean): Partial<Record<MetricName, number>
  * allocator. V8's heap after a full collection is the objects still reachable. The C heap is what the allocator holds:
  * held only under glibc in a quiet process, where clean functions' levels were measured to stand. In a plain process
  * it also rises at every round longer than any before (by hundreds of KB for some functions), and under jemalloc and
- * tcmalloc preloaded it rose in steps for zlib and awaited I/O (docs/decision.md), so a wait for its level would start
- * again at each step and end inconclusive.
+ * tcmalloc preloaded it rose in steps for zlib and awaited thread-pool work (docs/decision.md), so a wait for its level
+ * would start again at each step and end inconclusive.
  */
 export function defaultLevelHeld(quiet: boolean, allocator: Allocator | undefined): MetricName[] {
   return quiet && allocator === 'glibc' ? ['v8heap', 'heap'] : ['v8heap'];
