@@ -23,10 +23,14 @@ function noise(random: () => number, amplitude: number): number {
   return Math.round((2 * random() - 1) * amplitude);
 }
 
-/** Plays the harness: asks decide() after every round and makes the calls it asks for. */
-function play(options: DecisionOptions, source: Source): { decision: Exclude<Decision, { verdict: 'continue' }>; rounds: Round[]; calls: number } {
-  const rounds: Round[] = [];
-  let calls = 0;
+/** Plays the harness: asks decide() after every round (after `from`, when given) and makes the calls it asks for. */
+function play(
+  options: DecisionOptions,
+  source: Source,
+  from: readonly Round[] = [],
+): { decision: Exclude<Decision, { verdict: 'continue' }>; rounds: Round[]; calls: number } {
+  const rounds: Round[] = [...from];
+  let calls = rounds.reduce((sum, round) => sum + round.calls, 0);
   for (;;) {
     const decision = decide(rounds, options);
     if (decision.verdict !== 'continue') return { decision, rounds, calls };
@@ -42,19 +46,6 @@ function play(options: DecisionOptions, source: Source): { decision: Exclude<Dec
 
 function heapOptions(quiet: boolean, overrides: Partial<DecisionOptions> = {}): DecisionOptions {
   return { metrics: ['heap'], tolerance: {}, noise: defaultNoise(quiet), firstCalls: 1000, maxCalls: 200_000, ...overrides };
-}
-
-/**
- * Rounds of the sizes decide() asks for after `rounds`, each growing `growth`, until a verdict: what a level that holds
- * gets once it has stood long enough.
- */
-function levelUntilVerdict(rounds: readonly Round[], options: DecisionOptions, growth: Growth): { decision: Decision; calls: number } {
-  const played = [...rounds];
-  for (;;) {
-    const decision = decide(played, options);
-    if (decision.verdict !== 'continue') return { decision, calls: played.reduce((sum, round) => sum + round.calls, 0) };
-    played.push({ calls: decision.nextCalls, growth });
-  }
 }
 
 /** Rounds that moved only the C heap, as [calls, bytes] pairs. */
@@ -437,7 +428,7 @@ describe('decide()', () => {
       // level has stood while the calls measured tripled.
       const levelled = [...rounds, { calls: 19_200, growth: { heap: 320 } }];
       expect(decide(levelled, options).reason).to.match(/level only since/);
-      expect(levelUntilVerdict(levelled, options, { heap: 320 }).decision.verdict).to.equal('clean');
+      expect(play(options, () => ({ heap: 320 }), levelled).decision.verdict).to.equal('clean');
     });
 
     it('does not widen for a fall of the C heap that its mapped blocks took up in the same round (storage moved past the mmap threshold)', () => {
@@ -537,7 +528,7 @@ describe('decide()', () => {
       const rounds = heapRounds([200, 0], [1600, 7312], [1600, 3648], [1600, 1456]);
       const options = heapOptions(true, { firstCalls: 200 });
       expect(decide(rounds, options).verdict).to.not.equal('leak');
-      const { decision } = levelUntilVerdict([...rounds, { calls: 1600, growth: { heap: 512 } }], options, { heap: 0 });
+      const { decision } = play(options, () => ({ heap: 0 }), [...rounds, { calls: 1600, growth: { heap: 512 } }]);
       expect(decision.verdict).to.equal('clean');
     });
 
@@ -655,7 +646,7 @@ describe('decide()', () => {
       const heap = heapRounds([1000, 30_000], [1000, 30_000], [1000, 30_000], [1000, 30_000], [1000, 30_000], [1000, 0], [1000, 0]);
       const heapOnly = heapOptions(true, { firstCalls: 1000 });
       expect(decide(heap, heapOnly).reason).to.match(/119488 B grew by round 5 \(29\.9 B\/call\), level only since/);
-      expect(levelUntilVerdict(heap, heapOnly, { heap: 0 })).to.deep.include({ calls: 15_000 });
+      expect(play(heapOnly, () => ({ heap: 0 }), heap)).to.deep.include({ calls: 15_000 });
       const withMmap: DecisionOptions = { ...heapOnly, metrics: ['heap', 'mmap'] };
       const both = heap.map((round) => ({ calls: round.calls, growth: { ...round.growth, mmap: 0 } }));
       expect(decide(both, withMmap).reason).to.match(/B \(heap and mmap together\) grew by round 5/);
@@ -663,7 +654,7 @@ describe('decide()', () => {
       // the bench's pool2m case (170 B a call until it holds 2 MiB), quiet, whose check ended inconclusive when each
       // creep past the floor started the wait again.
       const pool = heapRounds([2400, 480_016], [2400, 480_192], [2400, 479_872], [2400, 480_144], [19_200, 536_592]);
-      const creeping = levelUntilVerdict(pool, heapOptions(true, { firstCalls: 2400, maxCalls: 2400 * 127 }), { heap: 288 });
+      const creeping = play(heapOptions(true, { firstCalls: 2400, maxCalls: 2400 * 127 }), () => ({ heap: 288 }), pool);
       expect(creeping.decision).to.deep.include({ verdict: 'clean', undecided: [] });
     });
 
@@ -688,7 +679,7 @@ describe('decide()', () => {
       expect(decide(rounds, options)).to.deep.include({ verdict: 'continue', nextCalls: 9600 });
       const repeat = decide([...rounds, { calls: 9600, growth: { heap: 10_016 } }], options);
       expect(repeat.verdict).to.equal('continue');
-      const flat = levelUntilVerdict([...rounds, { calls: 9600, growth: { heap: 10_016 } }, { calls: 9600, growth: { heap: 256 } }], options, { heap: 0 });
+      const flat = play(options, () => ({ heap: 0 }), [...rounds, { calls: 9600, growth: { heap: 10_016 } }, { calls: 9600, growth: { heap: 256 } }]);
       expect(flat.decision.verdict).to.equal('clean');
     });
 
@@ -698,7 +689,7 @@ describe('decide()', () => {
       const options = heapOptions(true, { firstCalls: 300, maxCalls: 300 * 127, resolution: defaultResolution('glibc') });
       const rounds = heapRounds([300, 11_072], [300, 560], [300, 864], [300, 736], [600, 2256]);
       expect(decide(rounds, options)).to.deep.include({ verdict: 'continue', nextCalls: 2400 });
-      const last = levelUntilVerdict([...rounds, { calls: 2400, growth: { heap: 2128 } }], options, { heap: 0 }).decision;
+      const last = play(options, () => ({ heap: 0 }), [...rounds, { calls: 2400, growth: { heap: 2128 } }]).decision;
       expect(last.verdict, last.reason).to.equal('clean');
       // The same span with the last round at the evidence's pace (2.4 B/call) is a leak.
       const steady = decide([...rounds, { calls: 2400, growth: { heap: 5760 } }], options);
