@@ -293,10 +293,8 @@ const MAX_ROUNDS_PER_SIZE = CONFIRMING_ROUNDS + 1;
  * the mmap threshold), and does not count.
  */
 function boundFloor(rounds: readonly Round[], metric: MetricName, noise: number): number {
-  const moved = (round: Round, fall: number): boolean => metric === 'heap' && (round.growth.mmap ?? 0) >= fall;
-  const falls = rounds.map((round) => ({ round, fall: -(round.growth[metric] as number) }))
-    .filter(({ round, fall }) => fall > noise && !moved(round, fall))
-    .map(({ fall }) => fall);
+  const moved = (round: Round): boolean => metric === 'heap' && (round.growth.mmap ?? 0) >= -(round.growth.heap as number);
+  const falls = rounds.filter((round) => !moved(round)).map((round) => -(round.growth[metric] as number)).filter((fall) => fall > noise);
   return falls.length >= 2 ? Math.max(...falls) : noise;
 }
 
@@ -540,23 +538,27 @@ interface Level {
  */
 function levelPending(series: MetricRounds, tolerance: number, resolution: number): Level | null {
   const { last, noise } = series;
+  // Growth and calls after round 1, through each round.
   const levels = [0];
-  for (let index = 1; index <= last; index++) levels.push(levels[index - 1] + series.growth(index));
+  const callsAfter = [0];
+  for (let index = 1; index <= last; index++) {
+    levels.push(levels[index - 1] + series.growth(index));
+    callsAfter.push(callsAfter[index - 1] + series.calls(index));
+  }
   const final = levels[last];
   const held = final - tolerance - noise;
   if (held <= 0) return null;
   const standsFrom = (from: number): boolean => {
     for (let later = from + 1; later <= last; later++) {
-      const allowed = noise + (resolution / 2) * (series.callsThrough(later) - series.callsThrough(from));
-      if (levels[later] - levels[from] > allowed) return false;
+      if (levels[later] - levels[from] > noise + (resolution / 2) * (callsAfter[later] - callsAfter[from])) return false;
     }
     return true;
   };
   let since = 1;
   while (!standsFrom(since)) since = since + 1;
-  const callsTo = series.callsThrough(since) - series.calls(0);
+  const callsTo = callsAfter[since];
   if (held / callsTo < resolution / 2) return null;
-  const moreCalls = (LEVEL_OFF_SPAN - 1) * callsTo - (series.callsThrough(last) - series.callsThrough(since));
+  const moreCalls = (LEVEL_OFF_SPAN - 1) * callsTo - (callsAfter[last] - callsAfter[since]);
   return moreCalls > 0 ? { held, since, callsTo, moreCalls } : null;
 }
 
