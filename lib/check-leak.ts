@@ -264,7 +264,7 @@ function warmOwnCode(plan: MemoryPlan, quiet: boolean): void {
       tolerance: {},
       noise,
       resolution: defaultResolution(plan.cHeap),
-      levelHeld: defaultLevelHeld(quiet, plan.cHeap),
+      levelHeld: defaultLevelHeld(plan.cHeap),
       firstCalls: 300,
       maxCalls: callBudget(300, 4, quiet),
     };
@@ -313,7 +313,7 @@ async function checkMemory(invoke: Invoke, settings: Settings, plan: MemoryPlan,
     tolerance: settings.tolerance,
     noise,
     resolution,
-    levelHeld: defaultLevelHeld(quiet, cHeap),
+    levelHeld: defaultLevelHeld(cHeap),
     firstCalls,
     maxCalls: budget(widening),
   };

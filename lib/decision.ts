@@ -18,15 +18,17 @@ import type { Allocator } from './probe';
  *   alone gives the leak verdict, which says so.
  * - Clean needs every judged metric bounded below its resolution by its last round, or its last two pooled; and on
  *   the metrics whose level is held (V8's heap; the C heap with its mapped blocks where options.levelHeld names it),
- *   growth held since round 1 at half the resolution or more must have stood level while the calls measured grew
- *   LEVEL_OFF_SPAN-fold (storage that doubles is level between two steps).
+ *   growth held since round 1 at half the resolution or more must have stood level while the calls measured since
+ *   round 1 began grew LEVEL_OFF_SPAN-fold (storage that doubles is level between two steps, and steps within any span
+ *   in which its entries double).
  * - A round that fell below the floor bounds nothing (a fall can hide a leak); a round right after one that rose
  *   beyond the floor, or grew faster than the resolution, bounds only pooled with it. Round 1 has no round before it
  *   to show what the first read caught in use, so it bounds only pooled with round 2: a clean verdict takes two rounds.
  * - After evidence of a leak, only rounds after it that each fell away from its pace bound (two, pooled, or one alone
  *   after one within the floor): one release by someone else cannot pass a leak as growth that levelled off.
  * - A bound widens each round by the floor or, once two rounds have fallen further than it, by the largest fall.
- * - At most MAX_ROUNDS_PER_SIZE rounds of one size: the number of rounds is logarithmic in the budget.
+ * - At most MAX_ROUNDS_PER_SIZE rounds of one size, LEVEL_REPEATS more while a level is waited for: the number of rounds
+ *   is logarithmic in the budget.
  */
 
 export type MetricName = 'heap' | 'mmap' | 'uss' | 'rss' | 'vms' | 'v8heap' | 'external';
@@ -113,15 +115,14 @@ export function defaultNoise(quiet: boolean): Partial<Record<MetricName, number>
 }
 
 /**
- * The metrics whose level is held (DecisionOptions.levelHeld) in a quiet process or a plain one, under the C heap's
- * allocator. V8's heap after a full collection is the objects still reachable. The C heap is what the allocator holds:
- * held only under glibc in a quiet process, where clean functions' levels were measured to stand. In a plain process
- * it also rises at every round longer than any before (by hundreds of KB for some functions), and under jemalloc and
- * tcmalloc preloaded it rose in steps for zlib and awaited thread-pool work (docs/decision.md), so a wait for its level
- * would start again at each step and end inconclusive.
+ * The metrics whose level is held (DecisionOptions.levelHeld) under the C heap's allocator. V8's heap after a full
+ * collection is the objects still reachable. The C heap is what the allocator holds: held under glibc, where clean
+ * functions' levels were measured to stand over repeats of a round's length, quiet process or plain. Under jemalloc and
+ * tcmalloc preloaded it rose in steps for zlib and awaited thread-pool work, and macOS's zones and Windows' heaps were
+ * not measured (docs/decision.md).
  */
-export function defaultLevelHeld(quiet: boolean, allocator: Allocator | undefined): MetricName[] {
-  return quiet && allocator === 'glibc' ? ['v8heap', 'heap'] : ['v8heap'];
+export function defaultLevelHeld(allocator: Allocator | undefined): MetricName[] {
+  return allocator === 'glibc' ? ['v8heap', 'heap'] : ['v8heap'];
 }
 
 /** A floor is at least this many times the largest move of a no-op's round measured in the process itself. */
@@ -284,6 +285,9 @@ const LEVEL_OFF_SPAN = 3;
 
 /** Rounds of one size before the schedule doubles it. */
 const MAX_ROUNDS_PER_SIZE = CONFIRMING_ROUNDS + 1;
+
+/** Rounds of the longest size so far a level may wait for, beyond MAX_ROUNDS_PER_SIZE, before a longer one. */
+const LEVEL_REPEATS = 8;
 
 /**
  * The floor bounds widen each round by: the noise floor or, once two rounds have fallen further than it, the largest
@@ -518,23 +522,29 @@ function levelSeries(series: MetricRounds, metrics: readonly MetricName[], held:
 interface Level {
   /** Bytes the rounds after round 1 hold at the last one, beyond the tolerance and the floor. */
   held: number;
-  /** The round since which the level has stood within the floor of where it ends. */
+  /** The round since which the level has stood: no later round rose from it (levelPending()). */
   since: number;
   /** Calls after round 1 up to and including `since`. */
   callsTo: number;
   /** Calls still to measure before the level has stood long enough. */
   moreCalls: number;
+  /** Calls measured since round 1 began. */
+  measured: number;
 }
 
 /**
  * Growth that levelled off too lately to pass: after round 1, the rounds hold growth beyond the tolerance and the floor,
  * reached at an average of at least half the resolution, and level only since a round after which the calls measured
- * have not yet grown LEVEL_OFF_SPAN-fold. A leak whose growth comes in steps further and further apart (a hash table or
- * an array doubling its storage) is level between two steps, for as long as it grew before the last one; growth that
- * stopped stays level. Null when no wait is due. Falls count: a level that came back down (memory caught in flight, a
- * cache emptied) holds nothing. The level stands from the first round after which no later round's level rose beyond
- * the floor plus half the resolution for each call between them: a creep far below the resolution (allocator
- * bookkeeping, a few hundred bytes a round) does not move it, a step does.
+ * since round 1 began have not yet grown LEVEL_OFF_SPAN-fold. A leak whose growth comes in steps further and further
+ * apart (a hash table or an array doubling its storage) is level between two steps, for as long as it grew before the
+ * last one; growth that stopped stays level. Counting round 1's calls keeps that true of storage that already held
+ * entries from the warm-up and round 1 (its steps are as far apart as its entries). Null when no wait is due. Falls
+ * count: a level that came back down (memory caught in flight, a cache emptied) holds nothing.
+ * The level stands from the first round after which no later round's level rose beyond the floor plus half the
+ * resolution for each call between them: a creep far below the resolution (allocator bookkeeping, a few hundred bytes
+ * a round) does not move it, a step does. A round longer than all before can raise high-water marks (tables sized by
+ * what is alive at once) by hundreds of KB, a step that moves the level, so the wait is made of repeats of the longest
+ * size (wantedCalls()).
  */
 function levelPending(series: MetricRounds, tolerance: number, resolution: number): Level | null {
   const { last, noise } = series;
@@ -558,8 +568,9 @@ function levelPending(series: MetricRounds, tolerance: number, resolution: numbe
   while (!standsFrom(since)) since = since + 1;
   const callsTo = callsAfter[since];
   if (held / callsTo < resolution / 2) return null;
-  const moreCalls = (LEVEL_OFF_SPAN - 1) * callsTo - (callsAfter[last] - callsAfter[since]);
-  return moreCalls > 0 ? { held, since, callsTo, moreCalls } : null;
+  const round1 = series.calls(0);
+  const moreCalls = (LEVEL_OFF_SPAN - 1) * (round1 + callsTo) - (callsAfter[last] - callsTo);
+  return moreCalls > 0 ? { held, since, callsTo, moreCalls, measured: round1 + callsAfter[last] } : null;
 }
 
 /** One metric's verdict on the rounds so far. */
@@ -654,7 +665,8 @@ function judge(series: MetricRounds, tolerance: number, resolution: number, leve
       `${span} bound a leak to ≤ ${formatRate(bound)}, but ${Math.round(level.held)} B${levelled === series ? '' : ' (heap and mmap together)'} ` +
       `grew by round ${level.since + 1} ` +
       `(${formatRate(level.held / level.callsTo)}), level only since: it must stay level while the calls measured grow ` +
-      `${LEVEL_OFF_SPAN}-fold (${level.moreCalls} calls more), or it may be a leak that grows in steps`;
+      `${LEVEL_OFF_SPAN}-fold (${level.moreCalls} calls more, in rounds no longer than any before), or it may be a leak ` +
+      'that grows in steps';
   } else if (bound < Infinity) why = `${span} bound a leak only to ≤ ${formatRate(bound)}${widened} (resolution ${formatRate(resolution)})`;
   else if (!series.floorHeld(last)) why = `${lastRound} fell below the floor of −${noise} B and bound no leak`;
   else if (!afterShown && shown) {
@@ -673,6 +685,8 @@ interface Want {
    * measured before the other metrics' (longer) bounding rounds.
    */
   suspect: boolean;
+  /** A level waited for: a repeat of the longest size, which MAX_ROUNDS_PER_SIZE does not double. */
+  waits?: boolean;
 }
 
 /** The schedule part of the rule, per metric. */
@@ -686,8 +700,14 @@ function wantedCalls(series: MetricRounds, judgement: Judgement, resolution: num
     return { calls: roundSize(needed, firstCalls), exact: true, suspect: false };
   }
   if (judgement.state === 'open' && judgement.level) {
-    // Growth that must stay level a while longer: a round as long as what is left of the span.
-    return { calls: Math.max(calls, roundSize(judgement.level.moreCalls, firstCalls)), exact: false, suspect: false };
+    // Growth that must stay level a while longer: repeats of the longest size, when at most LEVEL_REPEATS of them span
+    // what is left; else a longer size whose repeats will even if it raises the level (a high-water step) and the span
+    // starts again after it: (LEVEL_OFF_SPAN − 1) × (the calls measured + it) is at most LEVEL_REPEATS of it.
+    const longest = Math.max(...series.rounds.map((round) => round.calls));
+    const repeatsLeft = MAX_ROUNDS_PER_SIZE + LEVEL_REPEATS - trailingRoundsOfSize(series.rounds, longest);
+    if (judgement.level.moreCalls <= repeatsLeft * longest) return { calls: longest, exact: false, suspect: false, waits: true };
+    const spanned = judgement.level.measured / (LEVEL_REPEATS / (LEVEL_OFF_SPAN - 1) - 1);
+    return { calls: Math.max(2 * longest, roundSize(spanned, firstCalls)), exact: false, suspect: false };
   }
   if (series.beyondNoise(last)) {
     // Growth beyond the floor short of evidence: repeat the size (a round that disagrees with the one before is
@@ -734,7 +754,8 @@ function nextCalls(wants: readonly Want[], rounds: readonly Round[], remaining: 
     else if (room > lastCalls) calls = Math.max(lastCalls, Math.floor(room / firstCalls) * firstCalls);
     else calls = Math.min(lastCalls, remaining);
   }
-  if (calls <= lastCalls && trailingRoundsOfSize(rounds, lastCalls) >= MAX_ROUNDS_PER_SIZE) calls = Math.min(2 * lastCalls, remaining);
+  const cap = wants.some((want) => want.waits && want.calls === calls) ? MAX_ROUNDS_PER_SIZE + LEVEL_REPEATS : MAX_ROUNDS_PER_SIZE;
+  if (calls <= lastCalls && trailingRoundsOfSize(rounds, lastCalls) >= cap) calls = Math.min(2 * lastCalls, remaining);
   return calls;
 }
 
@@ -749,7 +770,7 @@ export function decide(rounds: readonly Round[], options: DecisionOptions): Deci
     return { verdict: 'continue', nextCalls: Math.min(options.firstCalls, options.maxCalls), reason: 'no round measured yet' };
   }
   const resolution = { ...defaultResolution(), ...options.resolution };
-  const held = options.levelHeld ?? defaultLevelHeld(true, 'glibc');
+  const held = options.levelHeld ?? defaultLevelHeld('glibc');
   const judged = options.metrics.map((metric) => {
     const series = new MetricRounds(rounds, metric, options.noise[metric] as number);
     const judgement = judge(series, options.tolerance[metric] ?? 0, resolution[metric] as number, levelSeries(series, options.metrics, held));

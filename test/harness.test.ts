@@ -771,31 +771,35 @@ describe('settle(): a plain process\'s background compiles', function () {
 describe('checkLeak: native storage that doubles', function () {
   this.timeout(120_000);
 
-  it('does not pass a C array that gains 8 B a call and doubles when full, in a quiet process; passes its clean twin', async function () {
-    // The C heap's level is held under glibc only (defaultLevelHeld()); test/fixtures/leaks has no Windows build anyway.
-    if (platformTuple() !== `linux-${process.arch}-glibc` || process.env.LD_PRELOAD) this.skip();
-    // std::vector's push_back: the storage steps at each doubling, moving from the heap to mapped blocks past the mmap
-    // threshold, and is level between two steps; the clean twin pops what it pushed.
-    const leaks = JSON.stringify(buildFixture('leaks'));
-    const code = `
-      const { checkLeak } = require(${dist});
-      const { vectorLeak, vectorClean } = require(${leaks});
-      const verdict = (promise) => promise.then((report) => ({ verdict: report.verdict, reason: report.reason }), (err) => ({ verdict: err.name, reason: err.message }));
-      (async () => {
-        const clean = await verdict(checkLeak(() => vectorClean(8), { verbosity: 0 }));
-        const leak = await verdict(checkLeak(() => vectorLeak(8), { verbosity: 0 }));
-        console.log(JSON.stringify({ clean, leak }));
-      })();`;
-    const child = await runCode(code, { tsx: false, nodeFlags: QUIET_NODE_FLAGS, env: { GLIBC_TUNABLES: QUIET_GLIBC_TUNABLES } });
-    expect(child.code, child.stderr).to.equal(0);
-    const { clean, leak } = lastJson(child) as Record<'clean' | 'leak', { verdict: string; reason: string }>;
-    expect(clean.verdict, clean.reason).to.equal('clean');
-    expect(leak.verdict, leak.reason).to.be.oneOf(['MemoryLeakError', 'InconclusiveError']);
-    if (leak.verdict === 'InconclusiveError') {
-      expect(leak.reason).to.match(/^not ruled out: heap \(its last rounds bound it to ≤ [\d.]+ B\/call, but its level had not stood long enough\)/m);
-      expect(leak.reason).to.match(/^why: .*B \(heap and mmap together\) grew by round \d+/m);
-    }
-  });
+  for (const quiet of [true, false]) {
+    it(`does not pass a C array that gains 8 B a call and doubles when full, in a ${quiet ? 'quiet' : 'plain'} process; passes its clean twin`, async function () {
+      // The C heap's level is held under glibc only (defaultLevelHeld()); test/fixtures/leaks has no Windows build anyway.
+      if (platformTuple() !== `linux-${process.arch}-glibc` || process.env.LD_PRELOAD) this.skip();
+      // std::vector's push_back: the storage steps at each doubling, moving from the heap to mapped blocks past the mmap
+      // threshold, and is level between two steps; the clean twin pops what it pushed.
+      const leaks = JSON.stringify(buildFixture('leaks'));
+      const code = `
+        const { checkLeak } = require(${dist});
+        const { vectorLeak, vectorClean } = require(${leaks});
+        const verdict = (promise) => promise.then((report) => ({ verdict: report.verdict, reason: report.reason }), (err) => ({ verdict: err.name, reason: err.message }));
+        (async () => {
+          const clean = await verdict(checkLeak(() => vectorClean(8), { verbosity: 0 }));
+          const leak = await verdict(checkLeak(() => vectorLeak(8), { verbosity: 0 }));
+          console.log(JSON.stringify({ clean, leak }));
+        })();`;
+      const child = await runCode(code, quiet
+        ? { tsx: false, nodeFlags: QUIET_NODE_FLAGS, env: { GLIBC_TUNABLES: QUIET_GLIBC_TUNABLES } }
+        : { tsx: false, env: { GLIBC_TUNABLES: undefined } });
+      expect(child.code, child.stderr).to.equal(0);
+      const { clean, leak } = lastJson(child) as Record<'clean' | 'leak', { verdict: string; reason: string }>;
+      expect(clean.verdict, clean.reason).to.equal('clean');
+      expect(leak.verdict, leak.reason).to.be.oneOf(['MemoryLeakError', 'InconclusiveError']);
+      if (leak.verdict === 'InconclusiveError') {
+        expect(leak.reason).to.match(/^not ruled out: heap \(its last rounds bound it to ≤ [\d.]+ B\/call, but its level had not stood long enough\)/m);
+        expect(leak.reason).to.match(/^why: .*B \(heap and mmap together\) grew by round \d+/m);
+      }
+    });
+  }
 });
 
 describe('settle(): N-API finalizers', function () {
