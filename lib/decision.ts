@@ -665,8 +665,7 @@ function judge(series: MetricRounds, tolerance: number, resolution: number, leve
       `${span} bound a leak to ≤ ${formatRate(bound)}, but ${Math.round(level.held)} B${levelled === series ? '' : ' (heap and mmap together)'} ` +
       `grew by round ${level.since + 1} ` +
       `(${formatRate(level.held / level.callsTo)}), level only since: it must stay level while the calls measured grow ` +
-      `${LEVEL_OFF_SPAN}-fold (${level.moreCalls} calls more, in rounds no longer than any before), or it may be a leak ` +
-      'that grows in steps';
+      `${LEVEL_OFF_SPAN}-fold (${level.moreCalls} calls more), or it may be a leak that grows in steps`;
   } else if (bound < Infinity) why = `${span} bound a leak only to ≤ ${formatRate(bound)}${widened} (resolution ${formatRate(resolution)})`;
   else if (!series.floorHeld(last)) why = `${lastRound} fell below the floor of −${noise} B and bound no leak`;
   else if (!afterShown && shown) {

@@ -697,7 +697,7 @@ describe('decide()', () => {
       // Since round 1 began, 12,000 calls up to round 5: level while they grow to 36,000. Seven rounds of 2,400 leave
       // five repeats of that size (of 12), too few: rounds of 9,600.
       expect(early.reason).to.match(
-        /367616 B grew by round 5 \(38\.3 B\/call\), level only since: it must stay level while the calls measured grow 3-fold \(19200 calls more, in rounds no longer than any before\)/,
+        /367616 B grew by round 5 \(38\.3 B\/call\), level only since: it must stay level while the calls measured grow 3-fold \(19200 calls more\)/,
       );
       expect(early).to.deep.include({ nextCalls: 9600 });
       const waited = play(v8heap(true), () => ({ v8heap: 0 }), filled);
