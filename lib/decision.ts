@@ -287,7 +287,7 @@ const LEVEL_OFF_SPAN = 3;
 const MAX_ROUNDS_PER_SIZE = CONFIRMING_ROUNDS + 1;
 
 /** Rounds of the longest size so far a level may wait for, beyond MAX_ROUNDS_PER_SIZE, before a longer one. */
-const LEVEL_REPEATS = 8;
+const LEVEL_REPEATS = 16;
 
 /**
  * The floor bounds widen each round by: the noise floor or, once two rounds have fallen further than it, the largest

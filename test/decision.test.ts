@@ -277,9 +277,9 @@ describe('decide()', () => {
   });
 
   describe('adversarial sequences: the schedule stays logarithmic in the budget', () => {
-    // At most CONFIRMING_ROUNDS + 1 (4) rounds of any size, 8 more while a level is waited for, and sizes that double
+    // At most CONFIRMING_ROUNDS + 1 (4) rounds of any size, 16 more while a level is waited for, and sizes that double
     // from firstCalls to maxCalls.
-    const roundLimit = (options: DecisionOptions): number => 12 * (Math.ceil(Math.log2(options.maxCalls / options.firstCalls)) + 2);
+    const roundLimit = (options: DecisionOptions): number => 20 * (Math.ceil(Math.log2(options.maxCalls / options.firstCalls)) + 2);
     const plainV8 = (overrides: Partial<DecisionOptions> = {}): DecisionOptions => ({
       metrics: ['v8heap'],
       tolerance: {},
@@ -636,7 +636,7 @@ describe('decide()', () => {
       // mapped past glibc's mmap threshold; beside it, a high-water step of 200 KB at each round longer than all before
       // (a clean function's, in a plain process), which must not hide a step of the storage. Each check must end
       // without a clean verdict, in a logarithmic number of rounds.
-      const limit = (options: DecisionOptions): number => 12 * (Math.ceil(Math.log2(options.maxCalls / options.firstCalls)) + 2);
+      const limit = (options: DecisionOptions): number => 20 * (Math.ceil(Math.log2(options.maxCalls / options.firstCalls)) + 2);
       for (const quiet of [true, false]) {
         const firstCalls = quiet ? 2400 : 4800;
         const options: DecisionOptions = {
@@ -694,15 +694,20 @@ describe('decide()', () => {
       const filled = rounds([2400, 20_000], [2400, 96_000], [2400, 96_000], [2400, 96_000], [2400, 96_000], [2400, 0], [2400, 0]);
       const early = decide(filled, v8heap(true));
       expect(early.verdict).to.equal('continue');
-      // Since round 1 began, 12,000 calls up to round 5: level while they grow to 36,000. Seven rounds of 2,400 leave
-      // five repeats of that size (of 12), too few: rounds of 9,600.
+      // Since round 1 began, 12,000 calls up to round 5: level while they grow to 36,000, over repeats of 2,400.
       expect(early.reason).to.match(
         /367616 B grew by round 5 \(38\.3 B\/call\), level only since: it must stay level while the calls measured grow 3-fold \(19200 calls more\)/,
       );
-      expect(early).to.deep.include({ nextCalls: 9600 });
+      expect(early).to.deep.include({ nextCalls: 2400 });
       const waited = play(v8heap(true), () => ({ v8heap: 0 }), filled);
       expect(waited.decision.verdict).to.equal('clean');
-      expect(waited.rounds.slice(filled.length).map((round) => round.calls)).to.deep.equal([9600, 9600]);
+      expect(waited.rounds.slice(filled.length).map((round) => round.calls)).to.deep.equal(Array(8).fill(2400));
+      // When the repeats left of the longest size (20 in all) cannot span what is left, a longer size: a step after
+      // fourteen rounds of 2,400 asks for 67,200 calls more, 28 repeats.
+      const late = heapRounds(...Array<[number, number]>(14).fill([2400, 0]), [2400, 100_000], [2400, 0], [2400, 0]);
+      const longer = decide(late, heapOptions(true, { firstCalls: 2400, maxCalls: 2400 * 127 }));
+      expect(longer).to.deep.include({ verdict: 'continue', nextCalls: 9600 });
+      expect(longer.reason).to.match(/level only since: .*\(67200 calls more\)/);
       expect(decide([...filled, { calls: 19_200, growth: { v8heap: 0 } }], v8heap(true)).verdict).to.equal('clean');
       // Memory a plain process's read caught in flight, handed back in the next round: level at once.
       const back = rounds([4800, 2000], [4800, 1_000_000], [4800, -1_000_000], [4800, 1000], [4800, -500]);
@@ -711,7 +716,6 @@ describe('decide()', () => {
       const heap = heapRounds([1000, 30_000], [1000, 30_000], [1000, 30_000], [1000, 30_000], [1000, 30_000], [1000, 0], [1000, 0]);
       const heapOnly = heapOptions(true, { firstCalls: 1000 });
       expect(decide(heap, heapOnly).reason).to.match(/119488 B grew by round 5 \(29\.9 B\/call\), level only since/);
-      // Seven rounds of 1,000 leave too few repeats of that size: two rounds of 4,000.
       expect(play(heapOnly, () => ({ heap: 0 }), heap)).to.deep.include({ calls: 15_000 });
       const withMmap: DecisionOptions = { ...heapOnly, metrics: ['heap', 'mmap'] };
       const both = heap.map((round) => ({ calls: round.calls, growth: { ...round.growth, mmap: 0 } }));
