@@ -1,14 +1,14 @@
 import { CreatedHandles, findUnclosed, snapshotResources } from './checkers';
 import type { Checkers, ResourceSnapshot } from './checkers';
 import * as clock from './clock';
-import type { Decision, MetricName, Round } from './decision';
+import type { Decision, DecisionOptions, MetricName, Round } from './decision';
 import { noOpMoves } from './calibrate';
-import { decide, defaultLevelHeld, defaultNoise, defaultResolution, fallWidening, widenedNoise } from './decision';
+import { cleanOnUpperBound, decide, defaultLevelHeld, defaultNoise, defaultResolution, fallWidening, widenedNoise } from './decision';
 import { FakeTimersError, InvalidArgumentError, UnsupportedPlatformError, withProbeAdvice } from './errors';
 import type { StartedCheck } from './in-flight';
 import { startCheck } from './in-flight';
 import { InconclusiveError, MemoryLeakError, UnexpectedBehaviourError } from './leak-errors';
-import { DEFAULT_JUDGED, MIN_SETTLE_PASSES, type Settled, availableMetrics, collectAllAvailable, collectYoung, requireCHeap, requireProcessFigures, sample, settle, settledSample, warmOptimizingCompiler } from './measure';
+import { DEFAULT_JUDGED, type Figures, MIN_SETTLE_PASSES, type Settled, availableMetrics, collectAllAvailable, collectYoung, collectedFigures, firstPassFigures, pick, requireCHeap, requireProcessFigures, sample, settle, settledSample, warmOptimizingCompiler } from './measure';
 import { type Invoke, Pace, isThenable, keepCallLoopUnoptimized } from './pace';
 import type { LeakOptions, Settings } from './options';
 import { describeValue, isAbortSignal, refuseGeneratorFunction, resolveOptions } from './options';
@@ -257,6 +257,9 @@ const MADE_UP_GROWTH: ReadonlyArray<(calls: number, round: number, floor: number
 function warmOwnCode(plan: MemoryPlan, quiet: boolean): void {
   const figures = sample(plan.metrics);
   growthBetween(plan.metrics, figures, figures);
+  const settled: Settled = { figures: [0, 0, 0, 0], passes: 1, msPerPass: 0 };
+  const collected = asCollected(figures, settled, plan.metrics);
+  firstPassFigures(plan.metrics, settled);
   const noise = defaultNoise(quiet);
   for (const grow of MADE_UP_GROWTH) {
     const options = {
@@ -272,9 +275,23 @@ function warmOwnCode(plan: MemoryPlan, quiet: boolean): void {
     for (let decision = decide(rounds, options); decision.verdict === 'continue' && rounds.length < WARM_ROUNDS; decision = decide(rounds, options)) {
       const growth: Partial<Record<MetricName, number>> = {};
       for (const metric of plan.judged) growth[metric] = grow(decision.nextCalls, rounds.length, noise[metric] as number);
+      const after = { ...collected };
+      for (const metric of plan.judged) after[metric] = (collected[metric] as number) + (growth[metric] as number);
+      cleanAfterOneCollection(rounds, decision.nextCalls, collected, after, options, plan.judged);
       rounds.push({ calls: decision.nextCalls, growth });
     }
   }
+}
+
+/** A settled read's figures with those its settle's last collection left in place of the read's own (see measure.ts:
+ * the trim and what runs after a collection allocate): what a read after one collection is compared with. */
+function asCollected(figures: Figures, settled: Settled, metrics: readonly MetricName[]): Figures {
+  return { ...figures, ...pick(collectedFigures(settled), metrics) };
+}
+
+/** cleanOnUpperBound() for a round of `calls` that ended on `after`, read after one collection. */
+function cleanAfterOneCollection(rounds: readonly Round[], calls: number, before: Figures, after: Figures, options: DecisionOptions, metrics: readonly MetricName[]): Decision | null {
+  return cleanOnUpperBound(rounds, { calls, growth: growthBetween(metrics, before, after) }, options);
 }
 
 /** Calls in rounds of the sizes decide() asks for until it gives a verdict, or the time budget ends. `since`: the
@@ -300,6 +317,9 @@ async function checkMemory(invoke: Invoke, settings: Settings, plan: MemoryPlan,
   const trimCallback = pace.trimCallback(settings.trimCallback);
   const first = await pace.settled(() => settledSample(metrics, { trimCallback, since, throwIfStopped: pace.throwIfAborted }));
   let before = first.figures;
+  // The same read's figures as its last collection left them, before the trim and anything after it allocated: what a
+  // read that ends after one collection is compared with.
+  let beforeCollected = asCollected(before, first.settled, metrics);
   const resolution = defaultResolution(cHeap);
   const msPerRead = first.settled.msPerPass * MIN_SETTLE_PASSES;
   const bounding = boundingCalls(judged, noise, resolution);
@@ -370,15 +390,24 @@ async function checkMemory(invoke: Invoke, settings: Settings, plan: MemoryPlan,
       decisionOptions.firstCalls = wanted;
       decisionOptions.maxCalls = budget(widening);
     }
-    const { figures: after } = await pace.settled(() => settledSample(metrics, { trimCallback, throwIfStopped: pace.throwIfAborted }));
-    const growth = growthBetween(metrics, before, after);
+    // A check whose rounds are clean on what the read's first collection leaves ends there: the settled figure could
+    // only be lower. Round 1 bounds only pooled with round 2, and a trimCallback's caches are emptied only when settled.
+    let cleanOnFirstPass: Decision | null = null;
+    const upperBound = (figures: Figures): boolean => {
+      cleanOnFirstPass = cleanAfterOneCollection(rounds, made, beforeCollected, figures, decisionOptions, metrics);
+      return cleanOnFirstPass !== null;
+    };
+    const endEarly = rounds.length > 0 && !settings.trimCallback ? { upperBound } : {};
+    const read = await pace.settled(() => settledSample(metrics, { trimCallback, throwIfStopped: pace.throwIfAborted, ...endEarly }));
+    const growth = growthBetween(metrics, read.upperBound ? beforeCollected : before, read.figures);
     rounds.push({ calls: made, growth });
-    reports.push({ round: rounds.length, calls: made, growth, ms: clock.now() - roundStarted });
-    before = after; // the settled end of one round is the start of the next
+    reports.push({ round: rounds.length, calls: made, growth, ms: clock.now() - roundStarted, ...(read.upperBound ? { upperBound: true } : {}) });
+    before = read.figures; // the settled end of one round is the start of the next
+    beforeCollected = asCollected(before, read.settled, metrics);
     progress.round(rounds.length, used());
     if (made < wanted) cutAt(used());
     else if (!timeCut) decisionOptions.maxCalls = budget(widening * fallWidening(rounds, judged, noise));
-    decision = decide(rounds, decisionOptions);
+    decision = cleanOnFirstPass ?? decide(rounds, decisionOptions);
   }
   const base = {
     calls: used(),
@@ -388,7 +417,7 @@ async function checkMemory(invoke: Invoke, settings: Settings, plan: MemoryPlan,
     judged: [...judged],
     quiet,
     ms: clock.now() - started,
-    reason: decision.verdict === 'continue' ? `no round fitted in the time budget${timeCut}` : decision.reason + timeCut,
+    reason: decision.verdict === 'continue' ? `no round fitted in the time budget${timeCut}` : decision.reason + timeCut + upperBoundNote(reports),
     cHeapJudged: judged.includes('heap') || judged.includes('mmap'),
     resolution: Object.fromEntries(judged.map((metric) => [metric, decisionOptions.resolution[metric]])),
     noise: { ...noise },
@@ -396,6 +425,12 @@ async function checkMemory(invoke: Invoke, settings: Settings, plan: MemoryPlan,
     ...(own.length > 0 ? { ownAllocators: own.map(({ name, object, how }) => ({ name, object, how, judged: judgeProcess ? processMetric : null })) } : {}),
   };
   return { base, decision: decision.verdict === 'continue' ? null : decision };
+}
+
+/** What the reason says of a last round read after one collection. */
+function upperBoundNote(reports: readonly RoundReport[]): string {
+  const last = reports.at(-1);
+  return last?.upperBound ? `; round ${last.round} was read after one collection, not settled: its growth is an upper bound` : '';
 }
 
 /**

@@ -825,3 +825,16 @@ export function decide(rounds: readonly Round[], options: DecisionOptions): Deci
         open.map(({ judgement }) => judgement.reason).join('; ');
   return { verdict: 'clean', bytesPerCall, upperBytesPerCall, undecided, reason };
 }
+
+/**
+ * The clean verdict of `rounds` and a last round whose growth is known only from above (`upper`: read after one
+ * collection, which frees all the calls left but what later collections would, so a leak's memory is in it whole), or
+ * null. Sound because a clean verdict stays clean at any lower growth of the last round down to its floor's fall (a
+ * bound only tightens, and less growth holds no level): `decide()` must keep that. Lower than that, a settled read
+ * would have bounded nothing; a read after one collection passes such a fall only if that collection alone did not
+ * show it.
+ */
+export function cleanOnUpperBound(rounds: readonly Round[], upper: Round, options: DecisionOptions): Decision | null {
+  const decision = decide([...rounds, upper], options);
+  return decision.verdict === 'clean' && decision.undecided.length === 0 ? decision : null;
+}

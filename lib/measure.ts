@@ -7,7 +7,7 @@ import { platformTuple } from './platform';
 import { heapInfo, heapTrim, processInfo } from './probe';
 import { quietness } from './quiet';
 
-type Figures = Partial<Record<MetricName, number>>;
+export type Figures = Partial<Record<MetricName, number>>;
 
 type GcFunction = (options?: { type: 'minor' } | { type: 'major'; execution: 'sync'; flavor: 'last-resort' }) => void;
 
@@ -277,8 +277,14 @@ function externalBytes(): number {
  */
 function cheapFigures(): CheapFigures {
   const v8heap = v8ObjectBytes();
-  const heap = probeAvailability().heap ? heapInfo().heapUsed : 0;
-  return [heap, v8heap, externalBytes()];
+  const { heapUsed, mmapUsed } = probeAvailability().heap ? heapInfo() : { heapUsed: 0, mmapUsed: 0 };
+  return [heapUsed, v8heap, externalBytes(), mmapUsed];
+}
+
+/** The figures of cheapFigures() by metric name. */
+export function collectedFigures(settled: Settled): Figures {
+  const [heap, v8heap, external, mmap] = settled.figures;
+  return { heap, mmap, v8heap, external };
 }
 
 /**
@@ -341,7 +347,9 @@ const MAX_SETTLE_PASSES = 12;
  */
 const SETTLE_SLACK_BYTES = { quiet: [1024, 16 * 1024, 1024], plain: [4096, 16 * 1024, 1024] };
 
-type CheapFigures = [heap: number, v8heap: number, external: number];
+/** mmap is read with the heap but not compared for stillness. */
+type CheapFigures = [heap: number, v8heap: number, external: number, mmap: number];
+const STILL_FIGURES = 3;
 
 /** Where a settle() ended. */
 export interface Settled {
@@ -365,6 +373,8 @@ export interface SettleOptions {
   /** Passes after which the settle ends, still or not: its end can then only start a later settle (`since`), which
    * still needs a pass that agrees with it. */
   maxPasses?: number;
+  /** Asked after the first pass of a settle with no `since`, with that pass's end: true ends the settle there. */
+  enoughAfterOne?: (first: Settled) => boolean;
 }
 
 /**
@@ -378,7 +388,7 @@ export interface SettleOptions {
  * asked on every turn whether it was stopped: a settle can last half a second in a plain process, and a check stopped
  * meanwhile must end before its test's timeout does.
  */
-export async function settle({ since, throwIfStopped, maxPasses = MAX_SETTLE_PASSES }: SettleOptions = {}): Promise<Settled> {
+export async function settle({ since, throwIfStopped, maxPasses = MAX_SETTLE_PASSES, enoughAfterOne }: SettleOptions = {}): Promise<Settled> {
   const started = clock.now();
   let previous = since?.figures ?? cheapFigures();
   const minPasses = since ? MIN_SETTLE_PASSES - 1 : MIN_SETTLE_PASSES;
@@ -394,10 +404,10 @@ export async function settle({ since, throwIfStopped, maxPasses = MAX_SETTLE_PAS
     gc();
     const now = cheapFigures();
     const compiling = backgroundCompiles && !zoneAtRest();
-    const still = !compiling && now.every((value, index) => Math.abs(value - previous[index]) <= slack[index]);
-    if ((still && pass >= minPasses) || pass >= Math.min(maxPasses, MAX_SETTLE_PASSES)) {
-      return { figures: now, passes: pass, msPerPass: (clock.now() - started - waited) / pass };
-    }
+    const still = !compiling && now.slice(0, STILL_FIGURES).every((value, index) => Math.abs(value - previous[index]) <= slack[index]);
+    const end = (): Settled => ({ figures: now, passes: pass, msPerPass: (clock.now() - started - waited) / pass });
+    if ((still && pass >= minPasses) || pass >= Math.min(maxPasses, MAX_SETTLE_PASSES)) return end();
+    if (pass === 1 && !since && enoughAfterOne?.(end())) return end();
     if (compiling) waited = waited + (await compilesDone(COMPILE_WAIT_MS - waited, throwIfStopped));
     previous = now;
   }
@@ -418,15 +428,40 @@ export async function trim(trimCallback?: () => void | Promise<void>): Promise<v
  * settle → trim → read: the figures one side of a round is measured with. settle() ends with a collection, and the
  * allocator's trim frees no JS object, so only a user's trimCallback needs one more before the read; without one,
  * v8heap is settle()'s read, taken before the trim allocated anything (see cheapFigures()).
+ *
+ * `upperBound`, asked after the settle's first pass with the figures it left (C heap, V8's objects and external as read
+ * right after its collection, the process's figures after them, no trim): true ends the read there, on those figures.
  */
 export async function settledSample(
   metrics: readonly MetricName[],
-  { trimCallback, ...settleOptions }: SettleOptions & { trimCallback?: () => void | Promise<void> } = {},
-): Promise<{ figures: Figures; settled: Settled }> {
-  const settled = await settle(settleOptions);
+  { trimCallback, upperBound, ...settleOptions }: SettleOptions & { trimCallback?: () => void | Promise<void>; upperBound?: (figures: Figures) => boolean } = {},
+): Promise<{ figures: Figures; settled: Settled; upperBound: boolean }> {
+  let upper: Figures | undefined;
+  const enoughAfterOne = (first: Settled): boolean => {
+    const figures = firstPassFigures(metrics, first);
+    if (!upperBound?.(figures)) return false;
+    upper = figures;
+    return true;
+  };
+  const settled = await settle({ ...settleOptions, ...(upperBound ? { enoughAfterOne } : {}) });
+  if (upper) return { figures: upper, settled, upperBound: true };
   await trim(trimCallback);
   if (trimCallback) gc();
   const figures = sample(metrics);
   if (figures.v8heap !== undefined && !trimCallback) figures.v8heap = settled.figures[1];
-  return { figures, settled };
+  return { figures, settled, upperBound: false };
+}
+
+/** The figures a read that ends after its settle's first pass (`first`) gives: C heap, V8's objects and external as read
+ * right after its collection, the process's figures after them, no trim. */
+export function firstPassFigures(metrics: readonly MetricName[], first: Settled): Figures {
+  const collected = pick(collectedFigures(first), metrics);
+  return { ...sample(metrics.filter((metric) => !(metric in collected))), ...collected };
+}
+
+/** `figures` restricted to `metrics`. */
+export function pick(figures: Figures, metrics: readonly MetricName[]): Figures {
+  const picked: Figures = {};
+  for (const metric of metrics) if (metric in figures) picked[metric] = figures[metric];
+  return picked;
 }

@@ -12,6 +12,9 @@ export interface RoundReport {
   growth: Partial<Record<MetricName, number>>;
   /** Wall time of the round's calls and settling, ms. */
   ms: number;
+  /** Growth read after one collection, not settled: an upper bound (later collections only free more of what the
+   * calls left). Only a clean check's last round. */
+  upperBound?: true;
 }
 
 /** What every leak report holds, clean or not. */

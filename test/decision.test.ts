@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { decide, defaultLevelHeld, defaultNoise, defaultResolution, fallWidening, widenedNoise, type Decision, type DecisionOptions, type MetricName, type Round } from '../lib/decision';
+import { cleanOnUpperBound, decide, defaultLevelHeld, defaultNoise, defaultResolution, fallWidening, widenedNoise, type Decision, type DecisionOptions, type MetricName, type Round } from '../lib/decision';
 import { InvalidArgumentError } from '../lib/errors';
 
 type Growth = Partial<Record<MetricName, number>>;
@@ -546,6 +546,78 @@ describe('decide()', () => {
       expect(fell.verdict).to.equal('continue');
       if (fell.verdict !== 'continue') return;
       expect(fell.nextCalls).to.equal(1000);
+    });
+  });
+
+  describe('cleanOnUpperBound(): a last round known only from above', () => {
+    const options = (quiet: boolean): DecisionOptions => ({
+      metrics: ['heap', 'mmap', 'vms', 'v8heap', 'external'],
+      tolerance: {},
+      noise: defaultNoise(quiet),
+      resolution: defaultResolution('glibc'),
+      levelHeld: defaultLevelHeld('glibc'),
+      firstCalls: 2400,
+      maxCalls: 2400 * 127,
+    });
+    const flat = (heap: number, v8heap = 4000): Round => ({ calls: 2400, growth: { heap, mmap: 0, vms: 0, v8heap, external: 0 } });
+
+    it('gives the clean verdict decide() gives on it, and null where decide() would go on or call a leak', () => {
+      const quiet = options(true);
+      expect(cleanOnUpperBound([flat(300)], flat(200), quiet)).to.deep.equal(decide([flat(300), flat(200)], quiet));
+      expect(cleanOnUpperBound([flat(300)], flat(200), quiet)?.verdict).to.equal('clean');
+      // Round 1 bounds only pooled with round 2.
+      expect(cleanOnUpperBound([], flat(200), quiet)).to.equal(null);
+      // 2 B/call, glibc's resolution, plus the floor: not bounded.
+      expect(cleanOnUpperBound([flat(300)], flat(2 * 2400 + QUIET_HEAP), quiet)).to.equal(null);
+      // A fall beyond the floor bounds nothing.
+      expect(cleanOnUpperBound([flat(300)], flat(-2 * QUIET_HEAP), quiet)).to.equal(null);
+      // Three rounds beyond the floor at one rate: evidence, never clean.
+      const rising = [flat(300), flat(4 * 2400), flat(4 * 2400)];
+      expect(cleanOnUpperBound(rising, flat(4 * 2400), quiet)).to.equal(null);
+    });
+
+    it('is null when the budget is spent with a metric still open (undecided is never passed on an upper bound)', () => {
+      const spent = { ...options(true), maxCalls: 4800 };
+      const undecided = decide([flat(300), flat(QUIET_HEAP + 2400)], spent);
+      expect(undecided.verdict).to.equal('clean');
+      if (undecided.verdict === 'clean') expect(undecided.undecided).to.not.deep.equal([]);
+      expect(cleanOnUpperBound([flat(300)], flat(QUIET_HEAP + 2400), spent)).to.equal(null);
+    });
+
+    it('relies on decide() staying clean at any lower growth of the last round, down to the floor\'s fall', () => {
+      // Random rounds within and beyond the floors, rises and falls, in both modes: wherever a last round gives a clean
+      // verdict, every metric lowered to any figure down to −floor must still give it.
+      let checked = 0;
+      for (let seed = 1; seed <= 400; seed++) {
+        const random = seeded(seed);
+        const opts = options(seed % 2 === 0);
+        const floors = opts.noise as Record<MetricName, number>;
+        const rounds: Round[] = [];
+        for (let n = 0; n < 8; n++) {
+          const decision = decide(rounds, opts);
+          if (decision.verdict !== 'continue') break;
+          const growth: Growth = {};
+          for (const metric of opts.metrics) {
+            const kind = random();
+            const floor = floors[metric];
+            growth[metric] = kind < 0.6 ? noise(random, floor) : kind < 0.85 ? Math.round(random() * 3 * floor) : -Math.round(random() * 2 * floor);
+          }
+          const round = { calls: decision.nextCalls, growth };
+          if (cleanOnUpperBound(rounds, round, opts)) {
+            for (const metric of opts.metrics) {
+              for (const to of [0, -floors[metric], Math.round(-random() * floors[metric])]) {
+                const lowered = { calls: round.calls, growth: { ...growth, [metric]: Math.min(growth[metric] as number, to) } };
+                const all = { calls: round.calls, growth: Object.fromEntries(opts.metrics.map((m) => [m, Math.min(growth[m] as number, to === 0 ? 0 : -floors[m])])) };
+                expect(cleanOnUpperBound(rounds, lowered, opts), `seed ${seed}, ${metric} lowered to ${to}`).to.not.equal(null);
+                expect(cleanOnUpperBound(rounds, all, opts), `seed ${seed}, all lowered`).to.not.equal(null);
+              }
+            }
+            checked++;
+          }
+          rounds.push(round);
+        }
+      }
+      expect(checked).to.be.greaterThan(100);
     });
   });
 

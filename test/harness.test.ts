@@ -505,6 +505,51 @@ describe('checkLeak: falls the check saw', function () {
   });
 });
 
+describe("checkLeak: a clean check's last read after one collection", function () {
+  this.timeout(60_000);
+
+  it('ends a clean check on its last round read after one collection, says so, and reads every other round settled', async () => {
+    const code = `
+      const { checkLeak } = require(${lib});
+      const checks = [];
+      (async () => {
+        for (let i = 0; i < 3; i++) {
+          const report = await checkLeak(() => undefined, { verbosity: 0 });
+          checks.push({ verdict: report.verdict, reason: report.reason, upper: report.rounds.map((round) => round.upperBound === true) });
+        }
+        console.log(JSON.stringify(checks));
+      })();`;
+    const child = await runCode(code, { nodeFlags: QUIET_NODE_FLAGS, env: { GLIBC_TUNABLES: QUIET_GLIBC_TUNABLES } });
+    expect(child.code, child.stderr).to.equal(0);
+    const checks = lastJson(child) as { verdict: string; reason: string; upper: boolean[] }[];
+    for (const { verdict, upper } of checks) {
+      expect(verdict).to.equal('clean');
+      expect(upper.slice(0, -1), 'rounds before the last').to.not.include(true);
+    }
+    const ended = checks.filter(({ upper }) => upper.at(-1));
+    expect(ended.length, 'checks that ended on one collection').to.be.at.least(1);
+    for (const { reason, upper } of ended) expect(reason).to.include(`round ${upper.length} was read after one collection, not settled: its growth is an upper bound`);
+  });
+
+  it('reads every round of a leak, and of a check with a trimCallback, settled', async () => {
+    const code = `
+      const { checkLeak } = require(${lib});
+      const kept = [];
+      (async () => {
+        const leak = await checkLeak(() => { kept.push(new Array(16).fill(kept.length)); }, { verbosity: 0 }).catch((err) => err.report);
+        const trimmed = await checkLeak(() => undefined, { verbosity: 0, trimCallback: () => undefined });
+        console.log(JSON.stringify([leak, trimmed].map((report) => ({ verdict: report.verdict, upper: report.rounds.map((round) => round.upperBound === true) }))));
+      })();`;
+    const child = await runCode(code, { nodeFlags: QUIET_NODE_FLAGS, env: { GLIBC_TUNABLES: QUIET_GLIBC_TUNABLES } });
+    expect(child.code, child.stderr).to.equal(0);
+    const [leak, trimmed] = lastJson(child) as { verdict: string; upper: boolean[] }[];
+    expect(leak.verdict).to.equal('leak');
+    expect(leak.upper).to.not.include(true);
+    expect(trimmed.verdict).to.equal('clean');
+    expect(trimmed.upper).to.not.include(true);
+  });
+});
+
 describe("checkLeak: the harness's own code is not the function's growth", function () {
   this.timeout(60_000);
 
