@@ -8,7 +8,7 @@ import { FakeTimersError, InvalidArgumentError, UnsupportedPlatformError, withPr
 import type { StartedCheck } from './in-flight';
 import { startCheck } from './in-flight';
 import { InconclusiveError, MemoryLeakError, UnexpectedBehaviourError } from './leak-errors';
-import { DEFAULT_JUDGED, type Figures, MIN_SETTLE_PASSES, type Settled, availableMetrics, collectAllAvailable, collectYoung, collectedFigures, firstPassFigures, pick, requireCHeap, requireProcessFigures, sample, settle, settledSample, warmOptimizingCompiler } from './measure';
+import { DEFAULT_JUDGED, type Figures, MIN_SETTLE_PASSES, type Settled, availableMetrics, collectAllAvailable, collectYoung, collectedFigures, type EndAfterOne, firstPassFigures, pick, requireCHeap, requireProcessFigures, sample, settle, settledSample, warmOptimizingCompiler } from './measure';
 import { type Invoke, Pace, isThenable, keepCallLoopUnoptimized } from './pace';
 import type { LeakOptions, Settings } from './options';
 import { describeValue, isAbortSignal, refuseGeneratorFunction, resolveOptions } from './options';
@@ -257,12 +257,11 @@ const MADE_UP_GROWTH: ReadonlyArray<(calls: number, round: number, floor: number
 function warmOwnCode(plan: MemoryPlan, quiet: boolean): void {
   const figures = sample(plan.metrics);
   growthBetween(plan.metrics, figures, figures);
-  const settled: Settled = { figures: [0, 0, 0, 0], passes: 1, msPerPass: 0 };
-  const collected = asCollected(figures, settled, plan.metrics);
-  firstPassFigures(plan.metrics, settled);
   const noise = defaultNoise(quiet);
+  let first: Round | undefined;
+  let options: DecisionOptions | undefined;
   for (const grow of MADE_UP_GROWTH) {
-    const options = {
+    options = {
       metrics: plan.judged,
       tolerance: {},
       noise,
@@ -275,12 +274,13 @@ function warmOwnCode(plan: MemoryPlan, quiet: boolean): void {
     for (let decision = decide(rounds, options); decision.verdict === 'continue' && rounds.length < WARM_ROUNDS; decision = decide(rounds, options)) {
       const growth: Partial<Record<MetricName, number>> = {};
       for (const metric of plan.judged) growth[metric] = grow(decision.nextCalls, rounds.length, noise[metric] as number);
-      const after = { ...collected };
-      for (const metric of plan.judged) after[metric] = (collected[metric] as number) + (growth[metric] as number);
-      cleanAfterOneCollection(rounds, decision.nextCalls, collected, after, options, plan.judged);
       rounds.push({ calls: decision.nextCalls, growth });
     }
+    first = first ?? rounds[0];
   }
+  // Once: more decide() calls here than a check makes between its reads moved growth into checks' first rounds.
+  const settled: Settled = { figures: [0, 0, 0, 0], passes: 1, msPerPass: 0 };
+  if (first && options) new CleanAfterOne([first], first.calls, asCollected(figures, settled, plan.metrics), options, plan.metrics).enough(settled);
 }
 
 /** A settled read's figures with those its settle's last collection left in place of the read's own (see measure.ts:
@@ -289,9 +289,26 @@ function asCollected(figures: Figures, settled: Settled, metrics: readonly Metri
   return { ...figures, ...pick(collectedFigures(settled), metrics) };
 }
 
-/** cleanOnUpperBound() for a round of `calls` that ended on `after`, read after one collection. */
-function cleanAfterOneCollection(rounds: readonly Round[], calls: number, before: Figures, after: Figures, options: DecisionOptions, metrics: readonly MetricName[]): Decision | null {
-  return cleanOnUpperBound(rounds, { calls, growth: growthBetween(metrics, before, after) }, options);
+/** A round's read that ends after one collection when cleanOnUpperBound() is clean on what that collection left,
+ * compared with `before` (see asCollected()). A class, not a closure, so that warmOwnCode() compiles all of it. */
+class CleanAfterOne implements EndAfterOne {
+  figures: Figures | undefined;
+  decision: Decision | null = null;
+
+  constructor(
+    private readonly rounds: readonly Round[],
+    private readonly calls: number,
+    private readonly before: Figures,
+    private readonly options: DecisionOptions,
+    private readonly metrics: readonly MetricName[],
+  ) {}
+
+  enough(first: Settled): boolean {
+    const figures = firstPassFigures(this.metrics, first);
+    this.decision = cleanOnUpperBound(this.rounds, { calls: this.calls, growth: growthBetween(this.metrics, this.before, figures) }, this.options);
+    if (this.decision) this.figures = figures;
+    return this.decision !== null;
+  }
 }
 
 /** Calls in rounds of the sizes decide() asks for until it gives a verdict, or the time budget ends. `since`: the
@@ -392,13 +409,9 @@ async function checkMemory(invoke: Invoke, settings: Settings, plan: MemoryPlan,
     }
     // A check whose rounds are clean on what the read's first collection leaves ends there: the settled figure could
     // only be lower. Round 1 bounds only pooled with round 2, and a trimCallback's caches are emptied only when settled.
-    let cleanOnFirstPass: Decision | null = null;
-    const upperBound = (figures: Figures): boolean => {
-      cleanOnFirstPass = cleanAfterOneCollection(rounds, made, beforeCollected, figures, decisionOptions, metrics);
-      return cleanOnFirstPass !== null;
-    };
-    const endEarly = rounds.length > 0 && !settings.trimCallback ? { upperBound } : {};
-    const read = await pace.settled(() => settledSample(metrics, { trimCallback, throwIfStopped: pace.throwIfAborted, ...endEarly }));
+    // Only in a quiet process: in a plain one asking made checks slower and longer (docs/benchmarks.md).
+    const endAfterOne = quiet && rounds.length > 0 && !settings.trimCallback ? new CleanAfterOne(rounds, made, beforeCollected, decisionOptions, metrics) : undefined;
+    const read = await pace.settled(() => settledSample(metrics, { trimCallback, throwIfStopped: pace.throwIfAborted, endAfterOne }));
     const growth = growthBetween(metrics, read.upperBound ? beforeCollected : before, read.figures);
     rounds.push({ calls: made, growth });
     reports.push({ round: rounds.length, calls: made, growth, ms: clock.now() - roundStarted, ...(read.upperBound ? { upperBound: true } : {}) });
@@ -407,7 +420,7 @@ async function checkMemory(invoke: Invoke, settings: Settings, plan: MemoryPlan,
     progress.round(rounds.length, used());
     if (made < wanted) cutAt(used());
     else if (!timeCut) decisionOptions.maxCalls = budget(widening * fallWidening(rounds, judged, noise));
-    decision = cleanOnFirstPass ?? decide(rounds, decisionOptions);
+    decision = endAfterOne?.decision ?? decide(rounds, decisionOptions);
   }
   const base = {
     calls: used(),

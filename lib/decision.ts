@@ -829,12 +829,15 @@ export function decide(rounds: readonly Round[], options: DecisionOptions): Deci
 /**
  * The clean verdict of `rounds` and a last round whose growth is known only from above (`upper`: read after one
  * collection, which frees all the calls left but what later collections would, so a leak's memory is in it whole), or
- * null. Sound because a clean verdict stays clean at any lower growth of the last round down to its floor's fall (a
- * bound only tightens, and less growth holds no level): `decide()` must keep that. Lower than that, a settled read
- * would have bounded nothing; a read after one collection passes such a fall only if that collection alone did not
- * show it.
+ * null; null too when a metric rose beyond its floor. Sound because a clean verdict stays clean at any lower growth of
+ * the last round down to its floor's fall (a bound only tightens, and less growth holds no level): `decide()` must keep
+ * that. Lower than that, a settled read would have bounded nothing; a read after one collection passes such a fall only
+ * if that collection alone did not show it.
  */
 export function cleanOnUpperBound(rounds: readonly Round[], upper: Round, options: DecisionOptions): Decision | null {
+  // A rise beyond the floor may be what the next collections free (V8's objects can stand far higher after one
+  // collection than after two): only a settled read tells, and a report's last round must not show it as growth.
+  if (options.metrics.some((metric) => (upper.growth[metric] as number) > (options.noise[metric] as number))) return null;
   const decision = decide([...rounds, upper], options);
   return decision.verdict === 'clean' && decision.undecided.length === 0 ? decision : null;
 }

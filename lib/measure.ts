@@ -373,8 +373,15 @@ export interface SettleOptions {
   /** Passes after which the settle ends, still or not: its end can then only start a later settle (`since`), which
    * still needs a pass that agrees with it. */
   maxPasses?: number;
-  /** Asked after the first pass of a settle with no `since`, with that pass's end: true ends the settle there. */
-  enoughAfterOne?: (first: Settled) => boolean;
+  /** Asked after the first pass of a settle with no `since`: a read that may end there. */
+  endAfterOne?: EndAfterOne;
+}
+
+/** A read that may end after its settle's first pass: `enough()` is asked with that pass's end; when it says true,
+ * the settle ends there and the read's figures are `figures` (see firstPassFigures()). */
+export interface EndAfterOne {
+  enough(first: Settled): boolean;
+  readonly figures: Figures | undefined;
 }
 
 /**
@@ -388,7 +395,7 @@ export interface SettleOptions {
  * asked on every turn whether it was stopped: a settle can last half a second in a plain process, and a check stopped
  * meanwhile must end before its test's timeout does.
  */
-export async function settle({ since, throwIfStopped, maxPasses = MAX_SETTLE_PASSES, enoughAfterOne }: SettleOptions = {}): Promise<Settled> {
+export async function settle({ since, throwIfStopped, maxPasses = MAX_SETTLE_PASSES, endAfterOne }: SettleOptions = {}): Promise<Settled> {
   const started = clock.now();
   let previous = since?.figures ?? cheapFigures();
   const minPasses = since ? MIN_SETTLE_PASSES - 1 : MIN_SETTLE_PASSES;
@@ -407,7 +414,7 @@ export async function settle({ since, throwIfStopped, maxPasses = MAX_SETTLE_PAS
     const still = !compiling && now.slice(0, STILL_FIGURES).every((value, index) => Math.abs(value - previous[index]) <= slack[index]);
     const end = (): Settled => ({ figures: now, passes: pass, msPerPass: (clock.now() - started - waited) / pass });
     if ((still && pass >= minPasses) || pass >= Math.min(maxPasses, MAX_SETTLE_PASSES)) return end();
-    if (pass === 1 && !since && enoughAfterOne?.(end())) return end();
+    if (pass === 1 && !since && endAfterOne?.enough(end())) return end();
     if (compiling) waited = waited + (await compilesDone(COMPILE_WAIT_MS - waited, throwIfStopped));
     previous = now;
   }
@@ -427,23 +434,15 @@ export async function trim(trimCallback?: () => void | Promise<void>): Promise<v
 /**
  * settle → trim → read: the figures one side of a round is measured with. settle() ends with a collection, and the
  * allocator's trim frees no JS object, so only a user's trimCallback needs one more before the read; without one,
- * v8heap is settle()'s read, taken before the trim allocated anything (see cheapFigures()).
- *
- * `upperBound`, asked after the settle's first pass with the figures it left (C heap, V8's objects and external as read
- * right after its collection, the process's figures after them, no trim): true ends the read there, on those figures.
+ * v8heap is settle()'s read, taken before the trim allocated anything (see cheapFigures()). A read that ended after one
+ * pass (`endAfterOne`) has the figures that pass left, with no trim.
  */
 export async function settledSample(
   metrics: readonly MetricName[],
-  { trimCallback, upperBound, ...settleOptions }: SettleOptions & { trimCallback?: () => void | Promise<void>; upperBound?: (figures: Figures) => boolean } = {},
+  { trimCallback, ...settleOptions }: SettleOptions & { trimCallback?: () => void | Promise<void> } = {},
 ): Promise<{ figures: Figures; settled: Settled; upperBound: boolean }> {
-  let upper: Figures | undefined;
-  const enoughAfterOne = (first: Settled): boolean => {
-    const figures = firstPassFigures(metrics, first);
-    if (!upperBound?.(figures)) return false;
-    upper = figures;
-    return true;
-  };
-  const settled = await settle({ ...settleOptions, ...(upperBound ? { enoughAfterOne } : {}) });
+  const settled = await settle(settleOptions);
+  const upper = settleOptions.endAfterOne?.figures;
   if (upper) return { figures: upper, settled, upperBound: true };
   await trim(trimCallback);
   if (trimCallback) gc();
