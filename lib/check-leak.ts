@@ -304,6 +304,10 @@ class CleanAfterOne implements EndAfterOne {
   ) {}
 
   enough(first: Settled): boolean {
+    // The figures read with the collection first: a rise there settles without reading the process's figures.
+    const collected = pick(collectedFigures(first), this.metrics);
+    const { metrics, noise } = this.options;
+    if (metrics.some((metric) => metric in collected && (collected[metric] as number) - (this.before[metric] as number) > (noise[metric] as number))) return false;
     const figures = firstPassFigures(this.metrics, first);
     this.decision = cleanOnUpperBound(this.rounds, { calls: this.calls, growth: growthBetween(this.metrics, this.before, figures) }, this.options);
     if (this.decision) this.figures = figures;
