@@ -347,9 +347,8 @@ const MAX_SETTLE_PASSES = 12;
  */
 const SETTLE_SLACK_BYTES = { quiet: [1024, 16 * 1024, 1024], plain: [4096, 16 * 1024, 1024] };
 
-/** mmap is read with the heap but not compared for stillness. */
+/** mmap is read with the heap but not compared for stillness (SETTLE_SLACK_BYTES has no entry for it). */
 type CheapFigures = [heap: number, v8heap: number, external: number, mmap: number];
-const STILL_FIGURES = 3;
 
 /** Where a settle() ended. */
 export interface Settled {
@@ -411,10 +410,14 @@ export async function settle({ since, throwIfStopped, maxPasses = MAX_SETTLE_PAS
     gc();
     const now = cheapFigures();
     const compiling = backgroundCompiles && !zoneAtRest();
-    const still = !compiling && now.slice(0, STILL_FIGURES).every((value, index) => Math.abs(value - previous[index]) <= slack[index]);
-    const end = (): Settled => ({ figures: now, passes: pass, msPerPass: (clock.now() - started - waited) / pass });
-    if ((still && pass >= minPasses) || pass >= Math.min(maxPasses, MAX_SETTLE_PASSES)) return end();
-    if (pass === 1 && !since && endAfterOne?.enough(end())) return end();
+    const still = !compiling && slack.every((bytes, index) => Math.abs(now[index] - previous[index]) <= bytes);
+    if ((still && pass >= minPasses) || pass >= Math.min(maxPasses, MAX_SETTLE_PASSES)) {
+      return { figures: now, passes: pass, msPerPass: (clock.now() - started - waited) / pass };
+    }
+    if (pass === 1 && !since && endAfterOne) {
+      const first: Settled = { figures: now, passes: pass, msPerPass: (clock.now() - started - waited) / pass };
+      if (endAfterOne.enough(first)) return first;
+    }
     if (compiling) waited = waited + (await compilesDone(COMPILE_WAIT_MS - waited, throwIfStopped));
     previous = now;
   }
