@@ -3,7 +3,7 @@ import type { Checkers, ResourceSnapshot } from './checkers';
 import * as clock from './clock';
 import type { Decision, DecisionOptions, MetricName, Round } from './decision';
 import { noOpMoves } from './calibrate';
-import { cleanOnUpperBound, decide, defaultLevelHeld, defaultNoise, defaultResolution, fallWidening, widenedNoise } from './decision';
+import { cleanOnUpperBound, decide, defaultLevelHeld, defaultNoise, defaultResolution, fallWidening, risesBeyondFloor, widenedNoise } from './decision';
 import { FakeTimersError, InvalidArgumentError, UnsupportedPlatformError, withProbeAdvice } from './errors';
 import type { StartedCheck } from './in-flight';
 import { startCheck } from './in-flight';
@@ -306,9 +306,8 @@ class CleanAfterOne implements EndAfterOne {
   enough(first: Settled): boolean {
     // The figures read with the collection first: a rise there settles without reading the process's figures.
     const collected = pick(collectedFigures(first), this.metrics);
-    const { metrics, noise } = this.options;
-    if (metrics.some((metric) => metric in collected && (collected[metric] as number) - (this.before[metric] as number) > (noise[metric] as number))) return false;
-    const figures = firstPassFigures(this.metrics, first);
+    if (risesBeyondFloor(growthBetween(Object.keys(collected) as MetricName[], this.before, collected), this.options)) return false;
+    const figures = firstPassFigures(this.metrics, collected);
     this.decision = cleanOnUpperBound(this.rounds, { calls: this.calls, growth: growthBetween(this.metrics, this.before, figures) }, this.options);
     if (this.decision) this.figures = figures;
     return this.decision !== null;

@@ -835,9 +835,16 @@ export function decide(rounds: readonly Round[], options: DecisionOptions): Deci
  * if that collection alone did not show it.
  */
 export function cleanOnUpperBound(rounds: readonly Round[], upper: Round, options: DecisionOptions): Decision | null {
-  // A rise beyond the floor may be what the next collections free (V8's objects can stand far higher after one
-  // collection than after two): only a settled read tells, and a report's last round must not show it as growth.
-  if (options.metrics.some((metric) => (upper.growth[metric] as number) > (options.noise[metric] as number))) return null;
+  if (risesBeyondFloor(upper.growth, options)) return null;
   const decision = decide([...rounds, upper], options);
   return decision.verdict === 'clean' && decision.undecided.length === 0 ? decision : null;
+}
+
+/**
+ * Whether a judged metric in `growth` (those it holds) rose beyond its floor. After one collection such a rise may be
+ * what the next collections free (V8's objects can stand far higher after one collection than after two): only a
+ * settled read tells, and a report's last round must not show it as growth.
+ */
+export function risesBeyondFloor(growth: Partial<Record<MetricName, number>>, options: DecisionOptions): boolean {
+  return options.metrics.some((metric) => metric in growth && (growth[metric] as number) > (options.noise[metric] as number));
 }

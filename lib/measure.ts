@@ -454,10 +454,9 @@ export async function settledSample(
   return { figures, settled, upperBound: false };
 }
 
-/** The figures a read that ends after its settle's first pass (`first`) gives: C heap, V8's objects and external as read
- * right after its collection, the process's figures after them, no trim. */
-export function firstPassFigures(metrics: readonly MetricName[], first: Settled): Figures {
-  const collected = pick(collectedFigures(first), metrics);
+/** The figures a read that ends after its settle's first pass gives: `collected` (C heap, V8's objects and external as
+ * read right after its collection, see collectedFigures()), and the process's figures read now, no trim. */
+export function firstPassFigures(metrics: readonly MetricName[], collected: Figures): Figures {
   return { ...sample(metrics.filter((metric) => !(metric in collected))), ...collected };
 }
 
