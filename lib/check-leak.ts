@@ -523,7 +523,7 @@ function publish(name: string, verdict: string, report: LeakReportBase, leakingM
 
 async function measure(label: string, invoke: Invoke, settings: Settings, check: StartedCheck): Promise<LeakReport> {
   const pace = new Pace(label, check.signal, settings.maxMs ?? check.defaultMaxMs ?? Infinity);
-  const progress = new Progress(label, pace.started, process.stderr, settings.verbosity > 0);
+  const progress = new Progress(label, pace.started, undefined, settings.verbosity > 0);
   const reportName = settings.name ?? check.testTitle ?? label;
   try {
     const report = await measureChecked(invoke, settings, pace, progress);

@@ -11,20 +11,31 @@ interface Stream {
 /** How long a check runs before it shows progress, ms. */
 const QUIET_FOR_MS = 2000;
 
+/**
+ * process.stderr, opened when first written or asked whether it is a terminal: Node makes the stream on first access,
+ * loading its stream modules (net for a pipe) into V8's heap, which every collection of every check then marks.
+ */
+const lazyStderr: Stream = {
+  get isTTY() {
+    return process.stderr.isTTY;
+  },
+  write: (text: string) => process.stderr.write(text),
+};
+
 export class Progress {
   #shown = false;
 
   constructor(
     private readonly label: string,
     private readonly started: number,
-    private readonly stream: Stream = process.stderr,
+    private readonly stream: Stream = lazyStderr,
     private readonly enabled = true,
   ) {}
 
   /** After a round: `nodeleak: <label>: measuring, round 5, 12,300 calls, 3.1 s`. */
   round(rounds: number, calls: number): void {
     const elapsed = clock.now() - this.started;
-    if (!this.enabled || !this.stream.isTTY || elapsed < QUIET_FOR_MS) return;
+    if (!this.enabled || elapsed < QUIET_FOR_MS || !this.stream.isTTY) return;
     this.stream.write(`\r\x1b[2Knodeleak: ${this.label}: measuring, round ${rounds}, ${formatNumber(calls)} calls, ${(elapsed / 1000).toFixed(1)} s`);
     this.#shown = true;
   }

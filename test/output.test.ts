@@ -60,6 +60,27 @@ describe('what a check shows besides its verdict', function () {
     expect(piped).to.deep.equal([]);
   });
 
+  it('a check that writes nothing leaves process.stderr unopened (Node makes it, and loads its modules, on first use)', async () => {
+    // The built package, without tsx, whose own pipe to its parent opens stderr when it closes.
+    const dist = path.resolve(__dirname, '..', 'dist');
+    const code = `
+      const made = Object.getOwnPropertyDescriptor(process, 'stderr');
+      let openedBy = null;
+      Object.defineProperty(process, 'stderr', { configurable: true, enumerable: made.enumerable, get() {
+        openedBy = openedBy || new Error('process.stderr opened').stack;
+        return made.get.call(process);
+      } });
+      const { checkLeak } = require(${JSON.stringify(dist)});
+      checkLeak(() => {}).then((report) => {
+        require('node:fs').writeSync(1, JSON.stringify({ verdict: report.verdict, openedBy }) + '\\n');
+      });`;
+    const child = await runCode(code, { tsx: false, nodeFlags: QUIET_NODE_FLAGS, env: { GLIBC_TUNABLES: QUIET_GLIBC_TUNABLES } });
+    expect(child.code, child.stderr).to.equal(0);
+    const { verdict, openedBy } = lastJson(child) as { verdict: string; openedBy: string | null };
+    expect(verdict).to.equal('clean');
+    expect(openedBy, openedBy ?? '').to.equal(null);
+  });
+
   it('writes numbers as en-US toLocaleString does (grouped, at most 3 or the given fraction digits, ∞)', () => {
     const values = [0, 12, 1234, 12_800, 1_234_567, 3.2, 0.393, 0.0004, 0.12345, 7.9995, 1_000_000.5, -3.5, -2451, Infinity, -Infinity, Number.NaN];
     for (const value of values) expect(formatNumber(value), String(value)).to.equal(value.toLocaleString('en-US'));
