@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { JEMALLOC_TCACHE_OFF, QUIET_NODE_FLAGS, TCACHE_OFF, quietEnvironment } from './quiet';
+import { JEMALLOC_TCACHE_OFF, ONE_ARENA, QUIET_NODE_FLAGS, TCACHE_OFF, quietEnvironment } from './quiet';
 import { doctor } from './doctor';
 import type { Launch } from './run';
 import { quietLaunch } from './run';
@@ -17,13 +17,14 @@ const HELP = `Usage: nodeleak [--where] [mocha arguments...]
 
 Runs mocha in a quiet process, so nodeleak's leak tests are fast and exact:
   node ${QUIET_NODE_FLAGS.join(' ')} <mocha> [mocha arguments...]
-with GLIBC_TUNABLES=${TCACHE_OFF} and MALLOC_CONF=${JEMALLOC_TCACHE_OFF} added to the
-environment (your other settings in them are kept), and ESBUILD_WORKER_THREADS=0
-unless you set it.
+with GLIBC_TUNABLES=${ONE_ARENA}:${TCACHE_OFF} and MALLOC_CONF=${JEMALLOC_TCACHE_OFF}
+added to the environment (your other settings in them are kept, arena_max too),
+and ESBUILD_WORKER_THREADS=0 unless you set it.
 
 --single-threaded stops V8's background compiler and GC threads, which allocate
 at random moments; tcache_count=0 stops glibc's per-thread cache from holding
-freed memory, and tcache:false jemalloc's, when jemalloc is preloaded.
+freed memory, and tcache:false jemalloc's, when jemalloc is preloaded;
+arena_max=1 keeps each thread's first malloc from adding an arena of its own.
 ESBUILD_WORKER_THREADS=0 keeps esbuild (which tsx compiles TypeScript with)
 from leaving an idle worker thread in the process, whose frees would count
 as the function's. Worker threads and the libuv thread pool still work.

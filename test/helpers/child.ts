@@ -1,13 +1,13 @@
 import { execFile } from 'node:child_process';
 
-import { QUIET_NODE_FLAGS as QUIET_FLAGS } from '../../lib/quiet';
+import { QUIET_NODE_FLAGS as QUIET_FLAGS, quietTunables } from '../../lib/quiet';
 
 /** Flags for a child whose C heap moves only when the test moves it, as `npx nodeleak` starts mocha (see NOTES.md §1);
  * glibc's per-thread cache is turned off by an environment setting, see QUIET_GLIBC_TUNABLES. */
 export const QUIET_NODE_FLAGS: string[] = [...QUIET_FLAGS];
 
 /** GLIBC_TUNABLES for a quiet child; glibc reads it only at process start. */
-export const QUIET_GLIBC_TUNABLES = 'glibc.malloc.tcache_count=0';
+export const QUIET_GLIBC_TUNABLES = quietTunables(undefined);
 
 export interface ChildOptions {
   /** Node flags placed before the script, e.g. QUIET_NODE_FLAGS. */
