@@ -15,8 +15,8 @@ expect.extend({
 /**
  * Vitest settings that run every test file in a quiet process of its own: the forks pool (processes, never worker
  * threads, which would share the process a check measures), each fork started with the quiet Node flags and
- * environment (GLIBC_TUNABLES=glibc.malloc.arena_max=1:glibc.malloc.tcache_count=0, MALLOC_CONF=tcache:false). Spread it into `test`
- * (vitest 4 and 5): `test: { ...quietForks() }`.
+ * environment (GLIBC_TUNABLES=glibc.malloc.arena_max=1:glibc.malloc.tcache_count=0, MALLOC_CONF=tcache:false).
+ * Spread it into `test` (vitest 4 and 5): `test: { ...quietForks() }`.
  */
 export function quietForks(): { pool: 'forks'; execArgv: string[]; env: Record<string, string> } {
   return { pool: 'forks', execArgv: [...QUIET_NODE_FLAGS], env: quietEnvironment(process.env) };
