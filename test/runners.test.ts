@@ -109,7 +109,7 @@ describe('runners', function () {
     const shell = nodeleak(['run', '--', 'sh', '-c', 'echo "$GLIBC_TUNABLES"; echo "$MALLOC_CONF"; node -p "process.execArgv.join(\' \')"'], { TMPDIR: shims });
     expect(shell.status, shell.stderr).to.equal(0);
     const [tunables, mallocConf, execArgv] = shell.stdout.split('\n');
-    expect(tunables).to.equal('glibc.malloc.tcache_count=0');
+    expect(tunables).to.equal('glibc.malloc.arena_max=1:glibc.malloc.tcache_count=0');
     expect(mallocConf).to.equal('tcache:false');
     expect(execArgv).to.match(/^--single-threaded --expose-gc --max-semi-space-size=1 /); // the `node` on PATH adds the flags
     expect(shell.stderr).to.match(/^nodeleak: sh is not a Node script, so the quiet flags \(--single-threaded --expose-gc --max-semi-space-size=1\) cannot be put on its command line/);
