@@ -35,10 +35,10 @@ export function replaceSetting(list: string | undefined, between: string, within
 
 /**
  * The setting that keeps every thread on glibc's main arena. A thread's first malloc or free otherwise makes an arena of
- * its own, ~2.9 KB of C heap kept for the life of the process, made inside glibc (no malloc() call shows it). V8's
- * platform threads, there under --single-threaded too, make theirs on their first task, which the process's first full
- * collections hand them one at a time; any other thread (libuv's pool) on its first allocation. With one arena a
- * thread adds only its cache's table, 640 B.
+ * its own, ~2.9 KB of C heap kept for the life of the process, made inside glibc (no malloc() call shows it). Under
+ * Node 20, V8's platform threads, there under --single-threaded too, make theirs on their first task, which the
+ * process's first full collections hand them one at a time; any other thread (libuv's pool) on its first allocation.
+ * With one arena a thread adds only its cache's table, 640 B.
  */
 export const ONE_ARENA = 'glibc.malloc.arena_max=1';
 
