@@ -111,9 +111,16 @@ export function noCompilerBin(dir: string): string {
   return dir;
 }
 
-/** A minimal environment for the consumer project: that PATH, and HOME so npm reads the user's npmrc (registry). */
+/** Variables that say how to reach the registry: a proxy, and the certificate authority it signs with. */
+const REGISTRY_ROUTE = ['NODE_EXTRA_CA_CERTS', 'HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'NO_PROXY', 'no_proxy'];
+
+/**
+ * A minimal environment for the consumer project: that PATH, HOME so npm reads the user's npmrc (registry), and the
+ * route to the registry, without which npm retries a proxy it cannot trust until the spec times out.
+ */
 export function consumerEnv(binDir: string): NodeJS.ProcessEnv {
-  return { PATH: binDir, HOME: os.homedir() };
+  const route = Object.fromEntries(REGISTRY_ROUTE.filter((name) => process.env[name] !== undefined).map((name) => [name, process.env[name]]));
+  return { ...route, PATH: binDir, HOME: os.homedir() };
 }
 
 /** An empty project that depends on nothing yet. */
