@@ -8,7 +8,7 @@ import { FakeTimersError, InvalidArgumentError, UnsupportedPlatformError, withPr
 import type { StartedCheck } from './in-flight';
 import { startCheck } from './in-flight';
 import { InconclusiveError, MemoryLeakError, UnexpectedBehaviourError } from './leak-errors';
-import { DEFAULT_JUDGED, type Figures, MIN_SETTLE_PASSES, type Settled, availableMetrics, collectAllAvailable, collectYoung, collectedFigures, type EndAfterOne, firstPassFigures, pick, requireCHeap, requireProcessFigures, sample, settle, settledSample, warmOptimizingCompiler } from './measure';
+import { DEFAULT_JUDGED, type Figures, MIN_SETTLE_PASSES, type Settled, availableMetrics, collectAllAvailable, collectBetweenCalls, collectedFigures, type EndAfterOne, firstPassFigures, pick, requireCHeap, requireProcessFigures, sample, settle, settledSample, warmOptimizingCompiler } from './measure';
 import { type Invoke, Pace, isThenable, keepCallLoopUnoptimized } from './pace';
 import type { LeakOptions, Settings } from './options';
 import { describeValue, isAbortSignal, refuseGeneratorFunction, resolveOptions } from './options';
@@ -388,8 +388,9 @@ async function checkMemory(invoke: Invoke, settings: Settings, plan: MemoryPlan,
     // global handle: node's wrappers, N-API wrapped objects) are collected every two warm-ups' worth of calls, round 1
     // included: the tables such objects size (V8's handle blocks, node's cleanup hooks) then stay within the size the
     // warm-up gave them (they grow by doubling) instead of rising in round 1. Each collection is followed by a turn of
-    // the event loop, so the finalizers of what it found dead run then, not all at the round's read (collectYoung()). A
-    // collection frees only what the calls left unreachable, so it cannot hide a leak.
+    // the event loop, so the finalizers of what it found dead run then, not all at the round's read; and is a full one
+    // once the old generation holds a page of the calls' garbage (collectBetweenCalls()). A collection frees only what
+    // the calls left unreachable, so it cannot hide a leak.
     const collectEvery = (roundCalls: number): number => (holdsHandles ? Math.min(roundCalls, 2 * settings.warmupTimes) : roundCalls);
     let wanted = decision.nextCalls;
     let made = await pace.call(invoke, wanted, collectEvery(firstCalls));
@@ -402,7 +403,7 @@ async function checkMemory(invoke: Invoke, settings: Settings, plan: MemoryPlan,
         timedCalls = Math.max(timedCalls, timeSizedCalls(settings.times, pace.msPerCall, msPerRead));
         const resized = firstRoundCalls(timedCalls, pace.msPerCall, msPerRead, bounding);
         if (resized <= made || !pace.fits(resized - made)) break;
-        if (holdsHandles) await collectYoung(); // a batch ends without one: objects alive at once stay within the cadence
+        if (holdsHandles) await collectBetweenCalls(); // a batch ends without one: objects alive at once stay within the cadence
         made = made + (await pace.call(invoke, resized - made, collectEvery(resized)));
         wanted = resized;
       }

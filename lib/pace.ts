@@ -3,7 +3,7 @@
 import * as clock from './clock';
 import { CheckAbortedError } from './errors';
 import { MIN_STOP_MARGIN_MS } from './in-flight';
-import { collectYoung, countGlobalHandles, neverOptimize } from './measure';
+import { collectBetweenCalls, countGlobalHandles, neverOptimize } from './measure';
 import { refuseGeneratorResult } from './options';
 
 /** Whether `value` is a promise or another thenable: a call that returned one is awaited. */
@@ -94,8 +94,8 @@ export class Pace {
    * Calls `invoke` up to n times, one after the other, awaiting each promise it returns; sync calls stay sync. The
    * pace is the fastest of PACE_SLICES slices of the calls: a function's first calls include its lazy start-up, and run
    * before V8 has compiled it, for tens of calls in a plain process (its compiler works on a background thread); a
-   * slice is slower than the pace to come when it holds those, or a collection, and not faster. With `collectEvery`, a
-   * young-generation collection and a turn of the event loop follow every that many calls (see checkMemory()).
+   * slice is slower than the pace to come when it holds those, or a collection, and not faster. With `collectEvery`,
+   * collectBetweenCalls() follows every that many calls (see checkMemory()).
    */
   async call(invoke: Invoke, n: number, collectEvery = Infinity, countHandles = false): Promise<number> {
     const sliceCalls = Math.max(1, Math.floor(n / PACE_SLICES));
@@ -118,7 +118,7 @@ export class Pace {
         if (deadline !== Infinity && clock.now() + this.settleMs >= deadline) break;
         // Only between calls: a round cut here by the budget goes straight to its settled read.
         if (made === collectAt) {
-          await collectYoung();
+          await collectBetweenCalls();
           this.throwIfAborted();
           collectAt = collectAt + collectEvery;
         }

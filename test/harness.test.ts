@@ -42,7 +42,9 @@ const dist = JSON.stringify(path.resolve(__dirname, '..', 'dist'));
 
 /**
  * Child-process code, run before nodeleak is loaded: a global gc function, which the check then uses, recording each
- * collection it asks for, young (y) or full (f), in `requested`. Made with V8's flag when the process has no gc.
+ * collection it asks for, young (y) or full (f), in `requested`, and in `youngBetweenCalls` the young ones a round's
+ * calls are collected with (collectBetweenCalls(): its full ones are the old generation's). Made with V8's flag when the
+ * process has no gc.
  */
 const RECORD_GC_REQUESTS = `
   const collect = typeof globalThis.gc === 'function' ? globalThis.gc : (() => {
@@ -53,10 +55,13 @@ const RECORD_GC_REQUESTS = `
     return made;
   })();
   let requested = '';
+  let youngBetweenCalls = 0;
   // A proxy of V8's own gc: nodeleak takes a global gc only when it is V8's (a plain wrapper would not be used).
   globalThis.gc = new Proxy(collect, {
     apply(target, self, [options]) {
-      requested += options && options.type === 'minor' ? 'y' : 'f';
+      const young = options && options.type === 'minor';
+      requested += young ? 'y' : 'f';
+      if (young && new Error().stack.includes('collectBetweenCalls')) youngBetweenCalls++;
       return Reflect.apply(target, self, options === undefined ? [] : [options]);
     },
   });`;
@@ -610,17 +615,15 @@ describe('a measured round: young garbage', function () {
 
   /**
    * Runs `check` (code that ends with a promise of a report, or a rejection carrying one) in a plain child process
-   * without --expose-gc, and returns the young collections the check asked for between settles, and its rounds' calls.
+   * without --expose-gc, and returns the young collections the check asked for between calls, and its rounds' calls.
    * The requests are counted, not V8's collections: under Node 24 V8 sometimes makes a full collection of a young one.
    */
   async function forcedYoungCollections(prelude: string, check: string): Promise<{ forcedYoung: number; rounds: number[] }> {
     const code = `
       ${RECORD_GC_REQUESTS}
-      // A settle starts with a young collection right before its first full one; the other young ones are the rounds'.
       const { checkLeak } = require(${dist});
       ${prelude}
-      const done = (report) =>
-        console.log(JSON.stringify({ forcedYoung: requested.replace(/yf/g, 'f').split('y').length - 1, rounds: report.rounds.map((round) => round.calls) }));
+      const done = (report) => console.log(JSON.stringify({ forcedYoung: youngBetweenCalls, rounds: report.rounds.map((round) => round.calls) }));
       ${check}.then(done, (err) => done(err.report));`;
     const child = await runCode(code, { tsx: false });
     expect(child.code, child.stderr).to.equal(0);
@@ -721,6 +724,50 @@ describe('a measured round: young garbage', function () {
     expect(child.code, child.stderr).to.equal(0);
     const rounds = lastJson(child) as Array<[calls: number, heap: number]>;
     expect(rounds[0][1], `C heap growth of rounds [calls, bytes]: ${JSON.stringify(rounds)}`).to.be.below(16 * 1024);
+  });
+
+  it("collects the old generation too once garbage there passes a V8 page since the last read, and a V8-heap leak once a page", async () => {
+    // Objects that outlive two young collections move to the old generation, where only a full collection frees them:
+    // garbage V8 pretenures lands there too (zlib.deflateSync's, under Node 24 and 26).
+    const code = `
+      ${RECORD_GC_REQUESTS}
+      const v8 = require('node:v8');
+      const { collectBetweenCalls, settle } = require(${JSON.stringify(path.resolve(__dirname, '..', 'dist', 'measure'))});
+      const used = () => v8.getHeapStatistics().used_heap_size;
+      const promoted = (count) => {
+        const made = [];
+        for (let i = 0; i < count; i++) made.push({ i, list: [i, i, i] });
+        gc({ type: 'minor' });
+        gc({ type: 'minor' });
+        return made;
+      };
+      const full = async () => {
+        requested = '';
+        await collectBetweenCalls();
+        return requested.split('f').length - 1;
+      };
+      (async () => {
+        await settle();
+        const level = used();
+        let garbage = promoted(20000);
+        const garbageBytes = used() - level;
+        garbage = null;
+        const fullForGarbage = await full();
+        const afterGarbage = used() - level;
+        const kept = promoted(20000);
+        const fullForLeak = await full();
+        const fullAfterLeak = await full();
+        console.log(JSON.stringify({ garbageBytes, fullForGarbage, afterGarbage, fullForLeak, fullAfterLeak, kept: kept.length }));
+      })();`;
+    const child = await runCode(code, { nodeFlags: QUIET_NODE_FLAGS, env: { GLIBC_TUNABLES: QUIET_GLIBC_TUNABLES }, tsx: false });
+    expect(child.code, child.stderr).to.equal(0);
+    const seen = lastJson(child) as Record<string, number>;
+    const what = JSON.stringify(seen);
+    expect(seen.garbageBytes, `old-generation garbage made: ${what}`).to.be.above(1024 * 1024);
+    expect(seen.fullForGarbage, `full collections for it: ${what}`).to.equal(1);
+    expect(seen.afterGarbage, `V8's heap after them, beyond its level: ${what}`).to.be.below(256 * 1024);
+    expect(seen.fullForLeak, `full collections for as much kept: ${what}`).to.equal(1);
+    expect(seen.fullAfterLeak, `full collections at the next young one, with nothing more kept: ${what}`).to.equal(0);
   });
 });
 
