@@ -403,7 +403,8 @@ async function checkMemory(invoke: Invoke, settings: Settings, plan: MemoryPlan,
         timedCalls = Math.max(timedCalls, timeSizedCalls(settings.times, pace.msPerCall, msPerRead));
         const resized = firstRoundCalls(timedCalls, pace.msPerCall, msPerRead, bounding);
         if (resized <= made || !pace.fits(resized - made)) break;
-        if (holdsHandles) await collectBetweenCalls(); // a batch ends without one: objects alive at once stay within the cadence
+        // A batch ends without a collection: objects alive at once stay within the cadence.
+        if (holdsHandles) await collectBetweenCalls();
         made = made + (await pace.call(invoke, resized - made, collectEvery(resized)));
         wanted = resized;
       }

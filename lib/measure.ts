@@ -55,13 +55,13 @@ function v8HeapInUse(): number {
 }
 
 /**
- * collectYoung() between a round's calls, with a full collection instead once V8's heap in use stands more than a page
- * above its level at the round's start: garbage V8 allocated straight in the old generation (allocation sites it
- * pretenures, large objects) outlives young collections, and V8 adds pages for it, with C heap of their own that it
- * keeps while it keeps them. A round that ends with more of that garbage than any before it then steps the C heap up
- * (under Node 24 and 26, `zlib.deflateSync` at each longer round). A full collection frees only what the calls left
- * unreachable, so it cannot hide a leak; the level is reset to what it leaves, so a leak in V8's heap brings one more
- * per page it grows.
+ * collectYoung() between a round's calls, followed by a full collection once V8's heap in use, read after the young
+ * one, stands more than a page above its level at the round's start: garbage V8 allocated straight in the old
+ * generation (allocation sites it pretenures, large objects) outlives young collections, and V8 adds pages for it, with
+ * C heap of their own that it keeps while it keeps them. A round that ends with more of that garbage than any before it
+ * then steps the C heap up (under Node 24 and 26, `zlib.deflateSync` at each longer round). A full collection frees
+ * only what the calls left unreachable, so it cannot hide a leak; the level is reset to what it leaves, so a leak in
+ * V8's heap brings one more per page it grows.
  */
 export async function collectBetweenCalls(): Promise<void> {
   minorGc();
