@@ -616,6 +616,7 @@ async function measureChecked(invoke: Invoke, settings: Settings, pace: Pace, pr
         bytesPerCall: decision.bytesPerCall,
         leakedBytes: decision.leakedBytes,
         confirmed: decision.confirmed,
+        inSteps: decision.inSteps,
         sustainedBytes: decision.sustainedBytes,
         sustainedCalls: decision.sustainedCalls,
         ...where,

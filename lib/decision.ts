@@ -87,6 +87,8 @@ export type Decision =
        * the budget ended first, so growth that levels off later (a cache) was not ruled out.
        */
       confirmed: boolean;
+      /** The growth came in steps that kept coming back to its pace (storage that doubles), not at one rate each round. */
+      inSteps: boolean;
       /** Growth at the leak's rate, bytes, over `sustainedCalls` calls: a cache that levels off beyond it looks alike. */
       sustainedBytes: number;
       sustainedCalls: number;
@@ -573,12 +575,82 @@ function levelPending(series: MetricRounds, tolerance: number, resolution: numbe
   return moreCalls > 0 ? { held, since, callsTo, moreCalls, measured: round1 + callsAfter[last] } : null;
 }
 
+/** Growth in steps that recur at their own pace (findSteps()): rounds `from`…`to`, after round 1. */
+interface Steps {
+  from: number;
+  to: number;
+  /** Growth after round 1 through round `from`, and its calls. */
+  held: number;
+  heldCalls: number;
+  /** Growth of rounds after `from` through `to`, and their calls. */
+  sustainedBytes: number;
+  sustainedCalls: number;
+  /** Growth after round 1 through the last round. */
+  leakedBytes: number;
+}
+
+/**
+ * Growth in steps that keep coming back to the pace they set: storage that doubles when full (a Map, an array, a C++
+ * vector) stands level between two steps for as long as it grew before the last one, so no level stands long enough
+ * to pass it (levelPending()) and no run of rounds grows at one rate (findEvidence()). A pace: the growth after round 1
+ * up to a round `from`, at least half the resolution with the floor taken off. Steps: CONFIRMING_ROUNDS times, the
+ * growth since `from` falls away from that pace (below it by RATE_AGREEMENT, the floor added) and a later round brings
+ * it back (within RATE_AGREEMENT, the floor taken off), that round a repeat of an earlier size (a round longer than all
+ * before it can raise high-water marks, a repeat cannot); the last return once the calls measured since round 1 began
+ * have grown LEVEL_OFF_SPAN-fold past `from`, with growth beyond the tolerance. No round after `from` falls below the
+ * highest level before it by more than the floor, through a round after the last return (memory a read caught in flight
+ * comes back as a fall; a cache emptied now and then falls at each emptying). Growth that slows (a cache filling up to
+ * its size) falls away and does not come back; growth that keeps its pace over LEVEL_OFF_SPAN times the calls it was
+ * first seen in is a leak, as evidence confirmed over that span is (judge()).
+ */
+function findSteps(series: MetricRounds, tolerance: number, resolution: number): Steps | null {
+  const { last, noise } = series;
+  const levels = [0];
+  const callsAfter = [0];
+  for (let index = 1; index <= last; index++) {
+    levels.push(levels[index - 1] + series.growth(index));
+    callsAfter.push(callsAfter[index - 1] + series.calls(index));
+  }
+  const round1 = series.calls(0);
+  const fallsAfter = (from: number): boolean => {
+    let top = levels[from];
+    for (let index = from + 1; index <= last; index++) {
+      if (levels[index] < top - noise) return true;
+      top = Math.max(top, levels[index]);
+    }
+    return false;
+  };
+  for (let from = 1; from < last; from++) {
+    const lowerPace = (levels[from] - noise) / callsAfter[from];
+    const upperPace = (levels[from] + noise) / callsAfter[from];
+    if (lowerPace < resolution / 2 || fallsAfter(from)) continue;
+    let fallenAway = false;
+    let returns = 0;
+    for (let to = from + 1; to < last; to++) {
+      const sustainedBytes = levels[to] - levels[from];
+      const sustainedCalls = callsAfter[to] - callsAfter[from];
+      if (((sustainedBytes + noise) / sustainedCalls) * RATE_AGREEMENT < lowerPace) fallenAway = true;
+      else if (fallenAway && !series.isNewSize(to) && ((sustainedBytes - noise) / sustainedCalls) * RATE_AGREEMENT >= upperPace) {
+        fallenAway = false;
+        returns = returns + 1;
+        const spanned = round1 + callsAfter[to] >= LEVEL_OFF_SPAN * (round1 + callsAfter[from]);
+        if (returns >= CONFIRMING_ROUNDS && spanned && levels[to] > tolerance + noise) {
+          return { from, to, held: levels[from], heldCalls: callsAfter[from], sustainedBytes, sustainedCalls, leakedBytes: levels[last] };
+        }
+      }
+    }
+  }
+  return null;
+}
+
 /** One metric's verdict on the rounds so far. */
 type Judgement =
   | {
       state: 'leak' | 'pending';
       /** 'pending': the evidence is there, its growth has not yet kept pace over LEVEL_OFF_SPAN times its calls. */
       evidence: Evidence;
+      /** Found by findSteps(), not findEvidence(). */
+      inSteps: boolean;
       bytesPerCall: number;
       lowerBytesPerCall: number;
       upperBytesPerCall: number;
@@ -624,6 +696,7 @@ function judge(series: MetricRounds, tolerance: number, resolution: number, leve
       return {
         state: confirmed ? 'leak' : 'pending',
         evidence,
+        inSteps: false,
         bytesPerCall: rate,
         lowerBytesPerCall: lowerRate,
         upperBytesPerCall: (sustainedBytes + spanned * noise) / sustainedCalls,
@@ -636,6 +709,30 @@ function judge(series: MetricRounds, tolerance: number, resolution: number, leve
           `${Math.round(leaked)} B in all, beyond the tolerance of ${tolerance} B`,
       };
     }
+  }
+  const steps = levelled && findSteps(levelled, tolerance, resolution);
+  if (steps) {
+    const rate = steps.sustainedBytes / steps.sustainedCalls;
+    const leaked = steps.leakedBytes;
+    return {
+      state: 'leak',
+      evidence: { first: steps.from, complete: steps.to },
+      inSteps: true,
+      bytesPerCall: rate,
+      lowerBytesPerCall: (steps.sustainedBytes - noise) / steps.sustainedCalls,
+      upperBytesPerCall: (steps.sustainedBytes + noise) / steps.sustainedCalls,
+      leakedBytes: leaked,
+      sustainedBytes: steps.sustainedBytes,
+      sustainedCalls: steps.sustainedCalls,
+      excess: leaked / (tolerance + noise + 1),
+      reason:
+        `${metric}${levelled === series ? '' : ' (heap and mmap together)'} grew in steps that kept their pace: ` +
+        `${Math.round(steps.held)} B in the ${steps.heldCalls} calls after round 1 up to round ${steps.from + 1} ` +
+        `(${formatRate(steps.held / steps.heldCalls)}), then ${Math.round(steps.sustainedBytes)} B in the next ` +
+        `${steps.sustainedCalls} calls (${formatRate(rate)}), its last step after a level (storage that grows as it ` +
+        `fills: a Map, an array, a vector; noise floor ${noise} B), ${Math.round(leaked)} B in all, beyond the tolerance ` +
+        `of ${tolerance} B`,
+    };
   }
   const estimate = slope(rounds.length > 1 ? rounds.slice(1) : rounds, metric);
   // After evidence of a leak, a bound rests on two rounds after it that each fell away from its pace (growth that
@@ -791,6 +888,7 @@ export function decide(rounds: readonly Round[], options: DecisionOptions): Deci
       verdict: 'leak',
       metric,
       confirmed,
+      inSteps: worst.inSteps,
       bytesPerCall: worst.bytesPerCall,
       lowerBytesPerCall: worst.lowerBytesPerCall,
       upperBytesPerCall: worst.upperBytesPerCall,

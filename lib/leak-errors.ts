@@ -21,6 +21,8 @@ export interface MemoryLeakReport extends LeakReportBase {
    * growth that levels off beyond `sustainedBytes` (a cache that size) was not ruled out; the message says how to tell.
    */
   confirmed: boolean;
+  /** The growth came in steps that kept coming back to its pace (storage that doubles as it fills), not in every round. */
+  inSteps: boolean;
   /** Growth at the leak's rate, bytes, over the last `sustainedCalls` calls measured. */
   sustainedBytes: number;
   sustainedCalls: number;

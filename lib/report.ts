@@ -81,6 +81,7 @@ interface LeakDetails {
   bytesPerCall: number;
   leakedBytes: number;
   confirmed: boolean;
+  inSteps: boolean;
   sustainedBytes: number;
   sustainedCalls: number;
   sites?: LeakSite[];
@@ -125,8 +126,13 @@ function siteText(site: LeakSite): string {
  * whose lines read the same (allocations that differ only inside node, such as a reference and its handle) are one
  * line, their bytes summed.
  */
-export function formatSites(sites: readonly LeakSite[], profiledCalls: number): string[] {
-  if (sites.length === 0) return ['', `where: no allocation site grew with the calls in ${profiledCalls} profiled calls (the leak may not go through malloc: mmap, another allocator)`];
+export function formatSites(sites: readonly LeakSite[], profiledCalls: number, inSteps = false): string[] {
+  if (sites.length === 0) {
+    const why = inSteps
+      ? 'a leak in steps grows only when its storage fills, as far apart as all the calls before, so these calls may hold no step'
+      : 'the leak may not go through malloc: mmap, another allocator';
+    return ['', `where: no allocation site grew with the calls in ${profiledCalls} profiled calls (${why})`];
+  }
   const places = new Map<string, number>();
   for (const site of sites) {
     const text = siteText(site);
@@ -189,18 +195,19 @@ export function formatMemoryLeak(report: LeakReportBase & LeakDetails): string {
     '',
     formatRounds(report, report.metric),
     '',
-    `estimate: ${formatRate(report.bytesPerCall)} on ${report.metric}, at one rate over the last ` +
+    `estimate: ${formatRate(report.bytesPerCall)} on ${report.metric}, ${report.inSteps ? 'from step to step' : 'at one rate'} over the last ` +
       `${formatNumber(report.sustainedCalls)} calls; ${formatBytes(report.leakedBytes, false)} leaked in all`,
     `why: ${report.reason}`,
     // An unconfirmed verdict's reason already says what it could not rule out.
     ...(report.confirmed
       ? [
-          `not ruled out: a cache or pool that fills beyond ${formatBytes(report.sustainedBytes, false)} (the growth held its rate ` +
-            `that far); if there is one, a trimCallback that empties it, or a tolerance above its size, tells it from a leak`,
+          `not ruled out: a cache or pool that fills beyond ${formatBytes(report.sustainedBytes, false)} (the growth ` +
+            `${report.inSteps ? 'kept its pace' : 'held its rate'} that far); if there is one, a trimCallback that empties it, or a ` +
+            'tolerance above its size, tells it from a leak',
         ]
       : []),
     ...cHeapNote(report),
-    ...(report.sites ? formatSites(report.sites, report.profiledCalls ?? 0) : []),
+    ...(report.sites ? formatSites(report.sites, report.profiledCalls ?? 0, report.inSteps) : []),
   ].join('\n');
 }
 
@@ -241,9 +248,10 @@ export function formatInconclusive(report: LeakReport, label: string): string {
   });
   const steps = report.undecided.some(levelOnly)
     ? [
-        'A level that has not stood long enough follows growth in steps: storage that doubles as it fills (a leak) is level ' +
-          'between two steps, and so is a cache that filled late; a tolerance above its growth, or a trimCallback that ' +
-          'empties the cache, passes a cache.',
+        'A level that has not stood long enough follows growth in steps. Storage that doubles as it fills (a leak) is level ' +
+          'between two steps, and is called a leak once its steps have come back to their pace three times while the calls ' +
+          'measured tripled (a longer budget: retries, maxMs). A cache that filled late is level too: a tolerance above its ' +
+          'growth, or a trimCallback that empties it, passes it.',
       ]
     : [];
   return [

@@ -63,6 +63,11 @@ describe('the where block of a leak message (no native code)', () => {
   const stripped = '/app/node_modules/@node-rs/crc32-linux-x64-gnu/crc32.linux-x64-gnu.node';
   const invoke = node('v8impl::(anonymous namespace)::FunctionCallbackWrapper::Invoke(v8::FunctionCallbackInfo<v8::Value> const&)', '0xa00');
 
+  it('says why no site was found: a leak outside malloc, or one in steps that the profiled calls may not hold', () => {
+    expect(formatSites([], 4800)).to.deep.equal(['', 'where: no allocation site grew with the calls in 4800 profiled calls (the leak may not go through malloc: mmap, another allocator)']);
+    expect(formatSites([], 4800, true)[1]).to.match(/^where: no allocation site grew with the calls in 4800 profiled calls \(a leak in steps grows only when its storage fills/);
+  });
+
   it('leads with the node function a stripped addon called, at offsets within its object, and sums lines that read alike', () => {
     const addonFrames = [frame(stripped, null, '0x1260d'), frame(stripped, null, '0x12f63'), invoke];
     const block = formatSites(
