@@ -591,17 +591,17 @@ interface Steps {
 
 /**
  * Growth in steps that keep coming back to the pace they set: storage that doubles when full (a Map, an array, a C++
- * vector) stands level between two steps for as long as it grew before the last one, so no level stands long enough
- * to pass it (levelPending()) and no run of rounds grows at one rate (findEvidence()). A pace: the growth after round 1
- * up to a round `from`, at least half the resolution with the floor taken off. Steps: CONFIRMING_ROUNDS times, the
- * growth since `from` falls away from that pace (below it by RATE_AGREEMENT, the floor added) and a later round brings
- * it back (within RATE_AGREEMENT, the floor taken off), that round a repeat of an earlier size (a round longer than all
- * before it can raise high-water marks, a repeat cannot); the last return once the calls measured since round 1 began
- * have grown LEVEL_OFF_SPAN-fold past `from`, with growth beyond the tolerance. No round after `from` falls below the
- * highest level before it by more than the floor, through a round after the last return (memory a read caught in flight
- * comes back as a fall; a cache emptied now and then falls at each emptying). Growth that slows (a cache filling up to
- * its size) falls away and does not come back; growth that keeps its pace over LEVEL_OFF_SPAN times the calls it was
- * first seen in is a leak, as evidence confirmed over that span is (judge()).
+ * vector) stands level between two steps for as long as it grew before the last one, so no level stands long enough to
+ * pass it (levelPending()) and no run of rounds grows at one rate (findEvidence()). A pace: the growth after round 1 up
+ * to a round `from`, at least half the resolution with the floor taken off. Steps: CONFIRMING_ROUNDS times, the growth
+ * since `from` has fallen away from that pace up to a round (below it by RATE_AGREEMENT, the floor added) and the next
+ * round brings it back (within RATE_AGREEMENT, the floor taken off), that round a repeat of an earlier size (a round
+ * longer than all before it can raise high-water marks, a repeat cannot); the last return once the calls measured since
+ * round 1 began have grown LEVEL_OFF_SPAN-fold past `from`, with growth beyond the tolerance. No round after `from`
+ * falls below the highest level before it by more than the floor and stays there, through a round after the last return
+ * (memory a read caught in flight comes back as a fall; a cache emptied now and then falls at each emptying). Growth
+ * that slows (a cache filling up to its size) falls away and does not come back; growth that keeps its pace over
+ * LEVEL_OFF_SPAN times the calls it was first seen in is a leak, as evidence confirmed over that span is (judge()).
  */
 function findSteps(series: MetricRounds, tolerance: number, resolution: number): Steps | null {
   const { last, noise } = series;
@@ -612,10 +612,11 @@ function findSteps(series: MetricRounds, tolerance: number, resolution: number):
     callsAfter.push(callsAfter[index - 1] + series.calls(index));
   }
   const round1 = series.calls(0);
+  // A fall that the next round takes back is the read's noise; one that stays, or that the last round shows, is not.
   const fallsAfter = (from: number): boolean => {
     let top = levels[from];
     for (let index = from + 1; index <= last; index++) {
-      if (levels[index] < top - noise) return true;
+      if (levels[index] < top - noise && (index === last || levels[index + 1] < top - noise)) return true;
       top = Math.max(top, levels[index]);
     }
     return false;
@@ -629,9 +630,10 @@ function findSteps(series: MetricRounds, tolerance: number, resolution: number):
     for (let to = from + 1; to < last; to++) {
       const sustainedBytes = levels[to] - levels[from];
       const sustainedCalls = callsAfter[to] - callsAfter[from];
-      if (((sustainedBytes + noise) / sustainedCalls) * RATE_AGREEMENT < lowerPace) fallenAway = true;
-      else if (fallenAway && !series.isNewSize(to) && ((sustainedBytes - noise) / sustainedCalls) * RATE_AGREEMENT >= upperPace) {
-        fallenAway = false;
+      const wasAway = fallenAway;
+      fallenAway = ((sustainedBytes + noise) / sustainedCalls) * RATE_AGREEMENT < lowerPace;
+      // The round that brings the growth back must be a repeat, and the growth must have been away up to the round before.
+      if (wasAway && !series.isNewSize(to) && ((sustainedBytes - noise) / sustainedCalls) * RATE_AGREEMENT >= upperPace) {
         returns = returns + 1;
         const spanned = round1 + callsAfter[to] >= LEVEL_OFF_SPAN * (round1 + callsAfter[from]);
         if (returns >= CONFIRMING_ROUNDS && spanned && levels[to] > tolerance + noise) {

@@ -727,6 +727,22 @@ describe('decide()', () => {
       }
     });
 
+    it('calls a native vector a leak as soon beside a dip of a read\'s noise that the next round takes back (quiet, measured)', () => {
+      // The C heap of a quiet process fell 672 B (the floor is 512 B) in the round after the vector moved to mapped
+      // blocks, and rose 816 B in the next (Node 20, 2026-12-02); such a dip is not a cache emptied.
+      const storage = (entries: number): number => 8 * 2 ** Math.ceil(Math.log2(Math.max(entries, 8)));
+      const heap = (entries: number): number => (storage(entries) < 128 * 1024 ? storage(entries) : 0);
+      const mmap = (entries: number): number => (storage(entries) < 128 * 1024 ? 0 : storage(entries) + 4096);
+      const options: DecisionOptions = { metrics: ['heap', 'mmap'], tolerance: {}, noise: defaultNoise(true), levelHeld: ['heap'], firstCalls: 2400, maxCalls: 2400 * 127 };
+      const dips = new Map([[6, -672], [7, 816]]);
+      const { decision, calls } = play(options, (round, before, n) => ({
+        heap: heap(50 + before + n) - heap(50 + before) + (dips.get(round) ?? 0),
+        mmap: mmap(50 + before + n) - mmap(50 + before),
+      }));
+      expect(decision.verdict, decision.reason).to.equal('leak');
+      expect(calls, decision.reason).to.be.at.most(48_000);
+    });
+
     it('calls storage that grows as it fills a leak, whatever it held before round 1 and however its steps fall among the rounds', () => {
       // Storage that grows by 2× or 1.5× when full (libstdc++ and Rust vectors; MSVC's), from several first capacities,
       // holding up to round 1's calls of entries before it (the warm-up's, another test's), 8 B an entry, its blocks
