@@ -520,6 +520,17 @@ function levelSeries(series: MetricRounds, metrics: readonly MetricName[], held:
   return new MetricRounds(total, 'heap', series.noise);
 }
 
+/** Growth and calls after round 1, through each round: index 0 is round 1's end (0 and 0). */
+function afterRound1(series: MetricRounds): { levels: number[]; callsAfter: number[] } {
+  const levels = [0];
+  const callsAfter = [0];
+  for (let index = 1; index <= series.last; index++) {
+    levels.push(levels[index - 1] + series.growth(index));
+    callsAfter.push(callsAfter[index - 1] + series.calls(index));
+  }
+  return { levels, callsAfter };
+}
+
 /** Growth that has stood level only lately: see levelPending(). */
 interface Level {
   /** Bytes the rounds after round 1 hold at the last one, beyond the tolerance and the floor. */
@@ -550,13 +561,7 @@ interface Level {
  */
 function levelPending(series: MetricRounds, tolerance: number, resolution: number): Level | null {
   const { last, noise } = series;
-  // Growth and calls after round 1, through each round.
-  const levels = [0];
-  const callsAfter = [0];
-  for (let index = 1; index <= last; index++) {
-    levels.push(levels[index - 1] + series.growth(index));
-    callsAfter.push(callsAfter[index - 1] + series.calls(index));
-  }
+  const { levels, callsAfter } = afterRound1(series);
   const final = levels[last];
   const held = final - tolerance - noise;
   if (held <= 0) return null;
@@ -605,12 +610,7 @@ interface Steps {
  */
 function findSteps(series: MetricRounds, tolerance: number, resolution: number): Steps | null {
   const { last, noise } = series;
-  const levels = [0];
-  const callsAfter = [0];
-  for (let index = 1; index <= last; index++) {
-    levels.push(levels[index - 1] + series.growth(index));
-    callsAfter.push(callsAfter[index - 1] + series.calls(index));
-  }
+  const { levels, callsAfter } = afterRound1(series);
   const round1 = series.calls(0);
   // A fall that the next round takes back is the read's noise; one that stays, or that the last round shows, is not.
   const fallsAfter = (from: number): boolean => {
