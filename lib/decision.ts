@@ -632,12 +632,14 @@ function findSteps(series: MetricRounds, tolerance: number, resolution: number):
       const sustainedCalls = callsAfter[to] - callsAfter[from];
       const wasAway = fallenAway;
       fallenAway = ((sustainedBytes + noise) / sustainedCalls) * RATE_AGREEMENT < lowerPace;
-      // The round that brings the growth back must be a repeat, and the growth must have been away up to the round before.
-      if (wasAway && !series.isNewSize(to) && ((sustainedBytes - noise) / sustainedCalls) * RATE_AGREEMENT >= upperPace) {
+      // The round that brings the growth back must be a repeat, the growth away from its pace up to the round before.
+      const back = ((sustainedBytes - noise) / sustainedCalls) * RATE_AGREEMENT >= upperPace;
+      if (wasAway && back && !series.isNewSize(to)) {
         returns = returns + 1;
         const spanned = round1 + callsAfter[to] >= LEVEL_OFF_SPAN * (round1 + callsAfter[from]);
         if (returns >= CONFIRMING_ROUNDS && spanned && levels[to] > tolerance + noise) {
-          return { from, to, held: levels[from], heldCalls: callsAfter[from], sustainedBytes, sustainedCalls, leakedBytes: levels[last] };
+          const held = levels[from];
+          return { from, to, held, heldCalls: callsAfter[from], sustainedBytes, sustainedCalls, leakedBytes: levels[last] };
         }
       }
     }

@@ -129,7 +129,8 @@ function siteText(site: LeakSite): string {
 export function formatSites(sites: readonly LeakSite[], profiledCalls: number, inSteps = false): string[] {
   if (sites.length === 0) {
     const why = inSteps
-      ? 'a leak in steps grows only when its storage fills, as far apart as all the calls before, so these calls may hold no step'
+      ? 'a leak in steps grows only when its storage fills, as far apart as all the calls before, so these calls may ' +
+        'hold no step'
       : 'the leak may not go through malloc: mmap, another allocator';
     return ['', `where: no allocation site grew with the calls in ${profiledCalls} profiled calls (${why})`];
   }
@@ -195,7 +196,8 @@ export function formatMemoryLeak(report: LeakReportBase & LeakDetails): string {
     '',
     formatRounds(report, report.metric),
     '',
-    `estimate: ${formatRate(report.bytesPerCall)} on ${report.metric}, ${report.inSteps ? 'from step to step' : 'at one rate'} over the last ` +
+    `estimate: ${formatRate(report.bytesPerCall)} on ${report.metric}, ` +
+      `${report.inSteps ? 'from step to step' : 'at one rate'} over the last ` +
       `${formatNumber(report.sustainedCalls)} calls; ${formatBytes(report.leakedBytes, false)} leaked in all`,
     `why: ${report.reason}`,
     // An unconfirmed verdict's reason already says what it could not rule out.
