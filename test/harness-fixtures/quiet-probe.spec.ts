@@ -13,9 +13,10 @@ describe('quiet probe', () => {
     const key = await new Promise<Buffer>((resolve, reject) =>
       crypto.pbkdf2('secret', 'salt', 1000, 32, 'sha256', (err, derived) => (err ? reject(err) : resolve(derived))),
     );
-    // esbuild's synchronous API, as tsx calls it on a cold cache: with a worker thread it leaves one running.
-    const threads = (): number => (fs.existsSync('/proc/self/task') ? fs.readdirSync('/proc/self/task').length : 0);
-    const threadsBefore = threads();
+    // esbuild's synchronous API, as tsx calls it on a cold cache: with a worker thread it leaves one running. Threads
+    // are told apart by id, since the worker's own thread may still be exiting while they are counted.
+    const threads = (): string[] => (fs.existsSync('/proc/self/task') ? fs.readdirSync('/proc/self/task') : []);
+    const threadsBefore = new Set(threads());
     (require('esbuild') as { transformSync(code: string, options: object): unknown }).transformSync('const n: number = 1', { loader: 'ts' });
     const report = {
       execArgv: process.execArgv,
@@ -26,7 +27,7 @@ describe('quiet probe', () => {
       keyBytes: key.length,
       argv: process.argv.slice(2),
       esbuildWorkerThreads: process.env.ESBUILD_WORKER_THREADS ?? null,
-      threadsEsbuildAdded: threads() - threadsBefore,
+      threadsEsbuildAdded: threads().filter((id) => !threadsBefore.has(id)).length,
     };
     process.stdout.write(`QUIET-PROBE ${JSON.stringify(report)}\n`);
   });
