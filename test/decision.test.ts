@@ -727,7 +727,7 @@ describe('decide()', () => {
       }
     });
 
-    it('calls a native vector a leak as soon beside a dip of a read\'s noise that the next round takes back (quiet, measured)', () => {
+    it('calls a native vector a leak as soon when the reads\' noise dips past the floor for one round (quiet, measured)', () => {
       // The C heap of a quiet process fell 672 B (the floor is 512 B) in the round after the vector moved to mapped
       // blocks, and rose 816 B in the next (Node 20, 2026-12-02); such a dip is not a cache emptied.
       const storage = (entries: number): number => 8 * 2 ** Math.ceil(Math.log2(Math.max(entries, 8)));
