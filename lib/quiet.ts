@@ -20,8 +20,12 @@ export const TCACHE_OFF = 'glibc.malloc.tcache_count=0';
  * young generation held at its smallest. V8 otherwise grows it as a process allocates, and each size it reaches lets
  * more dead objects with native parts (a zlib stream, a Hash) wait for collection at once; the C heap they hold at
  * that peak (V8's handle blocks, Node's per-object records) is kept, so it would grow in rounds long after warm-up.
+ * V8's baseline compiler off: it compiles each function once it has run a while, the harness's own code between reads
+ * included, so in any round, and V8 keeps C heap for each piece of machine code it makes and for each page its code
+ * space adds. Machine code then comes only from the optimizing compilers, for code that runs hot: the function under
+ * test in its first rounds.
  */
-export const QUIET_NODE_FLAGS = ['--single-threaded', '--expose-gc', '--max-semi-space-size=1'] as const;
+export const QUIET_NODE_FLAGS = ['--single-threaded', '--expose-gc', '--max-semi-space-size=1', '--no-sparkplug'] as const;
 
 /**
  * A list of settings (pairs split by `between`, name from value by `within`) with `setting` in place of any of the same

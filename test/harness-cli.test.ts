@@ -67,7 +67,7 @@ describe('nodeleak CLI', function () {
     expect(code, stderr).to.equal(0);
     const line = stdout.split('\n').find((text) => text.startsWith('QUIET-PROBE '));
     const probe = JSON.parse((line as string).slice('QUIET-PROBE '.length)) as Record<string, unknown>;
-    expect(probe.execArgv).to.deep.equal(['--single-threaded', '--expose-gc', '--max-semi-space-size=1']);
+    expect(probe.execArgv).to.deep.equal(['--single-threaded', '--expose-gc', '--max-semi-space-size=1', '--no-sparkplug']);
     expect(probe.tunables).to.equal('glibc.malloc.arena_max=2:glibc.malloc.tcache_count=0');
     expect(probe.mallocConf).to.equal('narenas:2,tcache:false');
     expect(probe.esbuildWorkerThreads).to.equal('0');
@@ -85,7 +85,7 @@ describe('nodeleak CLI', function () {
     const line = stdout.split('\n').find((text) => text.includes('QUIET-PROBE '));
     expect(line, stderr).to.be.a('string');
     const probe = JSON.parse((line as string).slice((line as string).indexOf('{'))) as Record<string, unknown>;
-    expect(probe.execArgv).to.deep.equal(['--single-threaded', '--expose-gc', '--max-semi-space-size=1']);
+    expect(probe.execArgv).to.deep.equal(['--single-threaded', '--expose-gc', '--max-semi-space-size=1', '--no-sparkplug']);
     expect(probe.quiet).to.equal(true);
   });
 

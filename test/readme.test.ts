@@ -27,7 +27,7 @@ const RUN_ELSEWHERE: Record<string, [string, string]> = {
   'npm install -D nodeleak mocha': ['test/package.test.ts', 'is installed into a PATH where no compiler, make or python can be found'],
   'npx nodeleak test/addon.leaks.ts': ['test/leaks.test.ts', 'the quiet CLI'],
   "npx nodeleak 'test/leaks/**/*.test.ts'": ['test/leaks.test.ts', 'the quiet CLI'],
-  'GLIBC_TUNABLES=glibc.malloc.arena_max=1:glibc.malloc.tcache_count=0 MALLOC_CONF=tcache:false ESBUILD_WORKER_THREADS=0 node --single-threaded --expose-gc --max-semi-space-size=1 node_modules/mocha/bin/mocha.js <your arguments>': [
+  'GLIBC_TUNABLES=glibc.malloc.arena_max=1:glibc.malloc.tcache_count=0 MALLOC_CONF=tcache:false ESBUILD_WORKER_THREADS=0 node --single-threaded --expose-gc --max-semi-space-size=1 --no-sparkplug node_modules/mocha/bin/mocha.js <your arguments>': [
     'test/harness-cli.test.ts',
     'runs mocha with the quiet flags and environment',
   ],

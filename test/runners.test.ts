@@ -111,8 +111,8 @@ describe('runners', function () {
     const [tunables, mallocConf, execArgv] = shell.stdout.split('\n');
     expect(tunables).to.equal('glibc.malloc.arena_max=1:glibc.malloc.tcache_count=0');
     expect(mallocConf).to.equal('tcache:false');
-    expect(execArgv).to.match(/^--single-threaded --expose-gc --max-semi-space-size=1 /); // the `node` on PATH adds the flags
-    expect(shell.stderr).to.match(/^nodeleak: sh is not a Node script, so the quiet flags \(--single-threaded --expose-gc --max-semi-space-size=1\) cannot be put on its command line/);
+    expect(execArgv).to.match(/^--single-threaded --expose-gc --max-semi-space-size=1 --no-sparkplug /); // the `node` on PATH adds the flags
+    expect(shell.stderr).to.match(/^nodeleak: sh is not a Node script, so the quiet flags \(--single-threaded --expose-gc --max-semi-space-size=1 --no-sparkplug\) cannot be put on its command line/);
     expect(fs.readdirSync(shims)).to.deep.equal([]);
     const missing = nodeleak(['run', '--', 'no-such-runner-here'], { TMPDIR: shims });
     expect(missing.status).to.equal(1);
