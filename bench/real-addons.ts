@@ -16,6 +16,8 @@
 // The cases after cbor were added once the decision rule and its floors were set and have never been used to tune
 // them. lz4Leak is another published binary's leak: lz4-napi 2.2.0 keeps a napi_ref for each Buffer passed in
 // (~82 B of C heap each, two a compress + uncompress); 2.8.0, the next release the registry serves, does not.
+// snappyLeak and snappyRefLeak are two more: snappy 7.1.2 keeps a napi_ref for each Buffer passed in, as lz4-napi
+// 2.2.0 does, and 7.2.0 also keeps every Buffer it returns (napi_create_external_buffer), ~505 B a call in all.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -140,6 +142,14 @@ const cases: Record<string, Case> = {
   } },
   lz4Leak: { label: 'lz4-napi 2.2.0, the same (leaked; 2.8.0 does not)', want: 'leak', make: async () => {
     const { compressSync, uncompressSync } = addonRequire('lz4-napi-2.2.0');
+    return { fn: () => uncompressSync(compressSync(TEXT)) };
+  } },
+  snappyLeak: { label: 'snappy 7.2.0 compress + uncompress 900 B (leaked; 7.2.1 does not)', want: 'leak', make: async () => {
+    const { compressSync, uncompressSync } = addonRequire('snappy-7.2.0');
+    return { fn: () => uncompressSync(compressSync(TEXT)) };
+  } },
+  snappyRefLeak: { label: 'snappy 7.1.2, the same (leaked; 7.0.5 does not)', want: 'leak', make: async () => {
+    const { compressSync, uncompressSync } = addonRequire('snappy-7.1.2');
     return { fn: () => uncompressSync(compressSync(TEXT)) };
   } },
   sodium: { label: 'sodium-native secretbox seal + open 900 B (C, libsodium)', want: 'clean', make: async () => {
