@@ -70,10 +70,18 @@ function putThenGet(db: Level): Fn {
   };
 }
 
+/** uncompressSync(compressSync(TEXT)) of the compression addon `name` (snappy and lz4-napi share the API). */
+function compressRoundTrip(name: string): Case['make'] {
+  return async () => {
+    const { compressSync, uncompressSync } = addonRequire(name);
+    return { fn: () => uncompressSync(compressSync(TEXT)) };
+  };
+}
+
 const cases: Record<string, Case> = {
   xxhash: { label: '@node-rs/xxhash xxh64 of 900 B (Rust, mimalloc)', want: 'clean', make: async () => { const { xxh64 } = addonRequire('@node-rs/xxhash'); return { fn: () => xxh64(TEXT) }; } },
   argon2: { label: '@node-rs/argon2 hashSync, 256 KiB (Rust, mimalloc)', want: 'clean', make: async () => { const { hashSync } = addonRequire('@node-rs/argon2'); return { fn: () => hashSync('password', { memoryCost: 256, timeCost: 1 }) }; } },
-  snappy: { label: 'snappy compress + uncompress 900 B (Rust, mimalloc)', want: 'clean', make: async () => { const { compressSync, uncompressSync } = addonRequire('snappy'); return { fn: () => uncompressSync(compressSync(TEXT)) }; } },
+  snappy: { label: 'snappy compress + uncompress 900 B (Rust, mimalloc)', want: 'clean', make: compressRoundTrip('snappy') },
   jieba: { label: '@node-rs/jieba cut (Rust, mimalloc)', want: 'clean', make: async () => { const { Jieba } = addonRequire('@node-rs/jieba'); const { dict } = addonRequire('@node-rs/jieba/dict'); const jieba = Jieba.withDict(dict); return { fn: () => jieba.cut('我们中出了一个叛徒', false) }; } },
   oxc: { label: 'oxc-parser parseSync of a line of JS (Rust, mimalloc)', want: 'clean', make: async () => { const { parseSync } = addonRequire('oxc-parser'); return { fn: () => parseSync('a.js', 'const a = 1 + 2; function f(x) { return x * a; }') }; } },
   lightningcss: { label: 'lightningcss transform of two rules (Rust)', want: 'clean', make: async () => { const { transform } = addonRequire('lightningcss'); const code = Buffer.from('.a { color: red; display: flex } .b:hover { margin: 0 auto }'); return { fn: () => transform({ filename: 'a.css', code, minify: true }) }; } },
@@ -136,22 +144,10 @@ const cases: Record<string, Case> = {
     return { fn: () => decode(encode(value)) };
   } },
   // Held out: added once the rule and its floors were set, and never used to tune them.
-  lz4: { label: 'lz4-napi 2.10.0 compress + uncompress 900 B (Rust, mimalloc)', want: 'clean', make: async () => {
-    const { compressSync, uncompressSync } = addonRequire('lz4-napi');
-    return { fn: () => uncompressSync(compressSync(TEXT)) };
-  } },
-  lz4Leak: { label: 'lz4-napi 2.2.0, the same (leaked; 2.8.0 does not)', want: 'leak', make: async () => {
-    const { compressSync, uncompressSync } = addonRequire('lz4-napi-2.2.0');
-    return { fn: () => uncompressSync(compressSync(TEXT)) };
-  } },
-  snappyLeak: { label: 'snappy 7.2.0 compress + uncompress 900 B (leaked; 7.2.1 does not)', want: 'leak', make: async () => {
-    const { compressSync, uncompressSync } = addonRequire('snappy-7.2.0');
-    return { fn: () => uncompressSync(compressSync(TEXT)) };
-  } },
-  snappyRefLeak: { label: 'snappy 7.1.2, the same (leaked; 7.0.5 does not)', want: 'leak', make: async () => {
-    const { compressSync, uncompressSync } = addonRequire('snappy-7.1.2');
-    return { fn: () => uncompressSync(compressSync(TEXT)) };
-  } },
+  lz4: { label: 'lz4-napi 2.10.0 compress + uncompress 900 B (Rust, mimalloc)', want: 'clean', make: compressRoundTrip('lz4-napi') },
+  lz4Leak: { label: 'lz4-napi 2.2.0, the same (leaked; 2.8.0 does not)', want: 'leak', make: compressRoundTrip('lz4-napi-2.2.0') },
+  snappyLeak: { label: 'snappy 7.2.0 compress + uncompress 900 B (leaked; 7.2.1 does not)', want: 'leak', make: compressRoundTrip('snappy-7.2.0') },
+  snappyRefLeak: { label: 'snappy 7.1.2, the same (leaked; 7.0.5 does not)', want: 'leak', make: compressRoundTrip('snappy-7.1.2') },
   sodium: { label: 'sodium-native secretbox seal + open 900 B (C, libsodium)', want: 'clean', make: async () => {
     const sodium = addonRequire('sodium-native');
     const key = Buffer.alloc(sodium.crypto_secretbox_KEYBYTES, 7);
