@@ -17,7 +17,7 @@
 // them. lz4Leak is another published binary's leak: lz4-napi 2.2.0 keeps a napi_ref for each Buffer passed in
 // (~82 B of C heap each, two a compress + uncompress); 2.8.0, the next release the registry serves, does not.
 // snappyLeak and snappyRefLeak are two more: snappy 7.1.2 keeps a napi_ref for each Buffer passed in, as lz4-napi
-// 2.2.0 does, and 7.2.0 also keeps every Buffer it returns (napi_create_external_buffer), ~505 B a call in all.
+// 2.2.0 does, and 7.2.0 also keeps every Buffer it returns (napi_create_external_buffer), ~515 B a call in all.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
