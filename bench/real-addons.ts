@@ -13,8 +13,7 @@
 // is the same call with the remedy the leak message names, a trimCallback that flushes it. crc32Leak is a published
 // binary's leak: @node-rs/crc32 1.5.1, the version napi-rs/node-rs#655 reports, grows the C heap by 80 B for each
 // crc32c(buffer) (1.6.0, case crc32, does not).
-// The cases after cbor were added once the decision rule and its floors were set and have never been used to tune
-// them. lz4Leak is another published binary's leak: lz4-napi 2.2.0 keeps a napi_ref for each Buffer passed in
+// lz4Leak is another published binary's leak: lz4-napi 2.2.0 keeps a napi_ref for each Buffer passed in
 // (~82 B of C heap each, two a compress + uncompress); 2.8.0, the next release the registry serves, does not.
 // snappyLeak and snappyRefLeak are two more: snappy 7.1.2 keeps a napi_ref for each Buffer passed in, as lz4-napi
 // 2.2.0 does, and 7.2.0 also keeps every Buffer it returns (napi_create_external_buffer), ~515 B a call in all.
@@ -49,12 +48,17 @@ interface Level {
   compactRange(start: string, end: string): Promise<void>;
 }
 
+/** A new temporary folder, removed when the process exits. */
+function tempDir(name: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `nodeleak-bench-${name}-`));
+  process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
 /** A LevelDB in a new temporary folder, with keys k0…k99 written. */
 async function levelDb(): Promise<Level> {
   const { ClassicLevel } = addonRequire('classic-level');
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nodeleak-bench-level-'));
-  process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
-  const db = new ClassicLevel(dir);
+  const db = new ClassicLevel(tempDir('level'));
   await db.open();
   for (let i = 0; i < 100; i++) await db.put(`k${i}`, TEXT);
   return db;
@@ -166,9 +170,7 @@ const cases: Record<string, Case> = {
   } },
   lmdbGet: { label: 'lmdb get of one of 100 keys (C, LMDB)', want: 'clean', make: async () => {
     const { open } = addonRequire('lmdb');
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nodeleak-bench-lmdb-'));
-    process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
-    const db = open({ path: dir });
+    const db = open({ path: tempDir('lmdb') });
     for (let i = 0; i < 100; i++) await db.put(`k${i}`, TEXT.toString('latin1', 0, 100));
     let i = 0;
     return { fn: () => db.get(`k${i++ % 100}`) };
