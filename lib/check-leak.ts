@@ -3,7 +3,7 @@ import type { Checkers, ResourceSnapshot } from './checkers';
 import * as clock from './clock';
 import type { Decision, DecisionOptions, MetricName, Round } from './decision';
 import { noOpMoves } from './calibrate';
-import { cleanOnUpperBound, decide, defaultLevelHeld, defaultNoise, defaultResolution, fallWidening, risesBeyondFloor, widenedNoise } from './decision';
+import { cleanOnUpperBound, decide, defaultLevelHeld, defaultMmapApart, defaultNoise, defaultResolution, fallWidening, risesBeyondFloor, widenedNoise } from './decision';
 import { FakeTimersError, InvalidArgumentError, UnsupportedPlatformError, withProbeAdvice } from './errors';
 import type { StartedCheck } from './in-flight';
 import { startCheck } from './in-flight';
@@ -267,6 +267,7 @@ function warmOwnCode(plan: MemoryPlan, quiet: boolean): void {
       noise,
       resolution: defaultResolution(plan.cHeap),
       levelHeld: defaultLevelHeld(plan.cHeap),
+      mmapApart: defaultMmapApart(plan.cHeap),
       firstCalls: 300,
       maxCalls: callBudget(300, 4, quiet),
     };
@@ -354,6 +355,7 @@ async function checkMemory(invoke: Invoke, settings: Settings, plan: MemoryPlan,
     noise,
     resolution,
     levelHeld: defaultLevelHeld(cHeap),
+    mmapApart: defaultMmapApart(cHeap),
     firstCalls,
     maxCalls: budget(widening),
   };

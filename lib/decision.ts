@@ -64,6 +64,11 @@ export interface DecisionOptions {
    * 'heap' are the ones it applies to. Missing: both (the strictest).
    */
   levelHeld?: readonly MetricName[];
+  /**
+   * Whether `mmap` counts blocks in use that `heap` leaves out (defaultMmapApart()); the C heap's level is then held on
+   * the two together. Missing: true (glibc's).
+   */
+  mmapApart?: boolean;
 }
 
 export type Decision =
@@ -118,13 +123,22 @@ export function defaultNoise(quiet: boolean): Partial<Record<MetricName, number>
 
 /**
  * The metrics whose level is held (DecisionOptions.levelHeld) under the C heap's allocator. V8's heap after a full
- * collection is the objects still reachable. The C heap is what the allocator holds: held under glibc, where clean
- * functions' levels were measured to stand over repeats of a round's length, quiet process or plain. Under jemalloc and
- * tcmalloc preloaded it rose in steps for zlib and awaited thread-pool work, and macOS's zones and Windows' heaps were
- * not measured (docs/decision.md).
+ * collection is the objects still reachable. The C heap is what the allocator holds: held under glibc, jemalloc and
+ * tcmalloc, where clean functions' levels were measured to stand over repeats of a round's length; macOS's zones and
+ * Windows' heaps were not measured (docs/decision.md).
  */
 export function defaultLevelHeld(allocator: Allocator | undefined): MetricName[] {
-  return allocator === 'glibc' ? ['v8heap', 'heap'] : ['v8heap'];
+  return allocator === 'glibc' || allocator === 'jemalloc' || allocator === 'tcmalloc' ? ['v8heap', 'heap'] : ['v8heap'];
+}
+
+/**
+ * Whether the allocator's `mmap` figure counts blocks in use that its `heap` figure leaves out (DecisionOptions.mmapApart).
+ * glibc counts a block past its mmap threshold in `mmap` only, so storage that grows past it moves from one to the other.
+ * jemalloc's and tcmalloc's `heap` counts every block in use, large ones too, and their `mmap` is the memory they have
+ * mapped, free pages included, which moves by megabytes as they keep or return them.
+ */
+export function defaultMmapApart(allocator: Allocator | undefined): boolean {
+  return allocator !== 'jemalloc' && allocator !== 'tcmalloc';
 }
 
 /** A floor is at least this many times the largest move of a no-op's round measured in the process itself. */
@@ -221,6 +235,9 @@ function validate(rounds: readonly Round[], options: DecisionOptions): void {
     if (!Array.isArray(options.levelHeld) || !options.levelHeld.every((name) => METRIC_NAMES.includes(name))) {
       throw new InvalidArgumentError(`decide(): options.levelHeld must be an array of metric names (known: ${METRIC_NAMES.join(', ')})`);
     }
+  }
+  if (options.mmapApart !== undefined && typeof options.mmapApart !== 'boolean') {
+    throw new InvalidArgumentError(`decide(): options.mmapApart must be a boolean, got ${describe(options.mmapApart)}`);
   }
   if (!isCount(firstCalls)) {
     throw new InvalidArgumentError(`decide(): options.firstCalls must be a positive integer, got ${describe(firstCalls)}`);
@@ -508,14 +525,15 @@ function lastKeepsPace(series: MetricRounds, complete: number, evidenceRate: num
 
 /**
  * The rounds whose level levelPending() holds for a metric, or null: V8's heap's own; for the C heap, its small blocks
- * and (when judged) its large mapped ones together, since storage that doubles moves from one to the other past the
- * mmap threshold (the C heap falls as much as `mmap` rises), so neither alone rises as the storage does.
+ * and (when judged, and apart from them: `mmapApart`) its large mapped ones together, since storage that doubles moves
+ * from one to the other past the mmap threshold (the C heap falls as much as `mmap` rises), so neither alone rises as
+ * the storage does.
  */
-function levelSeries(series: MetricRounds, metrics: readonly MetricName[], held: readonly MetricName[]): MetricRounds | null {
+function levelSeries(series: MetricRounds, metrics: readonly MetricName[], held: readonly MetricName[], mmapApart: boolean): MetricRounds | null {
   if (!held.includes(series.metric)) return null;
   if (series.metric === 'v8heap') return series;
   if (series.metric !== 'heap') return null;
-  if (!metrics.includes('mmap')) return series;
+  if (!metrics.includes('mmap') || !mmapApart) return series;
   const total = series.rounds.map((round) => ({ calls: round.calls, growth: { heap: (round.growth.heap as number) + (round.growth.mmap as number) } }));
   return new MetricRounds(total, 'heap', series.noise);
 }
@@ -873,7 +891,7 @@ export function decide(rounds: readonly Round[], options: DecisionOptions): Deci
   const held = options.levelHeld ?? defaultLevelHeld('glibc');
   const judged = options.metrics.map((metric) => {
     const series = new MetricRounds(rounds, metric, options.noise[metric] as number);
-    const judgement = judge(series, options.tolerance[metric] ?? 0, resolution[metric] as number, levelSeries(series, options.metrics, held));
+    const judgement = judge(series, options.tolerance[metric] ?? 0, resolution[metric] as number, levelSeries(series, options.metrics, held, options.mmapApart ?? true));
     return { metric, series, judgement };
   });
   const budgetSpent = used >= options.maxCalls;

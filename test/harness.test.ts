@@ -31,6 +31,7 @@ import { QUIET_GLIBC_TUNABLES, QUIET_NODE_FLAGS, lastJson, runCode } from './hel
 import { expectClean, rejection } from './helpers/verdicts';
 import { FAST } from './helpers/fast';
 import { buildFixture } from './helpers/fixtures';
+import { needFile } from './helpers/requires';
 
 // Small budgets keep these specs fast in a plain process; the leaks below are large enough to show in any budget.
 // Rounds of 100 calls; retries 5 gives a plain process (npm test's mocha) a budget of 204,700 calls, room for a clean
@@ -871,31 +872,55 @@ describe('settle(): a plain process\'s background compiles', function () {
 describe('checkLeak: native storage that doubles', function () {
   this.timeout(120_000);
 
+  const LIB_DIR = `/usr/lib/${process.arch === 'x64' ? 'x86_64' : 'aarch64'}-linux-gnu`;
+  const PRELOADED = {
+    jemalloc: { library: path.join(LIB_DIR, 'libjemalloc.so.2'), debianPackage: 'libjemalloc2' },
+    tcmalloc: { library: path.join(LIB_DIR, 'libtcmalloc_minimal.so.4'), debianPackage: 'libtcmalloc-minimal4' },
+  };
+
+  /** vectorClean(8)'s and vectorLeak(8)'s verdicts, each checked in the same child. */
+  async function vectorVerdicts(quiet: boolean, preload?: string): Promise<Record<'clean' | 'leak', { verdict: string; reason: string }>> {
+    // std::vector's push_back: the storage steps at each doubling and is level between two steps (under glibc it also
+    // moves from the heap to mapped blocks past the mmap threshold); the clean twin pops what it pushed.
+    const leaks = JSON.stringify(buildFixture('leaks'));
+    const code = `
+      const { checkLeak } = require(${dist});
+      const { vectorLeak, vectorClean } = require(${leaks});
+      const verdict = (promise) => promise.then((report) => ({ verdict: report.verdict, reason: report.reason }), (err) => ({ verdict: err.name, reason: err.message }));
+      (async () => {
+        const clean = await verdict(checkLeak(() => vectorClean(8), { verbosity: 0 }));
+        const leak = await verdict(checkLeak(() => vectorLeak(8), { verbosity: 0 }));
+        console.log(JSON.stringify({ clean, leak }));
+      })();`;
+    const child = await runCode(code, quiet
+      ? { tsx: false, nodeFlags: QUIET_NODE_FLAGS, env: { GLIBC_TUNABLES: QUIET_GLIBC_TUNABLES, MALLOC_CONF: 'tcache:false', LD_PRELOAD: preload } }
+      : { tsx: false, env: { GLIBC_TUNABLES: undefined, LD_PRELOAD: preload } });
+    expect(child.code, child.stderr).to.equal(0);
+    return lastJson(child) as Record<'clean' | 'leak', { verdict: string; reason: string }>;
+  }
+
   for (const quiet of [true, false]) {
     it(`fails a C array that gains 8 B a call and doubles when full, in a ${quiet ? 'quiet' : 'plain'} process; passes its clean twin`, async function () {
-      // The C heap's level is held under glibc only (defaultLevelHeld()); test/fixtures/leaks has no Windows build anyway.
+      // test/fixtures/leaks has no Windows build; the preloaded allocators have specs of their own below.
       if (platformTuple() !== `linux-${process.arch}-glibc` || process.env.LD_PRELOAD) this.skip();
-      // std::vector's push_back: the storage steps at each doubling, moving from the heap to mapped blocks past the mmap
-      // threshold, and is level between two steps; the clean twin pops what it pushed.
-      const leaks = JSON.stringify(buildFixture('leaks'));
-      const code = `
-        const { checkLeak } = require(${dist});
-        const { vectorLeak, vectorClean } = require(${leaks});
-        const verdict = (promise) => promise.then((report) => ({ verdict: report.verdict, reason: report.reason }), (err) => ({ verdict: err.name, reason: err.message }));
-        (async () => {
-          const clean = await verdict(checkLeak(() => vectorClean(8), { verbosity: 0 }));
-          const leak = await verdict(checkLeak(() => vectorLeak(8), { verbosity: 0 }));
-          console.log(JSON.stringify({ clean, leak }));
-        })();`;
-      const child = await runCode(code, quiet
-        ? { tsx: false, nodeFlags: QUIET_NODE_FLAGS, env: { GLIBC_TUNABLES: QUIET_GLIBC_TUNABLES } }
-        : { tsx: false, env: { GLIBC_TUNABLES: undefined } });
-      expect(child.code, child.stderr).to.equal(0);
-      const { clean, leak } = lastJson(child) as Record<'clean' | 'leak', { verdict: string; reason: string }>;
+      const { clean, leak } = await vectorVerdicts(quiet);
       expect(clean.verdict, clean.reason).to.equal('clean');
       expect(leak.verdict, leak.reason).to.equal('MemoryLeakError');
       expect(leak.reason, leak.reason).to.match(/^heap leaks about [\d,.]+ B\/call/);
       expect(leak.reason, leak.reason).to.match(/heap \(heap and mmap together\) grew in steps that kept their pace: /);
+    });
+  }
+
+  for (const [allocator, { library, debianPackage }] of Object.entries(PRELOADED)) {
+    it(`fails the same array with ${allocator} preloaded, in a quiet process; passes its clean twin`, async function () {
+      if (platformTuple() !== `linux-${process.arch}-glibc` || process.env.LD_PRELOAD) this.skip();
+      needFile(this, library, debianPackage);
+      // The allocator keeps the storage as one block whatever its size: the C heap steps at each doubling.
+      const { clean, leak } = await vectorVerdicts(true, library);
+      expect(clean.verdict, clean.reason).to.equal('clean');
+      expect(leak.verdict, leak.reason).to.equal('MemoryLeakError');
+      expect(leak.reason, leak.reason).to.match(/^heap leaks about [\d,.]+ B\/call/);
+      expect(leak.reason, leak.reason).to.match(/heap grew in steps that kept their pace: /);
     });
   }
 });
