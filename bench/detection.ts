@@ -184,17 +184,20 @@ function elapsedMs(started: bigint): number {
 
 /**
  * quiet and plain as above; jemalloc and tcmalloc: quiet, with that allocator preloaded (the floors were set on glibc);
+ * plain-jemalloc and plain-tcmalloc: plain, with it preloaded (every thread's cache on, as a user's LD_PRELOAD leaves it);
  * quiet16 and plain16: with the threads of a 16-core machine (V8's platform pool, unless --single-threaded, and
  * libuv's pool), a stand-in for many cores on a machine that has two: more threads and allocator arenas, not more
  * parallelism.
  */
-type Mode = 'quiet' | 'plain' | 'jemalloc' | 'tcmalloc' | 'quiet16' | 'plain16';
-const MODES: readonly Mode[] = ['quiet', 'plain', 'jemalloc', 'tcmalloc', 'quiet16', 'plain16'];
+type Mode = 'quiet' | 'plain' | 'jemalloc' | 'tcmalloc' | 'plain-jemalloc' | 'plain-tcmalloc' | 'quiet16' | 'plain16';
+const MODES: readonly Mode[] = ['quiet', 'plain', 'jemalloc', 'tcmalloc', 'plain-jemalloc', 'plain-tcmalloc', 'quiet16', 'plain16'];
 const SIXTEEN_CORES = { execArgv: ['--v8-pool-size=16'], env: { UV_THREADPOOL_SIZE: '16' } };
 const PRELOADS: Partial<Record<Mode, string>> = {
   jemalloc: `/usr/lib/${process.arch === 'x64' ? 'x86_64' : 'aarch64'}-linux-gnu/libjemalloc.so.2`,
   tcmalloc: `/usr/lib/${process.arch === 'x64' ? 'x86_64' : 'aarch64'}-linux-gnu/libtcmalloc_minimal.so.4`,
 };
+PRELOADS['plain-jemalloc'] = PRELOADS.jemalloc;
+PRELOADS['plain-tcmalloc'] = PRELOADS.tcmalloc;
 
 interface Options {
   trials: number;
@@ -246,7 +249,7 @@ function usage(problem?: string): never {
   const out = problem ? process.stderr : process.stdout;
   if (problem) out.write(`${problem}\n`);
   out.write(
-    'usage: npm run bench:detection -- [--trials N] [--modes quiet,plain,jemalloc,tcmalloc,quiet16,plain16] [--cases a,b,...] [--jobs N] [--warm] [--json]\n' +
+    'usage: npm run bench:detection -- [--trials N] [--modes quiet,plain,jemalloc,tcmalloc,plain-jemalloc,plain-tcmalloc,quiet16,plain16] [--cases a,b,...] [--jobs N] [--warm] [--json]\n' +
       `leak cases: ${Object.keys(leakCases).join(', ')}\nhard cases: ${Object.keys(hardCases).join(', ')}\n` +
       `clean cases: ${Object.keys(cleanCases).join(', ')}\nheld-out clean cases: ${Object.keys(heldOutCases).join(', ')}\n`,
   );
@@ -259,12 +262,13 @@ function childCommand(mode: Mode, names: string[]): { args: string[]; env: NodeJ
   delete env.NODE_OPTIONS;
   delete env.GLIBC_TUNABLES;
   const script = ['--require', require.resolve('tsx/cjs'), __filename, '--child', ...names];
+  const preload = PRELOADS[mode];
+  if (preload && !fs.existsSync(preload)) usage(`mode ${mode} needs ${preload}`);
   if (mode === 'plain') return { args: script, env };
+  if (mode === 'plain-jemalloc' || mode === 'plain-tcmalloc') return { args: script, env: { ...env, LD_PRELOAD: preload } };
   if (mode === 'plain16') return { args: [...SIXTEEN_CORES.execArgv, ...script], env: { ...env, ...SIXTEEN_CORES.env } };
   const quiet = quietSetUp();
   if (mode === 'quiet16') return { args: [...quiet.execArgv, ...script], env: { ...env, ...quiet.env, ...SIXTEEN_CORES.env } };
-  const preload = PRELOADS[mode];
-  if (preload && !fs.existsSync(preload)) usage(`mode ${mode} needs ${preload}`);
   return { args: [...quiet.execArgv, ...script], env: { ...env, ...quiet.env, ...(preload ? { LD_PRELOAD: preload } : {}) } };
 }
 
@@ -345,7 +349,7 @@ async function main(): Promise<void> {
   const cleans = options.cases.filter((c) => c in cleanCases);
   const heldOut = options.cases.filter((c) => c in heldOutCases);
   const started = Date.now();
-  const all: Record<Mode, Outcome[]> = { quiet: [], plain: [], jemalloc: [], tcmalloc: [], quiet16: [], plain16: [] };
+  const all: Record<Mode, Outcome[]> = { quiet: [], plain: [], jemalloc: [], tcmalloc: [], 'plain-jemalloc': [], 'plain-tcmalloc': [], quiet16: [], plain16: [] };
 
   for (const mode of options.modes) {
     const tasks: (() => Promise<Outcome[]>)[] = [];
