@@ -524,10 +524,10 @@ function lastKeepsPace(series: MetricRounds, complete: number, evidenceRate: num
 }
 
 /**
- * The rounds whose level levelPending() holds for a metric, or null: V8's heap's own; for the C heap, its small blocks
- * and (when judged, and apart from them: `mmapApart`) its large mapped ones together, since storage that doubles moves
- * from one to the other past the mmap threshold (the C heap falls as much as `mmap` rises), so neither alone rises as
- * the storage does.
+ * The rounds whose level levelPending() holds for a metric, or null: V8's heap's own; the C heap's own, or, when `mmap`
+ * is judged and counts blocks `heap` leaves out (`mmapApart`), the two together, since storage that doubles moves from
+ * one to the other past the mmap threshold (the C heap falls as much as `mmap` rises), so neither alone rises as the
+ * storage does.
  */
 function levelSeries(series: MetricRounds, metrics: readonly MetricName[], held: readonly MetricName[], mmapApart: boolean): MetricRounds | null {
   if (!held.includes(series.metric)) return null;
