@@ -23,6 +23,7 @@ import querystring from 'node:querystring';
 import { setImmediate as immediate, setTimeout as sleep } from 'node:timers/promises';
 import util from 'node:util';
 import zlib from 'node:zlib';
+import { JEMALLOC, TCMALLOC } from '../test/helpers/libraries';
 
 type Fn = () => unknown;
 
@@ -193,11 +194,11 @@ type Mode = 'quiet' | 'plain' | 'jemalloc' | 'tcmalloc' | 'plain-jemalloc' | 'pl
 const MODES: readonly Mode[] = ['quiet', 'plain', 'jemalloc', 'tcmalloc', 'plain-jemalloc', 'plain-tcmalloc', 'quiet16', 'plain16'];
 const SIXTEEN_CORES = { execArgv: ['--v8-pool-size=16'], env: { UV_THREADPOOL_SIZE: '16' } };
 const PRELOADS: Partial<Record<Mode, string>> = {
-  jemalloc: `/usr/lib/${process.arch === 'x64' ? 'x86_64' : 'aarch64'}-linux-gnu/libjemalloc.so.2`,
-  tcmalloc: `/usr/lib/${process.arch === 'x64' ? 'x86_64' : 'aarch64'}-linux-gnu/libtcmalloc_minimal.so.4`,
+  jemalloc: JEMALLOC.library,
+  tcmalloc: TCMALLOC.library,
+  'plain-jemalloc': JEMALLOC.library,
+  'plain-tcmalloc': TCMALLOC.library,
 };
-PRELOADS['plain-jemalloc'] = PRELOADS.jemalloc;
-PRELOADS['plain-tcmalloc'] = PRELOADS.tcmalloc;
 
 interface Options {
   trials: number;

@@ -733,8 +733,8 @@ describe('decide()', () => {
     it('holds the C heap\'s level on `heap` alone under jemalloc and tcmalloc: mapped memory kept and returned hides no step', () => {
       // Their `heap` counts every block in use, large ones too; their `mmap` is what they have mapped, free pages
       // included, which moves by megabytes a round as they keep pages or return them (docs/decision.md). Here it rises
-      // 2 MiB one round and falls back the next. Held on the two together, such a swing stands for a level and a step alike: the
-      // vector's steps pass, and a clean function's level waits.
+      // 2 MiB one round and falls back the next. Held on the two together, such a swing stands for a level and a step
+      // alike: the vector's steps pass, and a clean function's level waits.
       expect(defaultMmapApart('jemalloc')).to.equal(false);
       expect(defaultMmapApart('tcmalloc')).to.equal(false);
       const storage = (entries: number): number => 8 * 2 ** Math.ceil(Math.log2(Math.max(entries, 8)));

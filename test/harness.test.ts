@@ -31,6 +31,7 @@ import { QUIET_GLIBC_TUNABLES, QUIET_NODE_FLAGS, lastJson, runCode } from './hel
 import { expectClean, rejection } from './helpers/verdicts';
 import { FAST } from './helpers/fast';
 import { buildFixture } from './helpers/fixtures';
+import { JEMALLOC, TCMALLOC } from './helpers/libraries';
 import { needFile } from './helpers/requires';
 
 // Small budgets keep these specs fast in a plain process; the leaks below are large enough to show in any budget.
@@ -872,12 +873,6 @@ describe('settle(): a plain process\'s background compiles', function () {
 describe('checkLeak: native storage that doubles', function () {
   this.timeout(120_000);
 
-  const LIB_DIR = `/usr/lib/${process.arch === 'x64' ? 'x86_64' : 'aarch64'}-linux-gnu`;
-  const PRELOADED = {
-    jemalloc: { library: path.join(LIB_DIR, 'libjemalloc.so.2'), debianPackage: 'libjemalloc2' },
-    tcmalloc: { library: path.join(LIB_DIR, 'libtcmalloc_minimal.so.4'), debianPackage: 'libtcmalloc-minimal4' },
-  };
-
   /** vectorClean(8)'s and vectorLeak(8)'s verdicts, each checked in the same child. */
   async function vectorVerdicts(quiet: boolean, preload?: string): Promise<Record<'clean' | 'leak', { verdict: string; reason: string }>> {
     // std::vector's push_back: the storage steps at each doubling and is level between two steps (under glibc it also
@@ -911,7 +906,7 @@ describe('checkLeak: native storage that doubles', function () {
     });
   }
 
-  for (const [allocator, { library, debianPackage }] of Object.entries(PRELOADED)) {
+  for (const [allocator, { library, debianPackage }] of Object.entries({ jemalloc: JEMALLOC, tcmalloc: TCMALLOC })) {
     it(`fails the same array with ${allocator} preloaded, in a quiet process; passes its clean twin`, async function () {
       if (platformTuple() !== `linux-${process.arch}-glibc` || process.env.LD_PRELOAD) this.skip();
       needFile(this, library, debianPackage);

@@ -23,6 +23,7 @@ import { CLASS_FIELD_NAMES } from '../lib/options';
 import { platformTuple } from '../lib/platform';
 import { QUIET_GLIBC_TUNABLES, QUIET_NODE_FLAGS, WITHOUT_PROC, lastJson, runCode, runScript } from './helpers/child';
 import { buildFixture } from './helpers/fixtures';
+import * as libraries from './helpers/libraries';
 import { needFile, needNamespaces } from './helpers/requires';
 import { resultOf, runSuite } from './helpers/suite';
 import { rejection } from './helpers/verdicts';
@@ -258,11 +259,11 @@ describe('green means measured, and no leak', function () {
   });
 
   describe('4. the C heap is measured, or the check refuses', () => {
-    const MIMALLOC = `/usr/lib/${process.arch === 'x64' ? 'x86_64' : 'aarch64'}-linux-gnu/libmimalloc.so.2`;
+    const MIMALLOC = libraries.MIMALLOC.library;
 
     it('an allocator the probe cannot read: UnsupportedPlatformError before any call, unless metrics leave the C heap out', async function () {
       if (process.platform !== 'linux' || !platformTuple().endsWith('-glibc')) this.skip();
-      needFile(this, MIMALLOC, 'libmimalloc2.0');
+      needFile(this, MIMALLOC, libraries.MIMALLOC.debianPackage);
       const code = `
         const { checkLeak } = require(${JSON.stringify(path.join(root, 'lib'))});
         let calls = 0;

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { assert } from 'chai';
 import { platformTuple } from '../lib/platform';
 import { QUIET_NODE_FLAGS, lastJson, runCode } from './helpers/child';
+import * as libraries from './helpers/libraries';
 import { needFile } from './helpers/requires';
 import {
   PAGE_SIZE,
@@ -21,10 +22,9 @@ import {
   type Measurement,
 } from './fixtures/alloc/rules';
 
-const LIB_DIR = `/usr/lib/${process.arch === 'x64' ? 'x86_64' : 'aarch64'}-linux-gnu`;
-const JEMALLOC = path.join(LIB_DIR, 'libjemalloc.so.2');
-const TCMALLOC = path.join(LIB_DIR, 'libtcmalloc_minimal.so.4');
-const MIMALLOC = path.join(LIB_DIR, 'libmimalloc.so.2');
+const JEMALLOC = libraries.JEMALLOC.library;
+const TCMALLOC = libraries.TCMALLOC.library;
+const MIMALLOC = libraries.MIMALLOC.library;
 
 const LARGE_SIZES = [TCMALLOC_MAX_SMALL * 2 + 1, 1 << 20, (4 << 20) + 1, 48 << 20];
 
@@ -42,7 +42,7 @@ describe('probe under LD_PRELOAD=jemalloc', function () {
   let measured: Measurement;
 
   before(async function () {
-    requireLibrary(this, JEMALLOC, 'libjemalloc2');
+    requireLibrary(this, JEMALLOC, libraries.JEMALLOC.debianPackage);
     measured = await measureInChild(
       { small: { sizes: SMALL_SIZES, count: SMALL_COUNT }, large: { sizes: LARGE_SIZES } },
       { LD_PRELOAD: JEMALLOC },
@@ -102,7 +102,7 @@ describe('a quiet process with jemalloc preloaded', function () {
   this.timeout(60_000);
 
   before(function () {
-    requireLibrary(this, JEMALLOC, 'libjemalloc2');
+    requireLibrary(this, JEMALLOC, libraries.JEMALLOC.debianPackage);
   });
 
   it("is quiet only with jemalloc's thread cache off, and says which setting turns it off", async function () {
@@ -128,7 +128,7 @@ describe('probe under LD_PRELOAD=tcmalloc', function () {
   let measured: Measurement;
 
   before(async function () {
-    requireLibrary(this, TCMALLOC, 'libtcmalloc-minimal4');
+    requireLibrary(this, TCMALLOC, libraries.TCMALLOC.debianPackage);
     measured = await measureInChild(
       { small: { sizes: SMALL_SIZES, count: SMALL_COUNT }, large: { sizes: LARGE_SIZES } },
       { LD_PRELOAD: TCMALLOC },
@@ -192,7 +192,7 @@ describe('probe under LD_PRELOAD of an allocator it cannot read (mimalloc)', fun
   let outcome: Outcome;
 
   before(async function () {
-    requireLibrary(this, MIMALLOC, 'libmimalloc2.0');
+    requireLibrary(this, MIMALLOC, libraries.MIMALLOC.debianPackage);
     const lib = JSON.stringify(path.join(__dirname, '..', 'lib', 'index.ts'));
     const code = `
       const nodeleak = require(${lib});

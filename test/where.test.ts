@@ -12,10 +12,11 @@ import type { Frame } from '../lib/symbolize';
 import { JEMALLOC_ENV, findJemalloc, installHint, whereEnvironment } from '../lib/where';
 import { QUIET_GLIBC_TUNABLES, QUIET_NODE_FLAGS, lastJson, runCode, runScript } from './helpers/child';
 import { buildFixture } from './helpers/fixtures';
+import * as libraries from './helpers/libraries';
 import { needFile } from './helpers/requires';
 
 const root = path.join(__dirname, '..');
-const JEMALLOC = `/usr/lib/${process.arch === 'x64' ? 'x86_64' : 'aarch64'}-linux-gnu/libjemalloc.so.2`;
+const JEMALLOC = libraries.JEMALLOC.library;
 
 /** A heap_v2 dump with the given stacks (address list → [count, bytes]) and one mapping. */
 function dump(stacks: Record<string, [number, number]>): string {
@@ -125,7 +126,7 @@ describe('npx nodeleak --where: the sites of each leak', function () {
 
   before(function () {
     if (process.platform !== 'linux') this.skip();
-    needFile(this, JEMALLOC, 'libjemalloc2');
+    needFile(this, JEMALLOC, libraries.JEMALLOC.debianPackage);
   });
 
   async function sites(variant: 'leaks' | 'leaks_g' | 'leaks_nofp', names: string[], env: Record<string, string | undefined> = {}): Promise<Sites> {
