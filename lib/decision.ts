@@ -123,22 +123,26 @@ export function defaultNoise(quiet: boolean): Partial<Record<MetricName, number>
 
 /**
  * The metrics whose level is held (DecisionOptions.levelHeld) under the C heap's allocator. V8's heap after a full
- * collection is the objects still reachable. The C heap is what the allocator holds: held under glibc, jemalloc and
- * tcmalloc, where clean functions' levels were measured to stand over repeats of a round's length; macOS's zones and
- * Windows' heaps were not measured (docs/decision.md).
+ * collection is the objects still reachable. The C heap is what the allocator holds, wherever the probe reads it: storage
+ * that doubles stands level between two steps under every allocator, and holding a level can cost a clean check calls
+ * but cannot pass a leak. Under glibc, jemalloc and tcmalloc clean functions' levels were measured to stand over repeats
+ * of a round's length; Windows' heaps only under Wine, macOS's zones not at all (docs/decision.md). Without an
+ * allocator (no C heap figures) there is nothing to hold.
  */
 export function defaultLevelHeld(allocator: Allocator | undefined): MetricName[] {
-  return allocator === 'glibc' || allocator === 'jemalloc' || allocator === 'tcmalloc' ? ['v8heap', 'heap'] : ['v8heap'];
+  return allocator === undefined ? ['v8heap'] : ['v8heap', 'heap'];
 }
 
 /**
  * Whether the allocator's `mmap` figure counts blocks in use that its `heap` figure leaves out (DecisionOptions.mmapApart).
- * glibc counts a block past its mmap threshold in `mmap` only, so storage that grows past it moves from one to the other.
- * jemalloc's and tcmalloc's `heap` counts every block in use, large ones too, and their `mmap` is the memory they have
- * mapped, free pages included, which moves by megabytes as they keep or return them.
+ * glibc counts a block past its mmap threshold in `mmap` only, and Windows' heaps count a block too large for a segment
+ * (one they VirtualAlloc) there, so storage that grows past it moves from one to the other. jemalloc's and tcmalloc's
+ * `heap` counts every block in use, large ones too, and their `mmap` is the memory they have mapped, free pages
+ * included, which moves by megabytes as they keep or return them. macOS's zones count large blocks in `heap`; the probe
+ * reads no `mmap` there.
  */
 export function defaultMmapApart(allocator: Allocator | undefined): boolean {
-  return allocator !== 'jemalloc' && allocator !== 'tcmalloc';
+  return allocator === 'glibc' || allocator === 'windows-heap';
 }
 
 /** A floor is at least this many times the largest move of a no-op's round measured in the process itself. */

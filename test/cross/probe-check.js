@@ -213,6 +213,21 @@ if (fixturePath) {
     await worker.terminate();
     assert.ok(during > before, `threads ${before} -> ${during}`);
   });
+
+  // Last of these: the leaking vector stays. The C heap's figures only (heap and its VirtualAlloc()ed blocks), since
+  // Wine does not keep vms; a budget, since a foreign runner is slow.
+  check('a native array that gains 8 B a call and doubles when full fails; its clean twin passes', async () => {
+    const options = { verbosity: 0, checkers: nodeleak.Checkers.only('memory'), metrics: ['heap', 'mmap', 'v8heap'], maxMs: 60_000 };
+    const report = await nodeleak.checkLeak(() => fixture.vectorClean(8), options);
+    assert.equal(report.verdict, 'clean', report.reason);
+    await assert.rejects(nodeleak.checkLeak(() => fixture.vectorLeak(8), options), (err) => {
+      assert.ok(err instanceof nodeleak.MemoryLeakError, String(err));
+      assert.equal(err.metric, 'heap', err.message);
+      assert.equal(err.report.inSteps, true, err.message);
+      assert.match(err.message, /heap \(heap and mmap together\) grew in steps that kept their pace: /);
+      return true;
+    });
+  });
 }
 
 if (ownAllocatorFixturePath) {
