@@ -755,8 +755,8 @@ describe('decide()', () => {
 
     it('holds the C heap\'s level on Windows\' heaps (with the blocks they VirtualAlloc) and macOS\'s zones: a native vector is a leak there too', () => {
       // A Windows heap VirtualAllocs a block too large for its segments (on x64, past about 1 MiB), which the probe
-      // counts in `mmap`, as glibc's mapped chunks. A macOS zone counts its large blocks in
-      // `size_in_use`, and the probe reads no `mmap` there. Either way the storage steps at each doubling.
+      // counts in `mmap`, as glibc's mapped chunks. A macOS zone counts its large blocks in `size_in_use`, and the
+      // probe reads no `mmap` there. Either way the storage steps at each doubling.
       expect(defaultMmapApart('windows-heap')).to.equal(true);
       expect(defaultMmapApart('darwin-zones')).to.equal(false);
       const storage = (entries: number): number => 8 * 2 ** Math.ceil(Math.log2(Math.max(entries, 8)));
