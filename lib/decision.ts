@@ -66,7 +66,7 @@ export interface DecisionOptions {
   levelHeld?: readonly MetricName[];
   /**
    * Whether `mmap` counts blocks in use that `heap` leaves out (defaultMmapApart()); the C heap's level is then held on
-   * the two together. Missing: true (glibc's).
+   * the two together. Missing: glibc's (true).
    */
   mmapApart?: boolean;
 }
@@ -893,9 +893,10 @@ export function decide(rounds: readonly Round[], options: DecisionOptions): Deci
   }
   const resolution = { ...defaultResolution(), ...options.resolution };
   const held = options.levelHeld ?? defaultLevelHeld('glibc');
+  const mmapApart = options.mmapApart ?? defaultMmapApart('glibc');
   const judged = options.metrics.map((metric) => {
     const series = new MetricRounds(rounds, metric, options.noise[metric] as number);
-    const judgement = judge(series, options.tolerance[metric] ?? 0, resolution[metric] as number, levelSeries(series, options.metrics, held, options.mmapApart ?? true));
+    const judgement = judge(series, options.tolerance[metric] ?? 0, resolution[metric] as number, levelSeries(series, options.metrics, held, mmapApart));
     return { metric, series, judgement };
   });
   const budgetSpent = used >= options.maxCalls;
