@@ -213,7 +213,7 @@ interface MemoryPlan {
   cHeap: Allocator | undefined;
   /** Allocators of an addon's own, mapped in the process. */
   own: OwnAllocator[];
-  /** uss, or rss where uss cannot be read: judged too when `own` is not empty and the user named no metrics. */
+  /** uss, or rss where uss cannot be read: judged beside DEFAULT_JUDGED when the user named no metrics. */
   processMetric: MetricName;
   judgeProcess: boolean;
 }
@@ -224,11 +224,12 @@ function planMemory(settings: Settings): MemoryPlan {
   const measured = availableMetrics();
   const cHeap = cHeapAllocator();
   const own = ownAllocatorsHere(cHeap);
-  // An allocator of an addon's own is invisible to the C heap figures: process memory is judged too (unless the user
-  // named the metrics), with a floor as wide as such allocators' steps.
+  // Unless the user named the metrics, process memory is judged too: pages committed inside address space reserved
+  // earlier (a resizable ArrayBuffer, an arena that reserves first and commits as it grows) move no other metric, and an
+  // allocator of an addon's own is invisible to the C heap figures (its floor is then as wide as such allocators' steps).
   const processMetric: MetricName = measured.includes('uss') ? 'uss' : 'rss';
   const judged = [...judgedMetrics(settings)];
-  const judgeProcess = own.length > 0 && settings.metrics === undefined && !judged.includes(processMetric);
+  const judgeProcess = settings.metrics === undefined && !judged.includes(processMetric);
   if (judgeProcess) judged.push(processMetric);
   const unmeasurable = judged.filter((metric) => !measured.includes(metric));
   if (unmeasurable.length > 0) {
@@ -333,7 +334,7 @@ async function checkMemory(invoke: Invoke, settings: Settings, plan: MemoryPlan,
   const allNoise = moves ? widenedNoise(fixedNoise, moves) : fixedNoise;
   const noise: Partial<Record<MetricName, number>> = {};
   for (const metric of judged) noise[metric] = allNoise[metric];
-  if (judgeProcess) noise[processMetric] = Math.max(noise[processMetric] as number, OWN_ALLOCATOR_STEP);
+  if (judgeProcess && own.length > 0) noise[processMetric] = Math.max(noise[processMetric] as number, OWN_ALLOCATOR_STEP);
   const widening = Math.max(1, ...judged.map((metric) => (allNoise[metric] as number) / (fixedNoise[metric] as number)));
   const trimCallback = pace.trimCallback(settings.trimCallback);
   const first = await pace.settled(() => settledSample(metrics, { trimCallback, since, throwIfStopped: pace.throwIfAborted }));

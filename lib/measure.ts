@@ -228,8 +228,9 @@ export function requireProcessFigures(): void {
 }
 
 /**
- * Metrics judged unless the user names others: rss and uss also move with pages the process touches for the first
- * time (code of the node binary, thread stacks), which is bounded but slow, so they are shown, not judged.
+ * Metrics judged unless the user names others, and process memory besides (uss, else rss: see planMemory() in
+ * check-leak.ts), which is judged only down to a coarser rate: it also moves with pages the process touches for the
+ * first time (code of the node binary, thread stacks).
  */
 export const DEFAULT_JUDGED: readonly MetricName[] = ['heap', 'mmap', 'vms', 'v8heap', 'external'];
 

@@ -40,8 +40,9 @@ export interface LeakOptions {
   /** 0: silent; 1: warn once when the process is not quiet (default); 2: also print every clean report. */
   verbosity?: 0 | 1 | 2;
   /**
-   * Metrics to judge. Default: heap, mmap, vms, v8heap and external (rss and uss are measured and shown). A check that
-   * judges heap or mmap refuses to start where the C heap cannot be read; leave them out to check without it.
+   * Metrics to judge. Default: heap, mmap, vms, v8heap and external, and uss (rss where uss cannot be read); the other
+   * of rss and uss is measured and shown. A check that judges heap or mmap refuses to start where the C heap cannot be
+   * read; leave them out to check without it.
    */
   metrics?: readonly MetricName[];
   /** Label for printed reports. Default: the function's name. */

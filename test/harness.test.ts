@@ -922,6 +922,52 @@ describe('checkLeak: native storage that doubles', function () {
   }
 });
 
+describe('checkLeak: pages committed inside address space reserved earlier', function () {
+  this.timeout(120_000);
+
+  // A resizable ArrayBuffer: V8 reserves its maxByteLength of address space when it is made and commits pages as it
+  // grows, outside the C heap (heap, mmap), V8's heap (v8heap) and its external count, and inside what vms already
+  // counted. Only the process's resident pages (uss, else rss) see it.
+  const RESIZABLE = `
+    const reserve = () => new ArrayBuffer(0, { maxByteLength: 1 << 30 });
+    const leaking = reserve(), leakingBytes = new Uint8Array(leaking);
+    const grow = () => { const end = leaking.byteLength; leaking.resize(end + 1024); leakingBytes.fill(1, end); };
+    const reused = reserve(), reusedBytes = new Uint8Array(reused);
+    const growAndShrink = () => { reused.resize(1024); reusedBytes.fill(1); reused.resize(0); };`;
+
+  for (const quiet of [true, false]) {
+    it(`fails a resizable ArrayBuffer grown by 1 KiB a call on process memory, in a ${quiet ? 'quiet' : 'plain'} process; passes its clean twin`, async function () {
+      if (typeof (ArrayBuffer.prototype as { resize?: unknown }).resize !== 'function') this.skip(); // Node 18
+      const code = `
+        const { checkLeak } = require(${dist});
+        ${RESIZABLE}
+        const verdict = (promise) => promise.then(
+          (report) => ({ verdict: report.verdict, judged: report.judged, reason: report.reason }),
+          (err) => ({ verdict: err.name, metric: err.metric, reason: err.message }));
+        (async () => {
+          const clean = await verdict(checkLeak(growAndShrink, { verbosity: 0 }));
+          const leak = await verdict(checkLeak(grow, { verbosity: 0 }));
+          const named = await verdict(checkLeak(growAndShrink, { verbosity: 0, metrics: ['heap', 'v8heap'] }));
+          console.log(JSON.stringify({ clean, leak, named }));
+        })();`;
+      const child = await runCode(code, quiet
+        ? { tsx: false, nodeFlags: QUIET_NODE_FLAGS, env: { GLIBC_TUNABLES: QUIET_GLIBC_TUNABLES, MALLOC_CONF: 'tcache:false' } }
+        : { tsx: false, env: { GLIBC_TUNABLES: undefined } });
+      expect(child.code, child.stderr).to.equal(0);
+      type Verdict = { verdict: string; metric?: string; judged?: string[]; reason: string };
+      const { clean, leak, named } = lastJson(child) as Record<'clean' | 'leak' | 'named', Verdict>;
+      const processMetric = process.platform === 'freebsd' || process.platform === 'netbsd' ? 'rss' : 'uss';
+      expect(clean.verdict, clean.reason).to.equal('clean');
+      expect(clean.judged).to.deep.equal(['heap', 'mmap', 'vms', 'v8heap', 'external', processMetric]);
+      expect(leak.verdict, leak.reason).to.equal('MemoryLeakError');
+      // Windows commits the pages into vms (private bytes) too; elsewhere the reservation already counted them.
+      expect(leak.metric, leak.reason).to.be.oneOf(process.platform === 'win32' ? [processMetric, 'vms'] : [processMetric]);
+      // Metrics named: those alone are judged.
+      expect(named.judged, named.reason).to.deep.equal(['heap', 'v8heap']);
+    });
+  }
+});
+
 describe('settle(): N-API finalizers', function () {
   this.timeout(60_000);
 

@@ -38,7 +38,7 @@ describe('what a check shows besides its verdict', function () {
     const { value: report, stderr } = await withEnv({ NODELEAK_SUMMARY: '1' }, () => checkLeak(() => JSON.parse('[1]'), { ...FAST, verbosity: 1, name: 'parse' }));
     const lines = stderr.split('\n').filter((line) => line.startsWith('nodeleak: parse: '));
     expect(lines).to.have.length(1);
-    expect(lines[0]).to.match(new RegExp(`^nodeleak: parse: no leak in ${report.calls.toLocaleString('en-US')} calls, \\d+ ms, (quiet|plain) process; heap ≤ [\\d.,]+ B/call, mmap ≤ .*, v8heap ≤ [\\d.,]+ B/call, external ≤ [\\d.,]+ B/call$`));
+    expect(lines[0]).to.match(new RegExp(`^nodeleak: parse: no leak in ${report.calls.toLocaleString('en-US')} calls, \\d+ ms, (quiet|plain) process; heap ≤ [\\d.,]+ B/call, mmap ≤ .*, v8heap ≤ [\\d.,]+ B/call, external ≤ [\\d.,]+ B/call, (uss|rss) ≤ [\\d.,]+ B/call$`));
   });
 
   it('a progress line on a terminal after two seconds, erased at the end; none off a terminal', () => {

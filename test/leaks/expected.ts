@@ -26,6 +26,8 @@ export const expectedOutcomes: Record<string, Record<string, Outcome>> = {
   'native-resources.leaks.ts': {
     'NativeResourceLeaks testMmapLeak': 'MemoryLeakError',
     'NativeResourceLeaks testMmapClean': 'pass',
+    'NativeResourceLeaks testReservedPagesLeak': 'MemoryLeakError',
+    'NativeResourceLeaks testReservedPagesClean': 'pass',
     'NativeResourceLeaks testFdLeak': 'UnclosedFdError',
     'NativeResourceLeaks testFdClean': 'pass',
     'NativeResourceLeaks testThreadLeak': 'UnclosedNativeThreadError',
@@ -38,5 +40,7 @@ export const expectedOutcomes: Record<string, Record<string, Outcome>> = {
   'js.leaks.ts': {
     'JsLeaks testGrowingArrayLeak': 'MemoryLeakError',
     'JsLeaks testDroppedArrayClean': 'pass',
+    'JsLeaks testResizableArrayBufferLeak': 'MemoryLeakError',
+    'JsLeaks testResizableArrayBufferClean': 'pass',
   },
 };

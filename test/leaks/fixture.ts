@@ -46,6 +46,10 @@ export interface LeaksFixture {
   vectorLeak(bytes: number): void;
   /** The same array, popped after each push: its storage stays at its first size. */
   vectorClean(bytes: number): void;
+  /** Takes bytes, touched, from a 1 GiB region reserved once (PROT_NONE), making its pages usable as it fills; never given back. */
+  reservedLeak(bytes: number): void;
+  /** The same, given back after each call: the region's first pages are reused. */
+  reservedClean(bytes: number): void;
 }
 
 export const leaks = loadFixture<LeaksFixture>('leaks');

@@ -1,8 +1,17 @@
-// A JS-level leak (objects kept reachable from a module-level array) beside its clean twin:
-// the V8 heap after GC grows, the C heap need not.
+// JS-level leaks beside their clean twins: objects kept reachable from a module-level array (the V8 heap after GC
+// grows, the C heap need not), and a resizable ArrayBuffer that keeps growing (its pages show only in the process's
+// memory: V8 reserved their address space when the buffer was made).
 import { MemoryLeakTestCase } from '../../lib';
 
 const hoard: object[] = [];
+
+type Resizable = ArrayBuffer & { resize(length: number): void };
+function resizable(): Resizable {
+  const make = ArrayBuffer as unknown as new (length: number, options: { maxByteLength: number }) => Resizable;
+  return new make(0, { maxByteLength: 1 << 30 });
+}
+const growing = resizable();
+const reused = resizable();
 
 class JsLeaks extends MemoryLeakTestCase {
   async testGrowingArrayLeak() {
@@ -15,6 +24,20 @@ class JsLeaks extends MemoryLeakTestCase {
       const local: object[] = [];
       local.push({ id: local.length, label: `item ${local.length}` });
       return local.length;
+    });
+  }
+  async testResizableArrayBufferLeak() {
+    await this.execute(() => {
+      const end = growing.byteLength;
+      growing.resize(end + 1024);
+      new Uint8Array(growing).fill(1, end);
+    });
+  }
+  async testResizableArrayBufferClean() {
+    await this.execute(() => {
+      reused.resize(1024);
+      new Uint8Array(reused).fill(1);
+      reused.resize(0);
     });
   }
 }
