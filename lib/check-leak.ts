@@ -213,9 +213,8 @@ interface MemoryPlan {
   cHeap: Allocator | undefined;
   /** Allocators of an addon's own, mapped in the process. */
   own: OwnAllocator[];
-  /** uss, or rss where uss cannot be read: judged beside DEFAULT_JUDGED when the user named no metrics. */
-  processMetric: MetricName;
-  judgeProcess: boolean;
+  /** Process memory judged: uss (rss where uss cannot be read) beside DEFAULT_JUDGED, or those of the two named. */
+  processJudged: MetricName[];
 }
 
 /** Planned once the function has been called, so an addon it loaded counts; throws InvalidArgumentError for metrics it
@@ -227,17 +226,16 @@ function planMemory(settings: Settings): MemoryPlan {
   // Unless the user named the metrics, process memory is judged too: pages committed inside address space reserved
   // earlier (a resizable ArrayBuffer, an arena that reserves first and commits as it grows) move no other metric, and an
   // allocator of an addon's own is invisible to the C heap figures (its floor is then as wide as such allocators' steps).
-  const processMetric: MetricName = measured.includes('uss') ? 'uss' : 'rss';
   const judged = [...judgedMetrics(settings)];
-  const judgeProcess = settings.metrics === undefined && !judged.includes(processMetric);
-  if (judgeProcess) judged.push(processMetric);
+  if (settings.metrics === undefined) judged.push(measured.includes('uss') ? 'uss' : 'rss');
+  const processJudged = judged.filter((metric) => metric === 'uss' || metric === 'rss');
   const unmeasurable = judged.filter((metric) => !measured.includes(metric));
   if (unmeasurable.length > 0) {
     throw new InvalidArgumentError(
       `metrics: ${unmeasurable.join(', ')} cannot be measured in this process (measurable: ${measured.join(', ')})`,
     );
   }
-  return { metrics: measured, judged, cHeap, own, processMetric, judgeProcess };
+  return { metrics: measured, judged, cHeap, own, processJudged };
 }
 
 /** Rounds of each made-up sequence: enough to reach the code that finds evidence. */
@@ -319,7 +317,7 @@ class CleanAfterOne implements EndAfterOne {
 /** Calls in rounds of the sizes decide() asks for until it gives a verdict, or the time budget ends. `since`: the
  * resource check's settle, when it was the last thing to run the function. */
 async function checkMemory(invoke: Invoke, settings: Settings, plan: MemoryPlan, quiet: boolean, pace: Pace, started: number, progress: Progress, holdsHandles: boolean, since?: Settled): Promise<Outcome> {
-  const { metrics, judged, cHeap, own, processMetric, judgeProcess } = plan;
+  const { metrics, judged, cHeap, own, processJudged } = plan;
   const fixedNoise = defaultNoise(quiet);
   // A plain process's floors are widened to what a no-op's rounds move in it (calibrate.ts); a quiet one runs V8 on one
   // thread, so its fixed floors hold whatever the machine.
@@ -334,7 +332,7 @@ async function checkMemory(invoke: Invoke, settings: Settings, plan: MemoryPlan,
   const allNoise = moves ? widenedNoise(fixedNoise, moves) : fixedNoise;
   const noise: Partial<Record<MetricName, number>> = {};
   for (const metric of judged) noise[metric] = allNoise[metric];
-  if (judgeProcess && own.length > 0) noise[processMetric] = Math.max(noise[processMetric] as number, OWN_ALLOCATOR_STEP);
+  if (own.length > 0) for (const metric of processJudged) noise[metric] = Math.max(noise[metric] as number, OWN_ALLOCATOR_STEP);
   const widening = Math.max(1, ...judged.map((metric) => (allNoise[metric] as number) / (fixedNoise[metric] as number)));
   const trimCallback = pace.trimCallback(settings.trimCallback);
   const first = await pace.settled(() => settledSample(metrics, { trimCallback, since, throwIfStopped: pace.throwIfAborted }));
@@ -443,7 +441,7 @@ async function checkMemory(invoke: Invoke, settings: Settings, plan: MemoryPlan,
     resolution: Object.fromEntries(judged.map((metric) => [metric, decisionOptions.resolution[metric]])),
     noise: { ...noise },
     ...(moves ? { noOpMoves: Object.fromEntries(judged.map((metric) => [metric, moves[metric]])) } : {}),
-    ...(own.length > 0 ? { ownAllocators: own.map(({ name, object, how }) => ({ name, object, how, judged: judgeProcess ? processMetric : null })) } : {}),
+    ...(own.length > 0 ? { ownAllocators: own.map(({ name, object, how }) => ({ name, object, how, judged: processJudged[0] ?? null })) } : {}),
   };
   return { base, decision: decision.verdict === 'continue' ? null : decision };
 }

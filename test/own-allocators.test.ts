@@ -202,5 +202,21 @@ describe('allocators of an addon’s own', function () {
       expect(result.leak.judged).to.deep.equal(['heap', 'v8heap']);
       expect((result.leak.ownAllocators as { judged: unknown }[])[0].judged).to.equal(null);
     });
+
+    it('with uss among the metrics named, it is judged at the floor such allocators need, and the report says so', async () => {
+      const result = await runJsonScript<Record<string, Record<string, unknown>>>(script, {
+        nodeFlags: QUIET_NODE_FLAGS,
+        env: { GLIBC_TUNABLES: QUIET_GLIBC_TUNABLES },
+        args: ['named-uss'],
+        timeoutMs: 170_000,
+      });
+      expect(result.clean.verdict).to.equal('clean');
+      expect(result.clean.judged).to.deep.equal(['heap', 'v8heap', 'uss']);
+      expect((result.clean.noise as Record<string, number>).uss).to.equal(4 * 1024 * 1024);
+      expect((result.clean.ownAllocators as { name: string; judged: unknown }[]).map(({ name, judged }) => `${name} ${judged}`)).to.deep.equal(['mimalloc uss']);
+      expect(result.leak.verdict).to.equal('leak');
+      expect(result.leak.metric).to.equal('uss');
+      expect(result.leak.note).to.match(/: uss judged as well$/);
+    });
   });
 });

@@ -26,7 +26,9 @@ function loadDeletedCopy(file: string): unknown {
   }
 }
 
-const named: readonly MetricName[] | undefined = process.argv[2] === 'named' ? ['heap', 'v8heap'] : undefined;
+/** argv[2] 'named': metrics named without process memory; 'named-uss': with uss. */
+const NAMED: Record<string, readonly MetricName[]> = { named: ['heap', 'v8heap'], 'named-uss': ['heap', 'v8heap', 'uss'] };
+const named: readonly MetricName[] | undefined = NAMED[process.argv[2]];
 
 (async () => {
   if (process.argv[2] === 'lazy') {
@@ -54,7 +56,7 @@ const named: readonly MetricName[] | undefined = process.argv[2] === 'named' ? [
   ] as const) {
     try {
       const report = await checkLeak(fn, { verbosity: 0, ...(named ? { metrics: named } : {}) });
-      out[name] = { verdict: report.verdict, judged: report.judged, ownAllocators: report.ownAllocators };
+      out[name] = { verdict: report.verdict, judged: report.judged, noise: report.noise, ownAllocators: report.ownAllocators };
     } catch (err) {
       if (!(err instanceof MemoryLeakError)) throw err;
       out[name] = { verdict: 'leak', metric: err.metric, bytesPerCall: err.bytesPerCall, note: err.message.split('\n').find((line) => line.startsWith('note:')) };
