@@ -43,6 +43,12 @@ function fixture(): LeakFixture {
   return loadFixture<LeakFixture>('leaks');
 }
 
+/** A resizable ArrayBuffer (ES2024, Node 20 and up): V8 reserves `max` bytes of address space and commits pages as it grows. */
+function resizableBuffer(max: number): ArrayBuffer & { resize(length: number): void } {
+  const Resizable = ArrayBuffer as unknown as new (length: number, options: { maxByteLength: number }) => ArrayBuffer & { resize(length: number): void };
+  return new Resizable(0, { maxByteLength: max });
+}
+
 const leakCases: Record<string, { label: string; make: () => Fn }> = {
   leak32: { label: '32 B/call (malloc(16), never freed)', make: () => { const f = fixture(); return () => f.mallocLeak(16); } },
   leak3: { label: '3.2 B/call (32 B every 10th call)', make: () => { const f = fixture(); return () => f.every10thLeak(); } },
@@ -50,6 +56,7 @@ const leakCases: Record<string, { label: string; make: () => Fn }> = {
   jsObject: { label: 'V8 heap: a small object kept a call (~40 B/call)', make: () => { const kept: object[] = []; return () => kept.push({ n: kept.length }); } },
   jsMap: { label: 'V8 heap: a Map entry a call (its table grows in doubling steps)', make: () => { const map = new Map<number, boolean>(); return () => map.set(map.size, true); } },
   vector8: { label: 'C heap: 8 B a call in an array that doubles when full', make: () => { const f = fixture(); return () => f.vectorLeak(8); } },
+  resizable1k: { label: 'pages: a resizable ArrayBuffer grown by 1 KiB a call', make: () => { const buffer = resizableBuffer(1 << 30); const bytes = new Uint8Array(buffer); return () => { const end = buffer.byteLength; buffer.resize(end + 1024); bytes.fill(1, end); }; } },
 };
 
 /** Cases the rule finds hard, with the verdict a user would want. */
