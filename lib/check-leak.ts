@@ -472,7 +472,7 @@ function cHeapLeakRate(rounds: readonly RoundReport[], leak: { metric: MetricNam
  * Under `npx nodeleak --where`: profiles two more rounds of the evidence's round size and returns the leak's sites. The
  * rounds may run past the time budget (the verdict is given already), not past the signal.
  */
-async function whereIsTheLeak(invoke: Invoke, rounds: readonly RoundReport[], leak: { bytesPerCall: number; sustainedCalls: number }, pace: Pace): Promise<{ sites?: LeakSite[]; profiledCalls?: number }> {
+async function whereIsTheLeak(invoke: Invoke, rounds: readonly RoundReport[], leak: { bytesPerCall: number; sustainedCalls: number }, pace: Pace): Promise<{ sites?: LeakSite[]; profiledCalls?: number; profiled?: boolean }> {
   if (!profilingRequested()) return {};
   // The size of the first round of the evidence: long enough to show the leak, unlike the longer round that confirmed it.
   let index = rounds.length - 1;
@@ -497,7 +497,7 @@ async function whereIsTheLeak(invoke: Invoke, rounds: readonly RoundReport[], le
       calls,
       leak.bytesPerCall,
     );
-    return { sites, profiledCalls };
+    return { sites, profiledCalls, profiled: true };
   } finally {
     unbounded.dispose();
     // What the profile left that only a memory-reducing collection frees would otherwise be freed in a later check,
@@ -609,7 +609,12 @@ async function measureChecked(invoke: Invoke, settings: Settings, pace: Pace, pr
     const { base, decision } = await checkMemory(invoke, settings, plan ?? planMemory(settings), quiet, pace, started, progress, holdsHandles, settledByResourceCheck);
     if (decision?.verdict === 'leak') {
       const cHeapLeak = cHeapLeakRate(base.rounds, decision, base.noise.heap ?? (defaultNoise(quiet).heap as number));
-      const where = cHeapLeak === null ? {} : await whereIsTheLeak(invoke, base.rounds, { ...decision, bytesPerCall: cHeapLeak }, pace);
+      const where =
+        cHeapLeak !== null
+          ? await whereIsTheLeak(invoke, base.rounds, { ...decision, bytesPerCall: cHeapLeak }, pace)
+          : profilingRequested()
+            ? { profiled: false }
+            : {};
       throw new MemoryLeakError({
         ...base,
         verdict: 'leak',

@@ -30,6 +30,8 @@ export interface MemoryLeakReport extends LeakReportBase {
   sites?: LeakSite[];
   /** Calls made while profiling for `sites` (after the verdict; not in `calls`). */
   profiledCalls?: number;
+  /** Under `npx nodeleak --where`: whether the leak was profiled; false when the C heap did not grow with it (no `sites`). */
+  profiled?: boolean;
 }
 
 /** Memory grew in proportion to the calls. The message is a table of the rounds. */

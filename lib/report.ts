@@ -86,6 +86,7 @@ interface LeakDetails {
   sustainedCalls: number;
   sites?: LeakSite[];
   profiledCalls?: number;
+  profiled?: boolean;
 }
 
 /** How many sites, and frames of each, the message shows; `err.report.sites` has them all. */
@@ -126,12 +127,20 @@ function siteText(site: LeakSite): string {
  * whose lines read the same (allocations that differ only inside node, such as a reference and its handle) are one
  * line, their bytes summed.
  */
-export function formatSites(sites: readonly LeakSite[], profiledCalls: number, inSteps = false): string[] {
+/** Where a leak that no allocation site of the C heap explains may be, by the metric it was found on. */
+export function lookInstead(metric: MetricName): string {
+  if (metric === 'v8heap') return "V8's heap grew: JavaScript objects kept alive, which a heap snapshot before and after the calls shows (v8.writeHeapSnapshot())";
+  if (metric === 'external') return 'memory that JavaScript objects hold grew (Buffers, ArrayBuffers): a heap snapshot before and after the calls shows what keeps them';
+  if (metric === 'heap' || metric === 'mmap') return 'the leak may not go through malloc: mmap, another allocator';
+  return "the process's pages grew outside malloc: mmap, address space reserved earlier and committed as it fills (a resizable ArrayBuffer, an arena), or an allocator of an addon's own";
+}
+
+export function formatSites(sites: readonly LeakSite[], profiledCalls: number, inSteps = false, metric: MetricName = 'heap'): string[] {
   if (sites.length === 0) {
     const why = inSteps
       ? 'a leak in steps grows only when its storage fills, as far apart as all the calls before, so these calls may ' +
         'hold no step'
-      : 'the leak may not go through malloc: mmap, another allocator';
+      : lookInstead(metric);
     return ['', `where: no allocation site grew with the calls in ${profiledCalls} profiled calls (${why})`];
   }
   const places = new Map<string, number>();
@@ -209,7 +218,8 @@ export function formatMemoryLeak(report: LeakReportBase & LeakDetails): string {
         ]
       : []),
     ...cHeapNote(report),
-    ...(report.sites ? formatSites(report.sites, report.profiledCalls ?? 0, report.inSteps) : []),
+    ...(report.sites ? formatSites(report.sites, report.profiledCalls ?? 0, report.inSteps, report.metric) : []),
+    ...(report.profiled === false ? ['', `where: not profiled: the C heap did not grow with the leak, and the profiler sees only malloc; ${lookInstead(report.metric)}`] : []),
   ].join('\n');
 }
 

@@ -67,6 +67,10 @@ describe('the where block of a leak message (no native code)', () => {
   it('says why no site was found: a leak outside malloc, or one in steps that the profiled calls may not hold', () => {
     expect(formatSites([], 4800)).to.deep.equal(['', 'where: no allocation site grew with the calls in 4800 profiled calls (the leak may not go through malloc: mmap, another allocator)']);
     expect(formatSites([], 4800, true)[1]).to.match(/^where: no allocation site grew with the calls in 4800 profiled calls \(a leak in steps grows only when its storage fills/);
+    // A leak found on V8's heap whose C heap grew too (V8's own tables), with no site among the profiled calls.
+    expect(formatSites([], 4800, false, 'v8heap')[1]).to.equal(
+      "where: no allocation site grew with the calls in 4800 profiled calls (V8's heap grew: JavaScript objects kept alive, which a heap snapshot before and after the calls shows (v8.writeHeapSnapshot()))",
+    );
   });
 
   it('leads with the node function a stripped addon called, at offsets within its object, and sums lines that read alike', () => {
@@ -118,7 +122,7 @@ interface SiteView {
   allocationsPerCall?: number;
   frames: { function: string | null; file: string | null; line: number | null; object: string | null }[];
 }
-type Sites = Record<string, { metric?: string; bytesPerCall?: number; sites: SiteView[]; whereBlock?: string }>;
+type Sites = Record<string, { metric?: string; bytesPerCall?: number; sites: SiteView[]; whereBlock?: string; profiled?: boolean }>;
 
 describe('npx nodeleak --where: the sites of each leak', function () {
   this.timeout(180_000);
@@ -155,6 +159,7 @@ describe('npx nodeleak --where: the sites of each leak', function () {
     expect(place(found.mallocLeak.sites[0]).slice(0, 2)).to.deep.equal([`touched_malloc ${at('unsigned char* p = malloc(bytes);')}`, `MallocLeak ${at('touched_malloc(bytes);  // never freed')}`]);
     expect(found.mallocLeak.sites[0].bytesPerCall).to.equal(64);
     expect(found.mallocLeak.sites[0].allocationsPerCall).to.equal(1);
+    expect(found.mallocLeak.profiled).to.equal(true);
     expect(found.mallocLeak.whereBlock).to.match(/^where \(jemalloc heap profile of [\d,]+ more calls; all frames in err\.report\.sites\):\n\s+64 B\/call {2}touched_malloc \(leaks\.c:\d+\) ← MallocLeak \(leaks\.c:\d+\) ← /);
 
     const [big, small] = found.twoSitesLeak.sites;
@@ -169,6 +174,14 @@ describe('npx nodeleak --where: the sites of each leak', function () {
     expect(place(found.refLeakOnV8heap.sites[0])[0]).to.match(/^RefLeak leaks\.c:\d+$/);
     expect(place(found.wrapLeak.sites[0]).slice(1, 3)).to.deep.equal([`wrap_new ${at('void* payload = touched_malloc(WRAP_PAYLOAD);')}`, `WrapLeak ${at('return wrap_new(env, finalize_forgetful);')}`]);
     expect(place(found.asyncLeak.sites[0]).slice(0, 2)).to.deep.equal([`touched_malloc ${at('unsigned char* p = malloc(bytes);')}`, `async_execute ${at('job->payload = touched_malloc(job->bytes);')}`]);
+  });
+
+  it('a leak the C heap did not grow with is not profiled, and the message says where to look instead', async () => {
+    const found = await sites('leaks', ['reservedLeak']);
+    expect(found.reservedLeak.metric).to.equal('uss');
+    expect(found.reservedLeak.sites).to.deep.equal([]);
+    expect(found.reservedLeak.whereBlock).to.match(/^where: not profiled: the C heap did not grow with the leak, and the profiler sees only malloc; the process's pages grew outside malloc: mmap, address space reserved earlier/);
+    expect(found.reservedLeak.profiled).to.equal(false);
   });
 
   it('built without frame pointers: the same sites (jemalloc unwinds with the unwind tables)', async () => {

@@ -18,6 +18,11 @@ const calls: Record<string, () => unknown> = {
   asyncLeak: () => addon.asyncLeak(64),
   mallocClean: () => addon.mallocClean(64),
   refLeakOnV8heap: () => addon.refLeak(),
+  reservedLeak: () => addon.reservedLeak(1024),
+  jsObjectLeak: (() => {
+    const kept: object[] = [];
+    return () => kept.push({ n: kept.length });
+  })(),
 };
 /** Options per name: refLeakOnV8heap tolerates the C heap's growth, so the verdict falls on v8heap. */
 const options: Record<string, { tolerance?: Record<string, number> }> = { refLeakOnV8heap: { tolerance: { heap: 1e9 } } };
@@ -48,7 +53,8 @@ const options: Record<string, { tolerance?: Record<string, number> }> = { refLea
           allocationsPerCall: site.allocationsPerCall,
           frames: site.frames.slice(site.first, site.first + 3),
         })),
-        whereBlock: err.message.slice(err.message.indexOf('where')),
+        whereBlock: err.message.slice(err.message.indexOf('\nwhere') + 1),
+        profiled: err.report.profiled,
       };
     }
   }
