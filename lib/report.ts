@@ -122,19 +122,19 @@ function siteText(site: LeakSite): string {
   return site.frames.slice(site.called ?? site.first, site.first + FRAMES_SHOWN).map(frameText).join(' ← ');
 }
 
-/**
- * The "where" block: one line per place, `bytes/call  function (file:line) ← caller ← caller`, most bytes first. Sites
- * whose lines read the same (allocations that differ only inside node, such as a reference and its handle) are one
- * line, their bytes summed.
- */
 /** Where a leak that no allocation site of the C heap explains may be, by the metric it was found on. */
-export function lookInstead(metric: MetricName): string {
+function lookInstead(metric: MetricName): string {
   if (metric === 'v8heap') return "V8's heap grew: JavaScript objects kept alive, which a heap snapshot before and after the calls shows (v8.writeHeapSnapshot())";
   if (metric === 'external') return 'memory that JavaScript objects hold grew (Buffers, ArrayBuffers): a heap snapshot before and after the calls shows what keeps them';
   if (metric === 'heap' || metric === 'mmap') return 'the leak may not go through malloc: mmap, another allocator';
   return "the process's pages grew outside malloc: mmap, address space reserved earlier and committed as it fills (a resizable ArrayBuffer, an arena), or an allocator of an addon's own";
 }
 
+/**
+ * The "where" block: one line per place, `bytes/call  function (file:line) ← caller ← caller`, most bytes first. Sites
+ * whose lines read the same (allocations that differ only inside node, such as a reference and its handle) are one
+ * line, their bytes summed.
+ */
 export function formatSites(sites: readonly LeakSite[], profiledCalls: number, inSteps = false, metric: MetricName = 'heap'): string[] {
   if (sites.length === 0) {
     const why = inSteps
