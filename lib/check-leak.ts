@@ -469,11 +469,13 @@ function cHeapLeakRate(rounds: readonly RoundReport[], leak: { metric: MetricNam
 }
 
 /**
- * Under `npx nodeleak --where`: profiles two more rounds of the evidence's round size and returns the leak's sites. The
- * rounds may run past the time budget (the verdict is given already), not past the signal.
+ * Under `npx nodeleak --where`: profiles two more rounds of the evidence's round size and returns the leak's sites, or
+ * that it did not profile a leak the C heap did not grow with (`cHeapBytesPerCall` null: cHeapLeakRate()). The rounds
+ * may run past the time budget (the verdict is given already), not past the signal.
  */
-async function whereIsTheLeak(invoke: Invoke, rounds: readonly RoundReport[], leak: { bytesPerCall: number; sustainedCalls: number }, pace: Pace): Promise<{ sites?: LeakSite[]; profiledCalls?: number; profiled?: boolean }> {
+async function whereIsTheLeak(invoke: Invoke, rounds: readonly RoundReport[], leak: { sustainedCalls: number }, cHeapBytesPerCall: number | null, pace: Pace): Promise<{ sites?: LeakSite[]; profiledCalls?: number; profiled?: boolean }> {
   if (!profilingRequested()) return {};
+  if (cHeapBytesPerCall === null) return { profiled: false };
   // The size of the first round of the evidence: long enough to show the leak, unlike the longer round that confirmed it.
   let index = rounds.length - 1;
   let span = rounds[index]?.calls ?? 0;
@@ -495,7 +497,7 @@ async function whereIsTheLeak(invoke: Invoke, rounds: readonly RoundReport[], le
         return made;
       },
       calls,
-      leak.bytesPerCall,
+      cHeapBytesPerCall,
     );
     return { sites, profiledCalls, profiled: true };
   } finally {
@@ -609,12 +611,7 @@ async function measureChecked(invoke: Invoke, settings: Settings, pace: Pace, pr
     const { base, decision } = await checkMemory(invoke, settings, plan ?? planMemory(settings), quiet, pace, started, progress, holdsHandles, settledByResourceCheck);
     if (decision?.verdict === 'leak') {
       const cHeapLeak = cHeapLeakRate(base.rounds, decision, base.noise.heap ?? (defaultNoise(quiet).heap as number));
-      const where =
-        cHeapLeak !== null
-          ? await whereIsTheLeak(invoke, base.rounds, { ...decision, bytesPerCall: cHeapLeak }, pace)
-          : profilingRequested()
-            ? { profiled: false }
-            : {};
+      const where = await whereIsTheLeak(invoke, base.rounds, decision, cHeapLeak, pace);
       throw new MemoryLeakError({
         ...base,
         verdict: 'leak',
