@@ -24,6 +24,7 @@ import { setImmediate as immediate, setTimeout as sleep } from 'node:timers/prom
 import util from 'node:util';
 import zlib from 'node:zlib';
 import { JEMALLOC, TCMALLOC } from '../test/helpers/libraries';
+import { resizableBuffer } from '../test/helpers/resizable';
 
 type Fn = () => unknown;
 
@@ -41,12 +42,6 @@ function fixture(): LeakFixture {
   // Loaded only in the children that need it (building it once, if its sources changed).
   const { loadFixture } = require('../test/helpers/fixtures') as typeof import('../test/helpers/fixtures');
   return loadFixture<LeakFixture>('leaks');
-}
-
-/** A resizable ArrayBuffer (ES2024, Node 20 and up): V8 reserves `max` bytes of address space and commits pages as it grows. */
-function resizableBuffer(max: number): ArrayBuffer & { resize(length: number): void } {
-  const Resizable = ArrayBuffer as unknown as new (length: number, options: { maxByteLength: number }) => ArrayBuffer & { resize(length: number): void };
-  return new Resizable(0, { maxByteLength: max });
 }
 
 const leakCases: Record<string, { label: string; make: () => Fn }> = {

@@ -2,16 +2,12 @@
 // grows, the C heap need not), and a resizable ArrayBuffer that keeps growing (V8 reserved its address space when the
 // buffer was made: under Node 20 and 22 its pages show only in the process's memory; Node 24 counts them in external).
 import { MemoryLeakTestCase } from '../../lib';
+import { resizableBuffer } from '../helpers/resizable';
 
 const hoard: object[] = [];
 
-type Resizable = ArrayBuffer & { resize(length: number): void };
-function resizable(): Resizable {
-  const make = ArrayBuffer as unknown as new (length: number, options: { maxByteLength: number }) => Resizable;
-  return new make(0, { maxByteLength: 1 << 30 });
-}
-const growing = resizable();
-const reused = resizable();
+const growing = resizableBuffer(1 << 30);
+const reused = resizableBuffer(1 << 30);
 
 class JsLeaks extends MemoryLeakTestCase {
   async testGrowingArrayLeak() {
