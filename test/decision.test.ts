@@ -669,6 +669,8 @@ describe('decide()', () => {
   describe('growth that levels off', () => {
     // A pool that grows 30 B a call until it holds 150 KB, then stays: four rounds of 1,000 calls look like a leak.
     const pool: Source = (_r, before, n) => ({ heap: Math.min(150_000, 30 * (before + n)) - Math.min(150_000, 30 * before) });
+    /** Bytes of a C array of 8 B entries that doubles its storage when full (std::vector's push_back), from 64 B. */
+    const storage = (entries: number): number => 8 * 2 ** Math.ceil(Math.log2(Math.max(entries, 8)));
 
     it('is not a leak when it levels off while the calls triple past the evidence', () => {
       const { decision, rounds } = play(heapOptions(true), pool);
@@ -704,7 +706,6 @@ describe('decide()', () => {
       // mmap threshold count in `heap`, larger ones in `mmap`, so the C heap falls as the mmap figure rises. Each alone
       // stands level between two steps; their sum does not stay level. The C heap's level is held wherever the probe
       // reads it (defaultLevelHeld()), in a quiet process and a plain one.
-      const storage = (entries: number): number => 8 * 2 ** Math.ceil(Math.log2(Math.max(entries, 8)));
       const heap = (entries: number): number => (storage(entries) < 128 * 1024 ? storage(entries) : 0);
       const mmap = (entries: number): number => (storage(entries) < 128 * 1024 ? 0 : storage(entries) + 4096);
       for (const allocator of ['glibc', 'jemalloc', 'tcmalloc', 'darwin-zones', 'windows-heap'] as const) {
@@ -735,7 +736,6 @@ describe('decide()', () => {
       // alike: the vector's steps pass, and a clean function's level waits.
       expect(defaultMmapApart('jemalloc')).to.equal(false);
       expect(defaultMmapApart('tcmalloc')).to.equal(false);
-      const storage = (entries: number): number => 8 * 2 ** Math.ceil(Math.log2(Math.max(entries, 8)));
       const swing = (round: number): number => (round % 3 === 1 ? 2 * 1024 * 1024 : round % 3 === 2 ? -2 * 1024 * 1024 : 0);
       const options: DecisionOptions = {
         metrics: ['heap', 'mmap'], tolerance: {}, noise: defaultNoise(true), levelHeld: defaultLevelHeld('jemalloc'), mmapApart: false,
@@ -759,7 +759,6 @@ describe('decide()', () => {
       // probe reads no `mmap` there. Either way the storage steps at each doubling.
       expect(defaultMmapApart('windows-heap')).to.equal(true);
       expect(defaultMmapApart('darwin-zones')).to.equal(false);
-      const storage = (entries: number): number => 8 * 2 ** Math.ceil(Math.log2(Math.max(entries, 8)));
       const figures = {
         'windows-heap': (entries: number) => (storage(entries) < 1016 * 1024 ? { heap: storage(entries), mmap: 0 } : { heap: 0, mmap: storage(entries) }),
         'darwin-zones': (entries: number) => ({ heap: storage(entries), mmap: 0 }),
@@ -784,7 +783,6 @@ describe('decide()', () => {
     it('calls a native vector a leak as soon when the reads\' noise dips past the floor for one round (quiet, measured)', () => {
       // The C heap of a quiet process fell 672 B (the floor is 512 B) in the round after the vector moved to mapped
       // blocks, and rose 816 B in the next (Node 20, 2026-12-02); such a dip is not a cache emptied.
-      const storage = (entries: number): number => 8 * 2 ** Math.ceil(Math.log2(Math.max(entries, 8)));
       const heap = (entries: number): number => (storage(entries) < 128 * 1024 ? storage(entries) : 0);
       const mmap = (entries: number): number => (storage(entries) < 128 * 1024 ? 0 : storage(entries) + 4096);
       const options: DecisionOptions = { metrics: ['heap', 'mmap'], tolerance: {}, noise: defaultNoise(true), levelHeld: ['heap'], firstCalls: 2400, maxCalls: 2400 * 127 };
