@@ -8,7 +8,7 @@ import { FakeTimersError, InvalidArgumentError, UnsupportedPlatformError, withPr
 import type { StartedCheck } from './in-flight';
 import { startCheck } from './in-flight';
 import { InconclusiveError, MemoryLeakError, UnexpectedBehaviourError } from './leak-errors';
-import { DEFAULT_JUDGED, type Figures, MIN_SETTLE_PASSES, type Settled, availableMetrics, collectAllAvailable, collectBetweenCalls, collectedFigures, type EndAfterOne, firstPassFigures, pick, requireCHeap, requireProcessFigures, sample, settle, settledSample, warmOptimizingCompiler } from './measure';
+import { DEFAULT_JUDGED, type Figures, MIN_SETTLE_PASSES, type Settled, availableMetrics, collectAllAvailable, collectBetweenCalls, collectedFigures, type EndAfterOne, firstPassFigures, holdYoungGeneration, pick, requireCHeap, requireProcessFigures, sample, settle, settledSample, warmOptimizingCompiler } from './measure';
 import { type Invoke, Pace, isThenable, keepCallLoopUnoptimized } from './pace';
 import type { LeakOptions, Settings } from './options';
 import { describeValue, isAbortSignal, refuseGeneratorFunction, resolveOptions } from './options';
@@ -530,6 +530,7 @@ async function measure(label: string, invoke: Invoke, settings: Settings, check:
   const pace = new Pace(label, check.signal, settings.maxMs ?? check.defaultMaxMs ?? Infinity);
   const progress = new Progress(label, pace.started, undefined, settings.verbosity > 0);
   const reportName = settings.name ?? check.testTitle ?? label;
+  const releaseYoungGeneration = holdYoungGeneration();
   try {
     const report = await measureChecked(invoke, settings, pace, progress);
     publish(reportName, report.verdict, report, null);
@@ -540,6 +541,7 @@ async function measure(label: string, invoke: Invoke, settings: Settings, check:
     if (err instanceof InconclusiveError) publish(reportName, 'inconclusive', err.report, null);
     throw err;
   } finally {
+    releaseYoungGeneration();
     pace.dispose();
     progress.done();
   }

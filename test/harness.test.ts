@@ -625,6 +625,44 @@ describe('the quiet process: the young generation', function () {
   });
 });
 
+describe('a plain process: the young generation while a check runs', function () {
+  this.timeout(60_000);
+
+  // Under Node 24 and later V8 keeps each young-generation page's metadata on the C heap, so a young generation that
+  // doubles during a check steps the C heap up by steps that double, which the rule calls storage that doubles
+  // (Intl.NumberFormat's check was called a heap leak). The check holds it at its size; the process's own setting
+  // comes back after.
+  const GROWS = `
+    const v8 = require('node:v8');
+    const { checkLeak } = require(${dist});
+    const newSpace = () => v8.getHeapSpaceStatistics().find((space) => space.space_name === 'new_space').space_size;
+    let kept = [];
+    const churn = (n) => { for (let i = 0; i < n; i++) { kept.push({ i }); if (kept.length > 1000) kept = []; } };
+    let first = 0, largest = 0;
+    const call = () => { churn(200); if (first === 0) first = newSpace(); largest = Math.max(largest, newSpace()); };
+    (async () => {
+      await checkLeak(call, { times: 100, warmupTimes: 5, retries: 5, verbosity: 0, metrics: ['heap'] }).catch(() => {});
+      const during = { first, largest };
+      churn(5e6);
+      console.log(JSON.stringify({ during, after: newSpace() }));
+    })();`;
+
+  it('is held at its size during the check, and grows again after it', async () => {
+    const child = await runCode(GROWS, { tsx: false });
+    expect(child.code, child.stderr).to.equal(0);
+    const { during, after } = lastJson(child) as { during: { first: number; largest: number }; after: number };
+    expect(during.largest, 'new space during the check, bytes').to.equal(during.first);
+    expect(after, 'new space after 5 million more objects, bytes').to.be.above(during.largest);
+  });
+
+  it('stays held after the check in a process started with --semi-space-growth-factor=1', async () => {
+    const child = await runCode(GROWS, { tsx: false, nodeFlags: ['--semi-space-growth-factor=1'] });
+    expect(child.code, child.stderr).to.equal(0);
+    const { during, after } = lastJson(child) as { during: { first: number; largest: number }; after: number };
+    expect(after, 'new space after 5 million more objects, bytes').to.equal(during.largest);
+  });
+});
+
 describe('a measured round: young garbage', function () {
   this.timeout(60_000);
 
