@@ -44,7 +44,8 @@ export async function collectYoung(): Promise<void> {
   await clock.nextTurn();
 }
 
-/** V8's factor for growing its young generation, as this process was started (V8's default unless set on the command line). */
+/** V8's factor for growing its young generation as this process was started: V8's default unless set on the command
+ * line. */
 function startedSemiSpaceGrowthFactor(): number {
   let factor = 2;
   for (const arg of process.execArgv) {
@@ -55,12 +56,13 @@ function startedSemiSpaceGrowthFactor(): number {
 }
 
 /**
- * Holds V8's young generation at its present size until the returned function is called, which lets it grow as the
- * process was started to. V8 doubles the young generation as a process allocates (to tens of MiB in a plain process), and
- * under Node 24 and later it keeps each page's metadata on the C heap: a check would see the C heap
- * step up at each doubling, by steps that double, as storage of the function's that doubles does. The size of the
- * young generation decides how often V8 collects it, never what stays reachable, so holding it cannot hide a leak. The
- * quiet process caps it at 1 MiB a semi-space (`--max-semi-space-size=1`) already.
+ * Holds V8's young generation at its present capacity until the returned function is called, which lets it grow as the
+ * process was started to. V8 doubles the young generation as a process allocates (to tens of MiB in a plain process),
+ * and under Node 24 and later it keeps each page's metadata on the C heap: a check would see the C heap step up at each
+ * doubling, by steps that double, as storage of the function's that doubles does. The size of the young generation
+ * decides how often V8 collects it, never what stays reachable, so holding it cannot hide a leak. The quiet process
+ * caps it at 1 MiB a semi-space (`--max-semi-space-size=1`) already. V8's flags are the process's: a check in one
+ * worker thread holds every thread's young generation.
  */
 export function holdYoungGeneration(): () => void {
   v8.setFlagsFromString('--semi-space-growth-factor=1');

@@ -336,7 +336,7 @@ describe('checkLeak: memory', function () {
 
   it('lets trimCallback empty a cache before each measurement; the same cache never emptied is a leak', async () => {
     // Small entries: the cache peaks within a round at its calls × an entry, and V8's own bookkeeping on the C heap
-    // grows with such a peak (1 KiB entries: ~2 MB in a 400,000-call round), which no trimCallback empties.
+    // grows with such a peak, which no trimCallback empties.
     const cached = (cache: number[][]) => (): number => cache.push(new Array(8).fill(0));
     const trimmed: number[][] = [];
     const report = await checkLeak(cached(trimmed), {
@@ -629,9 +629,8 @@ describe('a plain process: the young generation while a check runs', function ()
   this.timeout(60_000);
 
   // Under Node 24 and later V8 keeps each young-generation page's metadata on the C heap, so a young generation that
-  // doubles during a check steps the C heap up by steps that double, which the rule calls storage that doubles
-  // (Intl.NumberFormat's check was called a heap leak). The check holds it at its size; the process's own setting
-  // comes back after.
+  // doubles during a check steps the C heap up by steps that double, which the rule calls storage that doubles. The
+  // check holds it at its capacity; the process's own setting comes back after.
   const GROWS = `
     const v8 = require('node:v8');
     const { checkLeak } = require(${dist});
