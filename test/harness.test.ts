@@ -606,6 +606,11 @@ describe("checkLeak: the harness's own code is not the function's growth", funct
   });
 });
 
+/** Child code: churn(n) allocates n small objects, a thousand alive at a time, as a process that allocates steadily. */
+const CHURN = `
+  let kept = [];
+  const churn = (n) => { for (let i = 0; i < n; i++) { kept.push({ i }); if (kept.length > 1000) kept = []; } };`;
+
 describe('the quiet process: the young generation', function () {
   this.timeout(60_000);
 
@@ -615,8 +620,8 @@ describe('the quiet process: the young generation', function () {
     // later, longer rounds (bench/results/young-generation-ab-2026-11-29.txt). 1 MB a semi-space: 2 MB of new space.
     const code = `
       const v8 = require('node:v8');
-      let kept = [];
-      for (let i = 0; i < 3e6; i++) { kept.push({ i }); if (kept.length > 1000) kept = []; }
+      ${CHURN}
+      churn(3e6);
       const newSpace = v8.getHeapSpaceStatistics().find((space) => space.space_name === 'new_space');
       console.log(JSON.stringify(newSpace.space_size));`;
     const child = await runCode(code, { nodeFlags: QUIET_NODE_FLAGS, env: { GLIBC_TUNABLES: QUIET_GLIBC_TUNABLES } });
@@ -639,8 +644,7 @@ describe('a plain process: the young generation while a check runs', function ()
       const space = v8.getHeapSpaceStatistics().find((space) => space.space_name === 'new_space');
       return space.space_used_size + space.space_available_size;
     };
-    let kept = [];
-    const churn = (n) => { for (let i = 0; i < n; i++) { kept.push({ i }); if (kept.length > 1000) kept = []; } };
+    ${CHURN}
     let first = 0, largest = 0;
     const call = () => { churn(200); if (first === 0) first = newSpace(); largest = Math.max(largest, newSpace()); };
     (async () => {
