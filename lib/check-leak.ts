@@ -10,6 +10,7 @@ import { startCheck } from './in-flight';
 import { InconclusiveError, MemoryLeakError, UnexpectedBehaviourError } from './leak-errors';
 import { DEFAULT_JUDGED, type Figures, MIN_SETTLE_PASSES, type Settled, availableMetrics, collectAllAvailable, collectBetweenCalls, collectedFigures, type EndAfterOne, firstPassFigures, holdYoungGeneration, pick, requireCHeap, requireProcessFigures, sample, settle, settledSample, warmOptimizingCompiler } from './measure';
 import { type Invoke, Pace, isThenable, keepCallLoopUnoptimized } from './pace';
+import { formatNumber } from './numbers';
 import type { LeakOptions, Settings } from './options';
 import { describeValue, isAbortSignal, refuseGeneratorFunction, resolveOptions } from './options';
 import { quietness, warnIfNotQuiet } from './quiet';
@@ -368,8 +369,8 @@ async function checkMemory(invoke: Invoke, settings: Settings, plan: MemoryPlan,
     const budgetMs = Math.round(pace.budgetMs);
     timeCut =
       unfitRound === undefined
-        ? ` (time budget of ${budgetMs} ms reached after ${calls} calls)`
-        : ` (time budget of ${budgetMs} ms: the next round, ${unfitRound} calls, would end past it, so calls stopped after ${calls}, ${Math.round(clock.now() - started)} ms in)`;
+        ? ` (time budget of ${budgetMs} ms reached after ${formatNumber(calls)} calls)`
+        : ` (time budget of ${budgetMs} ms: the next round, ${formatNumber(unfitRound)} calls, would end past it, so calls stopped after ${formatNumber(calls)}, ${Math.round(clock.now() - started)} ms in)`;
     decisionOptions.firstCalls = Math.min(decisionOptions.firstCalls, calls);
     decisionOptions.maxCalls = calls;
   };
@@ -604,7 +605,7 @@ async function measureChecked(invoke: Invoke, settings: Settings, pace: Pace, pr
     handles?.dispose();
   }
   if (warmed < settings.warmupTimes) {
-    report = unmeasured(`${budget} ended during warm-up, after ${warmed} of ${settings.warmupTimes} calls: nothing was measured`);
+    report = unmeasured(`${budget} ended during warm-up, after ${formatNumber(warmed)} of ${formatNumber(settings.warmupTimes)} calls: nothing was measured`);
   } else if (!resourcesChecked) {
     report = unmeasured(`${budget} ended before the resource check's call: nothing was measured`);
   } else if (settings.checkers.has('memory')) {

@@ -1,3 +1,5 @@
+import { formatNumber } from './numbers';
+
 /** Base class of every error nodeleak throws on purpose. */
 export class NodeleakError extends Error {
   readonly code: string;
@@ -108,7 +110,7 @@ export class CheckAbortedError extends NodeleakError {
     const pending = pendingCode ? `; ${pendingCode} had not settled, and was left pending` : '';
     // A reason that is only text is all in the message.
     const cause = typeof reason === 'string' ? undefined : { cause: reason };
-    super('NODELEAK_ABORTED', `the check of ${label} was stopped after ${calls} calls, before a verdict${pending}: ${why}`, cause);
+    super('NODELEAK_ABORTED', `the check of ${label} was stopped after ${formatNumber(calls)} calls, before a verdict${pending}: ${why}`, cause);
     this.label = label;
     this.calls = calls;
     this.pending = pendingCode;

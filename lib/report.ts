@@ -201,7 +201,7 @@ export function formatMemoryLeak(report: LeakReportBase & LeakDetails): string {
   const totalCalls = formatNumber(report.calls);
   return [
     `${report.metric} leaks about ${formatRate(report.bytesPerCall)} ` +
-      `(${report.rounds.length} rounds, ${totalCalls} calls after ${report.warmupCalls} warm-up calls, ${processKind(report.quiet)})`,
+      `(${report.rounds.length} rounds, ${totalCalls} calls after ${formatNumber(report.warmupCalls)} warm-up calls, ${processKind(report.quiet)})`,
     '',
     formatRounds(report, report.metric),
     '',

@@ -192,7 +192,7 @@ describe('decide()', () => {
       const falls = [0, 70_000, 60_000, 30_000];
       const { decision, rounds } = play(options, (round, _b, n) => ({ heap: 3.2 * n - (falls[round] ?? 0) }));
       expect(rounds.slice(0, 4).map((round) => round.calls)).to.deep.equal([2400, 9600, 9600, 9600]);
-      expect(decide(rounds.slice(0, 4), options).reason).to.include('floor widened to 39280 B, the largest of the falls beyond it');
+      expect(decide(rounds.slice(0, 4), options).reason).to.include('floor widened to 39,280 B, the largest of the falls beyond it');
       expect(decision.verdict).to.equal('leak');
     });
   });
@@ -456,7 +456,7 @@ describe('decide()', () => {
       const twice = [...once.slice(0, 2), { calls: 800, growth: { heap: -900 } }, { calls: 800, growth: { heap: 200 } }];
       const widened = decide(twice, options);
       expect(widened.verdict).to.equal('continue');
-      expect(widened.reason).to.include('floor widened to 60000 B, the largest of the falls beyond it');
+      expect(widened.reason).to.include('floor widened to 60,000 B, the largest of the falls beyond it');
       expect(fallWidening(twice, ['heap'], options.noise)).to.equal(60_000 / 512);
       expect(fallWidening(once, ['heap'], options.noise)).to.equal(1);
     });
@@ -648,7 +648,7 @@ describe('decide()', () => {
       if (decision.verdict !== 'leak') return;
       expect(decision.bytesPerCall).to.equal(10);
       expect(decision.confirmed).to.equal(false);
-      expect(decision.reason).to.match(/growth that levels off beyond 40000 B \(a cache that size\) is not ruled out: .*tolerance.*trimCallback.*longer budget/);
+      expect(decision.reason).to.match(/growth that levels off beyond 40,000 B \(a cache that size\) is not ruled out: .*tolerance.*trimCallback.*longer budget/);
     });
 
     it('applies each metric’s own tolerance', () => {
@@ -984,7 +984,7 @@ describe('decide()', () => {
       expect(early.verdict).to.equal('continue');
       // Since round 1 began, 12,000 calls up to round 5: level while they grow to 36,000, over repeats of 2,400.
       expect(early.reason).to.match(
-        /367616 B grew by round 5 \(38\.3 B\/call\), level only since: it must stay level while the calls measured grow 3-fold \(19200 calls more\)/,
+        /367,616 B grew by round 5 \(38\.3 B\/call\), level only since: it must stay level while the calls measured grow 3-fold \(19,200 calls more\)/,
       );
       expect(early).to.deep.include({ nextCalls: 2400 });
       const waited = play(v8heap(true), () => ({ v8heap: 0 }), filled);
@@ -995,7 +995,7 @@ describe('decide()', () => {
       const late = heapRounds(...Array<[number, number]>(14).fill([2400, 0]), [2400, 100_000], [2400, 0], [2400, 0]);
       const longer = decide(late, heapOptions(true, { firstCalls: 2400, maxCalls: 2400 * 127 }));
       expect(longer).to.deep.include({ verdict: 'continue', nextCalls: 9600 });
-      expect(longer.reason).to.match(/level only since: .*\(67200 calls more\)/);
+      expect(longer.reason).to.match(/level only since: .*\(67,200 calls more\)/);
       expect(decide([...filled, { calls: 19_200, growth: { v8heap: 0 } }], v8heap(true)).verdict).to.equal('clean');
       // Memory a plain process's read caught in flight, handed back in the next round: level at once.
       const back = rounds([4800, 2000], [4800, 1_000_000], [4800, -1_000_000], [4800, 1000], [4800, -500]);
@@ -1003,7 +1003,7 @@ describe('decide()', () => {
       // The C heap's level is waited for too, with its mapped blocks (here none).
       const heap = heapRounds([1000, 30_000], [1000, 30_000], [1000, 30_000], [1000, 30_000], [1000, 30_000], [1000, 0], [1000, 0]);
       const heapOnly = heapOptions(true, { firstCalls: 1000 });
-      expect(decide(heap, heapOnly).reason).to.match(/119488 B grew by round 5 \(29\.9 B\/call\), level only since/);
+      expect(decide(heap, heapOnly).reason).to.match(/119,488 B grew by round 5 \(29\.9 B\/call\), level only since/);
       expect(play(heapOnly, () => ({ heap: 0 }), heap)).to.deep.include({ calls: 15_000 });
       const withMmap: DecisionOptions = { ...heapOnly, metrics: ['heap', 'mmap'] };
       const both = heap.map((round) => ({ calls: round.calls, growth: { ...round.growth, mmap: 0 } }));
@@ -1081,7 +1081,7 @@ describe('decide()', () => {
       expect(decision.verdict).to.equal('clean');
       if (decision.verdict !== 'clean') return;
       expect(decision.undecided).to.deep.equal(['heap']);
-      expect(decision.reason).to.match(/budget of 1000 calls/);
+      expect(decision.reason).to.match(/budget of 1,000 calls/);
     });
 
     it('spends exactly the budget, folding a short remainder into the last round', () => {

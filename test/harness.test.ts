@@ -364,7 +364,7 @@ describe('checkLeak: memory', function () {
     expect(report.verdict).to.equal('inconclusive');
     expect(report.undecided).to.have.length.greaterThan(0);
     // Cut in a round, or before one that would have ended past the budget.
-    expect(report.reason).to.match(/\(time budget of 1500 ms( reached after \d+ calls|: the next round, \d+ calls, would end past it, so calls stopped after \d+, \d+ ms in)\)$/);
+    expect(report.reason).to.match(/\(time budget of 1500 ms( reached after [\d,]+ calls|: the next round, [\d,]+ calls, would end past it, so calls stopped after [\d,]+, \d+ ms in)\)$/);
     const unfit = / so calls stopped after (\d+), (\d+) ms in\)$/.exec(report.reason);
     if (unfit) expect([Number(unfit[1]), Number(unfit[2]) < 1500]).to.deep.equal([report.calls, true]);
     expect((err as Error).message).to.match(/^inconclusive: the check of slow ended before it could rule out a leak on /);
@@ -402,7 +402,7 @@ describe('checkLeak: memory', function () {
     });
     const elapsed = performance.now() - started;
     expect(report.calls, 'a round was measured').to.be.greaterThan(0);
-    expect(report.reason).to.match(/ \(time budget of 3000 ms reached after \d+ calls\)$/);
+    expect(report.reason).to.match(/ \(time budget of 3000 ms reached after [\d,]+ calls\)$/);
     expect(elapsed).to.be.below(3000 + 300);
   });
 
@@ -520,7 +520,7 @@ describe('checkLeak: falls the check saw', function () {
     const result = lastJson(child) as { verdict: string; calls: number; reason: string; rounds: number[] };
     expect(result.verdict, result.reason).to.equal('clean');
     expect(result.rounds.filter((growth) => growth < -50_000), `two rounds fell: ${result.rounds.join(', ')}`).to.have.length(2);
-    expect(result.reason).to.match(/heap: .* \(floor widened to \d+ B, the largest of the falls beyond it\)/);
+    expect(result.reason).to.match(/heap: .* \(floor widened to [\d,]+ B, the largest of the falls beyond it\)/);
     expect(result.calls).to.be.above(24_800);
   });
 });

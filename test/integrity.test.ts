@@ -134,7 +134,7 @@ describe('green means measured, and no leak', function () {
       const stopped = resultOf(run, 'testStoppedBeforeTimeout');
       expect(stopped.state).to.equal('failed');
       expect(stopped.error?.name).to.equal('CheckAbortedError');
-      expect(stopped.error?.message).to.match(/was stopped after \d+ calls, before a verdict: Timeouts\.testStoppedBeforeTimeout was about to reach its timeout of 1500 ms/);
+      expect(stopped.error?.message).to.match(/was stopped after [\d,]+ calls, before a verdict: Timeouts\.testStoppedBeforeTimeout was about to reach its timeout of 1500 ms/);
       const pending = resultOf(run, 'testCallNeverSettles');
       expect(pending.state).to.equal('failed');
       expect(pending.error?.name).to.equal('CheckAbortedError');
@@ -146,7 +146,7 @@ describe('green means measured, and no leak', function () {
       const byDefault = resultOf(run, 'testDefaultBudget');
       expect(byDefault.state).to.equal('failed');
       expect(byDefault.error?.name).to.equal('InconclusiveError');
-      expect(byDefault.error?.full).to.match(/ended during warm-up, after \d+ of 50 calls/);
+      expect(byDefault.error?.full).to.match(/ended during warm-up, after [\d,]+ of 50 calls/);
       expect(resultOf(run, 'testNext').state).to.equal('passed');
       expect(run.events).to.include('testNext:0');
       expect(run.events).to.include('callsAfterTearDown:0');
@@ -166,7 +166,7 @@ describe('green means measured, and no leak', function () {
       const err = await rejection(pending);
       expect(err).to.be.instanceOf(CheckAbortedError).and.not.instanceOf(LeakError);
       expect((err as CheckAbortedError).calls).to.equal(calls);
-      expect((err as Error).message).to.match(/^the check of anonymous function was stopped after \d+ calls, before a verdict: enough$/);
+      expect((err as Error).message).to.match(/^the check of anonymous function was stopped after [\d,]+ calls, before a verdict: enough$/);
       const atStop = calls;
       await sleep(100);
       expect(calls).to.equal(atStop);
@@ -230,7 +230,7 @@ describe('green means measured, and no leak', function () {
       );
       expect(performance.now() - started).to.be.below(1500);
       expect(err).to.be.instanceOf(InconclusiveError);
-      expect((err as InconclusiveError).report.reason).to.match(/^the time budget of 300 ms ended during warm-up, after \d+ of 10000 calls/);
+      expect((err as InconclusiveError).report.reason).to.match(/^the time budget of 300 ms ended during warm-up, after [\d,]+ of 10,000 calls/);
       expect(calls).to.be.below(100);
     });
   });
