@@ -123,19 +123,26 @@ export class UnawaitedCheckError extends NodeleakError {
   /** Where the check was started: `file:line:column`, or '' when the stack did not say. */
   readonly site: string;
 
-  constructor(test: string, label: string, site: string, state: 'running' | 'passed' | 'failed', cause?: unknown) {
+  /**
+   * `timeoutUnknown`: the runner does not say whether the test's own timeout ended it (jest), so a check still running
+   * at its end may have been awaited; the message then says what to do in either case.
+   */
+  constructor(test: string, label: string, site: string, state: 'running' | 'passed' | 'failed', cause?: unknown, timeoutUnknown = false) {
     const where = site ? ` (started at ${site})` : '';
     const what =
       state === 'running'
-        ? 'was still running when the test ended; it was stopped'
+        ? timeoutUnknown
+          ? "was still running when the test ended (it was not awaited, or the test's timeout ended first); it was stopped"
+          : 'was still running when the test ended; it was stopped'
         : state === 'failed'
           ? 'failed, but nothing awaited it'
           : 'was not awaited';
     const found = state === 'failed' && cause instanceof Error ? `\nIt found: ${cause.message}` : '';
+    const timedOut = state === 'running' && timeoutUnknown ? ' If the test awaited it, give the test more time or the check a maxMs.' : '';
     super(
       'NODELEAK_UNAWAITED_CHECK',
       `${test}: the check of ${label}${where} ${what}. Await it (\`await checkLeak(…)\`, \`await this.execute(…)\`, ` +
-        `\`await expect(fn).to.not.leakMemory()\`) or return it from the test.${found}`,
+        `\`await expect(fn).to.not.leakMemory()\`, \`await expect(fn).not.toLeakMemory()\`) or return it from the test.${timedOut}${found}`,
       cause === undefined ? undefined : { cause },
     );
     this.label = label;

@@ -308,6 +308,35 @@ function armScope(own: TestScope): number | undefined {
   return Math.max(1, own.startedAt + timeoutMs * TIMEOUT_SHARE - clock.now());
 }
 
+/** Opens a test scope for a test that has started, or returns null when one is open already (the outer one holds). */
+function openScope(title: string, timeout: () => number): TestScope | null {
+  if (shared.scope !== null) return null;
+  const own: TestScope = { title, timeout, startedAt: clock.now(), stopTimer: null, records: [] };
+  shared.scope = own;
+  return own;
+}
+
+/**
+ * Closes a test scope once its test has ended: stops the checks still running and waits until they have stopped
+ * calling. Then rejects with `failure` when the test failed, else with UnawaitedCheckError for a check the test did
+ * not await: one still running when it ended, or one whose promise nothing awaited, even if the check passed.
+ */
+async function closeScope(own: TestScope, failure: { error: unknown } | null, timeoutUnknown: boolean): Promise<void> {
+  if (shared.scope === own) shared.scope = null; // abandonTestScope() may have closed it already
+  own.stopTimer?.();
+  own.stopTimer = null;
+  const running = own.records.filter((record) => record.state === 'running');
+  abortAll(own, new Error(`${own.title} ended without awaiting it`));
+  await Promise.all(own.records.map((record) => record.stopped));
+  for (const record of own.records) records.delete(record);
+  if (failure) throw failure.error;
+  const unseen = own.records.find((record) => running.includes(record) || !record.observed);
+  if (unseen) {
+    const state = running.includes(unseen) ? 'running' : unseen.state;
+    throw new UnawaitedCheckError(own.title, unseen.label, unseen.site, state, unseen.error, timeoutUnknown);
+  }
+}
+
 /**
  * Runs one test's body so that the checks it starts belong to it: they take their default time budget from the
  * test's timeout, are stopped shortly before it ends, and have stopped calling the function when this returns.
@@ -315,31 +344,46 @@ function armScope(own: TestScope): number | undefined {
  * Nested calls (MemoryLeakTestCase under nodeleak/mocha) run the body inside the outer scope.
  */
 export async function runInTestScope(title: string, timeout: () => number, body: () => unknown): Promise<void> {
-  if (shared.scope !== null) {
+  const own = openScope(title, timeout);
+  if (own === null) {
     await body();
     return;
   }
-  const own: TestScope = { title, timeout, startedAt: clock.now(), stopTimer: null, records: [] };
-  shared.scope = own;
   let failure: { error: unknown } | null = null;
   try {
     await body();
   } catch (error) {
     failure = { error };
-  } finally {
-    if (shared.scope === own) shared.scope = null; // abandonTestScope() may have closed it already
-    own.stopTimer?.();
   }
-  const running = own.records.filter((record) => record.state === 'running');
-  abortAll(own, new Error(`${title} ended without awaiting it`));
-  await Promise.all(own.records.map((record) => record.stopped));
-  for (const record of own.records) records.delete(record);
-  if (failure) throw failure.error;
-  const unseen = own.records.find((record) => !record.observed);
-  if (unseen) {
-    const state = running.includes(unseen) ? 'running' : unseen.state;
-    throw new UnawaitedCheckError(title, unseen.label, unseen.site, state, unseen.error);
+  await closeScope(own, failure, false);
+}
+
+/** A test scope a runner's beforeEach hook opened (enterTestScope()), for its afterEach hook to close. */
+export type HookScope = TestScope | null;
+
+/**
+ * For runners whose test bodies nodeleak cannot wrap (vitest, jest): opens a test scope in a beforeEach hook, as
+ * runInTestScope() does around a body. A scope a test left open (its afterEach never ran) is abandoned first. `timeout`
+ * says the test's timeout, ms, 0 when unknown: its checks then take no default time budget from it.
+ */
+export async function enterTestScope(title: string, timeout: () => number): Promise<HookScope> {
+  await abandonTestScope();
+  return openScope(title, timeout);
+}
+
+/**
+ * Closes what enterTestScope() opened, in the test's afterEach hook: rejects with UnawaitedCheckError (failing the
+ * test) as runInTestScope() does. `testFailed`: the runner failed the test already (its timeout, say), so its checks
+ * are only stopped; undefined when the runner does not say, and a check running at the end may then have been awaited
+ * by a test whose timeout ended first, which the error says.
+ */
+export async function leaveTestScope(own: HookScope, testFailed: boolean | undefined): Promise<void> {
+  if (own === null) return;
+  if (testFailed === true) {
+    if (shared.scope === own) await abandonTestScope();
+    return;
   }
+  await closeScope(own, null, testFailed === undefined);
 }
 
 /**

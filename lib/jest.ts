@@ -5,6 +5,7 @@
 import type {} from 'expect';
 import type { AssertionOptions } from './assertion';
 import { toLeakMemory } from './assertion';
+import { type HookScope, enterTestScope, leaveTestScope } from './in-flight';
 
 interface JestExpect {
   extend(matchers: Record<string, (this: unknown, received: unknown, ...args: never[]) => unknown>): void;
@@ -23,6 +24,34 @@ jestExpect().extend({
   toLeakMemory(received: unknown, options?: AssertionOptions) {
     return toLeakMemory(received, options);
   },
+});
+
+interface JestHooks {
+  beforeEach(fn: () => Promise<void>): void;
+  afterEach(fn: () => Promise<void>): void;
+}
+
+/** jest's hooks: the globals jest injects, else @jest/globals' (with `injectGlobals: false`). */
+function jestHooks(): JestHooks {
+  const global = globalThis as Partial<JestHooks>;
+  if (typeof global.beforeEach === 'function' && typeof global.afterEach === 'function') return global as JestHooks;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('@jest/globals') as JestHooks;
+}
+
+// Each test runs in a test scope: the test fails with UnawaitedCheckError when a check it started was still running
+// at its end (jest would report it passed, and the check's verdict would come after). jest does not say a test's
+// timeout, so its checks take no default time budget from it, and the error allows that the timeout ended the test.
+const hooks = jestHooks();
+let scope: HookScope = null;
+hooks.beforeEach(async () => {
+  const { currentTestName } = (jestExpect() as unknown as { getState(): { currentTestName?: string } }).getState();
+  scope = await enterTestScope(currentTestName ?? 'a jest test', () => 0);
+});
+hooks.afterEach(async () => {
+  const own = scope;
+  scope = null;
+  await leaveTestScope(own, undefined);
 });
 
 declare module 'expect' {

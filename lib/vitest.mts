@@ -1,9 +1,10 @@
 // nodeleak/vitest: importing it (in a test file, or a `setupFiles` entry) registers `expect(fn).toLeakMemory(options)`
 // on vitest's expect; `await expect(fn).not.toLeakMemory()` passes when fn was measured and does not leak.
 // quietForks() is the part of the vitest config that runs test files in quiet processes.
-import { expect } from 'vitest';
+import { afterEach, beforeEach, expect } from 'vitest';
 import type { AssertionOptions } from './assertion.js';
 import { toLeakMemory } from './assertion.js';
+import { type HookScope, enterTestScope, leaveTestScope } from './in-flight.js';
 import { QUIET_NODE_FLAGS, quietEnvironment } from './quiet.js';
 
 expect.extend({
@@ -11,6 +12,22 @@ expect.extend({
     return toLeakMemory(received, options);
   },
 });
+
+// Each test runs in a test scope, as under nodeleak/mocha: a check it starts takes its default time budget from the
+// test's timeout and is stopped before it ends, and the test fails with UnawaitedCheckError when a check it started
+// was still running at its end (vitest's own report would be green, the fork gone before the check's verdict). Only in
+// vitest's workers: the config file imports this module too, outside any test file.
+if (process.env.VITEST_WORKER_ID !== undefined) {
+  let scope: HookScope = null;
+  beforeEach(async (context) => {
+    scope = await enterTestScope(context.task.fullName ?? context.task.name, () => context.task.timeout ?? 0);
+  });
+  afterEach(async (context) => {
+    const own = scope;
+    scope = null;
+    await leaveTestScope(own, context.task.result?.state === 'fail');
+  });
+}
 
 /**
  * Vitest settings that run every test file in a quiet process of its own: the forks pool (processes, never worker

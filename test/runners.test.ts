@@ -53,8 +53,16 @@ describe('runners', function () {
       ...expected,
       'throws: a Node-core TypeError matches the TypeError of this realm': 'passed',
       'a check under vi.useFakeTimers() turns the real event loop': 'passed',
+      'a check the test does not await fails the test': 'failed',
+      'a check takes its time budget from the test timeout, so it ends before it': 'failed',
+      'a check after those is not blamed for them': 'passed',
     });
-    const failure = tests.find((test) => test.status === 'failed')?.failureMessages[0] ?? '';
+    const failureOf = (title: string): string => tests.find((test) => test.title === title)?.failureMessages[0] ?? '';
+    expect(failureOf('a check the test does not await fails the test')).to.match(
+      /^UnawaitedCheckError: .*a check the test does not await fails the test: the check of leak \(started at .*leaks\.vitest\.ts:\d+:\d+\) was still running when the test ended; it was stopped\./,
+    );
+    expect(failureOf('a check takes its time budget from the test timeout, so it ends before it')).to.match(/^InconclusiveError: /);
+    const failure = failureOf('a leaking function fails not.toLeakMemory');
     expect(failure).to.match(/^Error: expected the function not to leak, but it did: MemoryLeakError: v8heap leaks about [\d,.]+ B\/call \(\d+ rounds, [\d,]+ calls after 50 warm-up calls, quiet process\)/);
   });
 
@@ -72,12 +80,16 @@ describe('runners', function () {
     const jestDir = path.join(fixtures, 'jest');
     const run = nodeleak(['run', '--', 'jest', '--rootDir', jestDir, '--config', path.join(jestDir, 'jest.config.js'), '--json', `--outputFile=${report}`]);
     expect(run.status, run.stderr).to.equal(1);
-    const tests = (JSON.parse(fs.readFileSync(report, 'utf8')) as { testResults: { assertionResults: { title: string; status: string }[] }[] }).testResults.flatMap((file) => file.assertionResults);
+    const tests = (JSON.parse(fs.readFileSync(report, 'utf8')) as { testResults: { assertionResults: { title: string; status: string; failureMessages: string[] }[] }[] }).testResults.flatMap((file) => file.assertionResults);
     expect(outcomes(tests)).to.deep.equal({
       ...expected,
       "checkLeakThrows matches a Node-core TypeError against this realm's TypeError": 'passed',
       'a check under jest.useFakeTimers() turns the real event loop': 'passed',
+      'a check the test does not await fails the test': 'failed',
+      'a check after it is not blamed for it': 'passed',
     });
+    const unawaited = tests.find((test) => test.title === 'a check the test does not await fails the test')?.failureMessages[0] ?? '';
+    expect(unawaited).to.match(/UnawaitedCheckError: a check the test does not await fails the test: the check of leak \(started at .*leaks\.jest\.js:\d+:\d+\) was still running when the test ended \(it was not awaited, or the test's timeout ended first\)/);
   });
 
   it('node:test through npx nodeleak run -- node --test: quiet test processes, exit code 1 for the leak', () => {

@@ -34,3 +34,11 @@ test('a check under jest.useFakeTimers() turns the real event loop', async () =>
     jest.useRealTimers();
   }
 });
+
+test('a check the test does not await fails the test', async () => {
+  void expect(leak).not.toLeakMemory({ verbosity: 0 });
+});
+
+test('a check after it is not blamed for it', async () => {
+  await expect(() => JSON.parse('[1,2,3]')).not.toLeakMemory({ verbosity: 0 });
+});

@@ -38,3 +38,17 @@ test('a check under vi.useFakeTimers() turns the real event loop', async () => {
     vi.useRealTimers();
   }
 });
+
+test('a check the test does not await fails the test', async () => {
+  void expect(leak).not.toLeakMemory({ verbosity: 0 });
+});
+
+test('a check takes its time budget from the test timeout, so it ends before it', { timeout: 1500 }, async () => {
+  await expect(async () => {
+    await new Promise((resolve) => setTimeout(resolve, 3));
+  }).not.toLeakMemory({ verbosity: 0 });
+});
+
+test('a check after those is not blamed for them', async () => {
+  await expect(() => JSON.parse('[1,2,3]')).not.toLeakMemory({ verbosity: 0 });
+});
