@@ -363,11 +363,11 @@ export type HookScope = TestScope | null;
 
 /**
  * For runners whose test bodies nodeleak cannot wrap (vitest, jest): opens a test scope in a beforeEach hook, as
- * runInTestScope() does around a body. A scope a test left open (its afterEach never ran) is abandoned first. `timeout`
- * says the test's timeout, ms, 0 when unknown: its checks then take no default time budget from it.
+ * runInTestScope() does around a body, or returns null when a scope is open (the runner runs tests at once: closing
+ * another test's scope would stop its checks). `timeout` says the test's timeout, ms, 0 when unknown: its checks then
+ * take no default time budget from it.
  */
-export async function enterTestScope(title: string, timeout: () => number): Promise<HookScope> {
-  await abandonTestScope();
+export function enterTestScope(title: string, timeout: () => number): HookScope {
   return openScope(title, timeout);
 }
 

@@ -27,7 +27,7 @@ jestExpect().extend({
 });
 
 interface JestHooks {
-  beforeEach(fn: () => Promise<void>): void;
+  beforeEach(fn: () => void): void;
   afterEach(fn: () => Promise<void>): void;
 }
 
@@ -44,9 +44,9 @@ function jestHooks(): JestHooks {
 // timeout, so its checks take no default time budget from it, and the error allows that the timeout ended the test.
 const hooks = jestHooks();
 let scope: HookScope = null;
-hooks.beforeEach(async () => {
+hooks.beforeEach(() => {
   const { currentTestName } = (jestExpect() as unknown as { getState(): { currentTestName?: string } }).getState();
-  scope = await enterTestScope(currentTestName ?? 'a jest test', () => 0);
+  scope = enterTestScope(currentTestName ?? 'a jest test', () => 0);
 });
 hooks.afterEach(async () => {
   const own = scope;

@@ -56,6 +56,8 @@ describe('runners', function () {
       'a check the test does not await fails the test': 'failed',
       'a check takes its time budget from the test timeout, so it ends before it': 'failed',
       'a check after those is not blamed for them': 'passed',
+      'a check beside a concurrent test is not stopped when that test starts or ends': 'passed',
+      'a concurrent test without a check': 'passed',
     });
     const failureOf = (title: string): string => tests.find((test) => test.title === title)?.failureMessages[0] ?? '';
     expect(failureOf('a check the test does not await fails the test')).to.match(

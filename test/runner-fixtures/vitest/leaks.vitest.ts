@@ -1,5 +1,5 @@
 // Run by test/runners.test.ts through vitest: one leaking and one clean check, and the positive form.
-import { expect, test, vi } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import 'nodeleak/vitest';
 import { isQuietProcess } from 'nodeleak';
 
@@ -51,4 +51,14 @@ test('a check takes its time budget from the test timeout, so it ends before it'
 
 test('a check after those is not blamed for them', async () => {
   await expect(() => JSON.parse('[1,2,3]')).not.toLeakMemory({ verbosity: 0 });
+});
+
+describe.concurrent('concurrent tests', () => {
+  test('a check beside a concurrent test is not stopped when that test starts or ends', async () => {
+    await expect(() => JSON.parse('[1,2,3]')).not.toLeakMemory({ verbosity: 0 });
+  });
+
+  test('a concurrent test without a check', async () => {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  });
 });
