@@ -6,7 +6,7 @@ import { noOpMoves } from './calibrate';
 import { cleanOnUpperBound, decide, defaultLevelHeld, defaultMmapApart, defaultNoise, defaultResolution, fallWidening, risesBeyondFloor, widenedNoise } from './decision';
 import { FakeTimersError, InvalidArgumentError, UnsupportedPlatformError, withProbeAdvice } from './errors';
 import type { StartedCheck } from './in-flight';
-import { startCheck } from './in-flight';
+import { inTestScope, startCheck } from './in-flight';
 import { InconclusiveError, MemoryLeakError, UnexpectedBehaviourError } from './leak-errors';
 import { DEFAULT_JUDGED, type Figures, MIN_SETTLE_PASSES, type Settled, availableMetrics, collectAllAvailable, collectBetweenCalls, collectedFigures, type EndAfterOne, firstPassFigures, holdYoungGeneration, pick, requireCHeap, requireProcessFigures, sample, settle, settledSample, warmOptimizingCompiler } from './measure';
 import { type Invoke, Pace, isThenable, keepCallLoopUnoptimized } from './pace';
@@ -658,6 +658,25 @@ function checkLabel(fn: unknown, options: unknown): string {
   return typeof name === 'string' ? name : functionLabel(fn);
 }
 
+let warnedUnscoped = false;
+
+/**
+ * Says once per process, on stderr, that a check runs in a vitest or jest test outside a test scope: there a test
+ * that does not await its check passes before the verdict, and the runner may end the process without the exit
+ * report's failing code (vitest's forks).
+ */
+function warnIfUnscoped(label: string, env: NodeJS.ProcessEnv = process.env): void {
+  if (warnedUnscoped || inTestScope()) return;
+  const hooks = env.VITEST_WORKER_ID !== undefined ? "import 'nodeleak/vitest' (a setupFiles entry covers every file)" : env.JEST_WORKER_ID !== undefined ? "setupFilesAfterEnv: ['nodeleak/jest']" : null;
+  if (hooks === null) return;
+  warnedUnscoped = true;
+  process.stderr.write(
+    `nodeleak: ${label}: this check runs outside a test scope of nodeleak's (its test hooks are not loaded, or the ` +
+      'test runs concurrently with others), so a test that does not await it would pass before its verdict. Load the ' +
+      `hooks: ${hooks}; keep leak tests out of concurrent groups.\n`,
+  );
+}
+
 /** Starts a check through the in-flight registry: options are checked inside it, so every outcome is tracked. */
 function run(where: string, fn: unknown, options: unknown, invoke: () => Invoke): Promise<LeakReport> {
   const label = checkLabel(fn, options);
@@ -670,6 +689,7 @@ function run(where: string, fn: unknown, options: unknown, invoke: () => Invoke)
         "allocations count as the function's. Run leak tests in a process of their own (vitest: pool: 'forks').\n",
     );
   };
+  if (given?.verbosity !== 0) warnIfUnscoped(label);
   return startCheck(label, signal, warnThreads, (check) => {
     const runtime = runtimeWithoutV8();
     if (runtime) {

@@ -358,6 +358,11 @@ export async function runInTestScope(title: string, timeout: () => number, body:
   await closeScope(own, failure, false);
 }
 
+/** Whether a test scope is open: a check started now belongs to a test that fails if it does not await it. */
+export function inTestScope(): boolean {
+  return shared.scope !== null;
+}
+
 /** A test scope a runner's beforeEach hook opened (enterTestScope()), for its afterEach hook to close. */
 export type HookScope = TestScope | null;
 
