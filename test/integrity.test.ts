@@ -75,7 +75,7 @@ describe('green means measured, and no leak', function () {
     ] as const) {
       it(`checkLeak and chai under ${how}`, async () => {
         const run = await runUnawaited();
-        for (const title of ['checkLeak without await', 'chai without await', 'chai positive form without await']) {
+        for (const title of ['checkLeak without await', 'chai without await', 'chai positive form without await', 'a check raced against a timer']) {
           const result = resultOf(run, title);
           expect(result.state, title).to.equal('failed');
           expect(result.error?.name, title).to.equal('UnawaitedCheckError');
@@ -91,7 +91,7 @@ describe('green means measured, and no leak', function () {
     it('the same suite through the quiet CLI, which loads nodeleak/mocha itself', async () => {
       const { tests } = await cliJson(fixture('unawaited-mocha.ts'));
       const byTitle = new Map(tests.map((test) => [test.title, test.err]));
-      for (const title of ['checkLeak without await', 'chai without await', 'chai positive form without await']) {
+      for (const title of ['checkLeak without await', 'chai without await', 'chai positive form without await', 'a check raced against a timer']) {
         expect(byTitle.get(title)?.message, title).to.match(/the check of .* (was still running when the test ended|was not awaited|failed, but nothing awaited it)/);
       }
       expect(byTitle.get('a clean check after them')).to.deep.equal({});
