@@ -455,18 +455,20 @@ function upperBoundNote(reports: readonly RoundReport[]): string {
 
 /**
  * The C heap's growth per call over the rounds behind a leak verdict, or null when it did not grow beyond its floor
- * there: a leak called on another metric (a napi_ref keeps its object alive, so v8heap may be called first) can still
- * have C-heap allocation sites.
+ * there (a floor for each round pooled, as each may move by one): a leak called on another metric (a napi_ref keeps
+ * its object alive, so v8heap may be called first) can still have C-heap allocation sites.
  */
 function cHeapLeakRate(rounds: readonly RoundReport[], leak: { metric: MetricName; bytesPerCall: number; sustainedCalls: number }, floor: number): number | null {
   if (leak.metric === 'heap' || leak.metric === 'mmap') return leak.bytesPerCall;
   let calls = 0;
   let growth = 0;
+  let pooled = 0;
   for (let index = rounds.length - 1; index >= 0 && calls < leak.sustainedCalls; index--) {
     calls = calls + rounds[index].calls;
     growth = growth + (rounds[index].growth.heap ?? 0);
+    pooled = pooled + 1;
   }
-  return calls > 0 && growth > floor ? growth / calls : null;
+  return calls > 0 && growth > pooled * floor ? growth / calls : null;
 }
 
 /**
