@@ -196,12 +196,17 @@ export function formatRounds(report: LeakReportBase, rateMetric: MetricName | nu
   return [line(headers), ...rows.map(line)].join('\n');
 }
 
+/** "1 round", "5 rounds". */
+function countRounds(rounds: number): string {
+  return rounds === 1 ? '1 round' : `${rounds} rounds`;
+}
+
 /** MemoryLeakError's message: the verdict in one line, the table of rounds, the estimate. */
 export function formatMemoryLeak(report: LeakReportBase & LeakDetails): string {
   const totalCalls = formatNumber(report.calls);
   return [
     `${report.metric} leaks about ${formatRate(report.bytesPerCall)} ` +
-      `(${report.rounds.length} rounds, ${totalCalls} calls after ${formatNumber(report.warmupCalls)} warm-up calls, ${processKind(report.quiet)})`,
+      `(${countRounds(report.rounds.length)}, ${totalCalls} calls after ${formatNumber(report.warmupCalls)} warm-up calls, ${processKind(report.quiet)})`,
     '',
     formatRounds(report, report.metric),
     '',
@@ -240,7 +245,7 @@ function cHeapNote(report: LeakReportBase): string[] {
 
 /** What verbosity 2 prints for a clean check. */
 export function formatClean(report: LeakReport, label: string): string {
-  const head = `nodeleak: ${label}: no leak (${report.rounds.length} rounds, ${formatNumber(report.calls)} calls, ${Math.round(report.ms)} ms, ${processKind(report.quiet)})`;
+  const head = `nodeleak: ${label}: no leak (${countRounds(report.rounds.length)}, ${formatNumber(report.calls)} calls, ${Math.round(report.ms)} ms, ${processKind(report.quiet)})`;
   if (report.rounds.length === 0) return [head, ...cHeapNote(report)].join('\n');
   return [head, formatRounds(report, null), `why: ${report.reason}`, ...cHeapNote(report)].join('\n');
 }
@@ -269,7 +274,7 @@ export function formatInconclusive(report: LeakReport, label: string): string {
   return [
     `inconclusive: the check of ${label} ended before it could ` +
       (report.undecided.length > 0 ? `rule out a leak on ${report.undecided.join(', ')} ` : 'run every check ') +
-      `(${report.rounds.length} rounds, ${formatNumber(report.calls)} calls, ${Math.round(report.ms)} ms, ${processKind(report.quiet)})`,
+      `(${countRounds(report.rounds.length)}, ${formatNumber(report.calls)} calls, ${Math.round(report.ms)} ms, ${processKind(report.quiet)})`,
     `ruled out: ${ruledOut.length > 0 ? ruledOut.join(', ') : 'nothing'}`,
     `not ruled out: ${open.join(', ')}`,
     'To decide: give the check more time (maxMs, or the test\'s timeout) and calls (retries, times), run it in a quiet ' +
