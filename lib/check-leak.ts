@@ -667,9 +667,10 @@ let warnedUnscoped = false;
  * that does not await its check passes before the verdict, and the runner may end the process without the exit
  * report's failing code (vitest's forks).
  */
-function warnIfUnscoped(label: string, env: NodeJS.ProcessEnv = process.env): void {
+function warnIfUnscoped(label: string): void {
   if (warnedUnscoped || inTestScope()) return;
-  const hooks = env.VITEST_WORKER_ID !== undefined ? "import 'nodeleak/vitest' (a setupFiles entry covers every file)" : env.JEST_WORKER_ID !== undefined ? "setupFilesAfterEnv: ['nodeleak/jest']" : null;
+  const { VITEST_WORKER_ID, JEST_WORKER_ID } = process.env;
+  const hooks = VITEST_WORKER_ID !== undefined ? "import 'nodeleak/vitest' (a setupFiles entry covers every file)" : JEST_WORKER_ID !== undefined ? "setupFilesAfterEnv: ['nodeleak/jest']" : null;
   if (hooks === null) return;
   warnedUnscoped = true;
   process.stderr.write(

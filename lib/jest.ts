@@ -1,6 +1,6 @@
 // nodeleak/jest: requiring or importing it (in a test file, or a `setupFilesAfterEnv` entry) registers
-// `expect(fn).toLeakMemory(options)` on jest's expect; `await expect(fn).not.toLeakMemory()` passes when fn was
-// measured and does not leak.
+// `expect(fn).toLeakMemory(options)` on jest's expect, and the hooks that give each test a test scope;
+// `await expect(fn).not.toLeakMemory()` passes when fn was measured and does not leak.
 // The augmentation below needs 'expect' (jest's own package) resolved in this file.
 import type {} from 'expect';
 import type { AssertionOptions } from './assertion';

@@ -1,5 +1,6 @@
 // nodeleak/vitest: importing it (in a test file, or a `setupFiles` entry) registers `expect(fn).toLeakMemory(options)`
-// on vitest's expect; `await expect(fn).not.toLeakMemory()` passes when fn was measured and does not leak.
+// on vitest's expect, and the hooks that give each test a test scope; `await expect(fn).not.toLeakMemory()` passes
+// when fn was measured and does not leak.
 // quietForks() is the part of the vitest config that runs test files in quiet processes.
 import { afterEach, beforeEach, expect } from 'vitest';
 import type { AssertionOptions } from './assertion.js';
