@@ -14,6 +14,7 @@ import { formatNumber } from './numbers';
 import type { LeakOptions, Settings } from './options';
 import { describeValue, isAbortSignal, refuseGeneratorFunction, resolveOptions } from './options';
 import { quietness, warnIfNotQuiet } from './quiet';
+import { detectRunner, hooksAdvice } from './runner';
 import type { LeakReport, RoundReport } from './report';
 import { formatClean, formatSummary } from './report';
 import type { LeakReportBase } from './report';
@@ -663,20 +664,20 @@ function checkLabel(fn: unknown, options: unknown): string {
 let warnedUnscoped = false;
 
 /**
- * Says once per process, on stderr, that a check runs in a vitest or jest test outside a test scope: there a test
- * that does not await its check passes before the verdict, and the runner may end the process without the exit
- * report's failing code (vitest's forks).
+ * Says once per process, on stderr, that a check runs in a vitest, jest or node:test test outside a test scope: there
+ * a test that does not await its check passes before the verdict, and the next test's check is blamed
+ * (ConcurrentCheckError); vitest's forks end without the exit report's failing code. (mocha's exit code carries the
+ * exit report, and `npx nodeleak` loads its hooks.)
  */
 function warnIfUnscoped(label: string): void {
   if (warnedUnscoped || inTestScope()) return;
-  const { VITEST_WORKER_ID, JEST_WORKER_ID } = process.env;
-  const hooks = VITEST_WORKER_ID !== undefined ? "import 'nodeleak/vitest' (a setupFiles entry covers every file)" : JEST_WORKER_ID !== undefined ? "setupFilesAfterEnv: ['nodeleak/jest']" : null;
-  if (hooks === null) return;
+  const runner = detectRunner();
+  if (runner === null || runner === 'mocha') return;
   warnedUnscoped = true;
   process.stderr.write(
     `nodeleak: ${label}: this check runs outside a test scope of nodeleak's (its test hooks are not loaded, or the ` +
       'test runs concurrently with others), so a test that does not await it would pass before its verdict. Load the ' +
-      `hooks: ${hooks}; keep leak tests out of concurrent groups.\n`,
+      `hooks: ${hooksAdvice(runner)}; keep leak tests out of concurrent groups.\n`,
   );
 }
 

@@ -155,13 +155,14 @@ export class ConcurrentCheckError extends NodeleakError {
   /** Label of the check that is running. */
   readonly running: string;
 
-  constructor(label: string, running: string, otherThread: boolean) {
+  /** `hooks`: how to load the test hooks of the runner in use (runner.ts's hooksAdvice()); mocha's when not given. */
+  constructor(label: string, running: string, otherThread: boolean, hooks = 'load nodeleak/mocha (--require nodeleak/mocha), as `npx nodeleak` does') {
     const fix = otherThread
       ? 'it runs in another thread of this process. Run leak tests one process at a time: no worker threads ' +
         "(vitest: pool: 'forks'; jest: workers are processes by default; mocha --parallel is fine)"
       : 'await each check before starting the next, in tests that run one after another (not vitest\'s test.concurrent, ' +
-        "nor node:test's concurrency option); an unawaited check keeps running after its test: load nodeleak/mocha, as " +
-        '`npx nodeleak` does, to have such a test fail';
+        `nor node:test's concurrency option); an unawaited check keeps running after its test: ${hooks}, to have such a ` +
+        'test fail';
     super('NODELEAK_CONCURRENT_CHECK', `cannot check ${label}: the check of ${running} is still running, and ${fix}`);
     this.running = running;
   }

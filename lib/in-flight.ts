@@ -8,6 +8,7 @@ import { liveWorkerCount, trackWorkers } from './checkers';
 import * as clock from './clock';
 import { ConcurrentCheckError, NodeleakError, UnawaitedCheckError } from './errors';
 import type { AbortSignalLike } from './options';
+import { detectRunner, hooksAdvice } from './runner';
 
 type State = 'running' | 'passed' | 'failed';
 
@@ -25,7 +26,7 @@ interface CheckRecord {
   readonly scope: TestScope | null;
 }
 
-/** A test in progress (MemoryLeakTestCase's or one under nodeleak/mocha): the checks it starts belong to it. */
+/** A test in progress (MemoryLeakTestCase's, or one under nodeleak's runner hooks): the checks it starts belong to it. */
 interface TestScope {
   readonly title: string;
   /** The test's timeout now, ms (0: none); read when a check starts, as a test may set it in its body. */
@@ -35,6 +36,11 @@ interface TestScope {
   /** Disarms the timer that stops the scope's checks shortly before the timeout (armed when a check starts). */
   stopTimer: (() => void) | null;
   readonly records: CheckRecord[];
+  /**
+   * Another test began while this one ran (a runner that runs tests at once): checks started from then on belong to
+   * no scope, as nothing tells whose they are.
+   */
+  overlapped: boolean;
 }
 
 /**
@@ -219,7 +225,7 @@ export function startCheck<T>(
   const frames = callerFrames();
   const site = callSite(frames);
   const controller = new AbortController();
-  const owner = shared.scope;
+  const owner = currentScope();
   let stop: () => void = () => {};
   const record: CheckRecord = {
     label,
@@ -234,7 +240,7 @@ export function startCheck<T>(
     const sameThread = [...records].find((other) => other.state === 'running');
     if (sameThread) {
       const where = sameThread.site ? ` (started at ${sameThread.site})` : '';
-      throw new ConcurrentCheckError(label, `${sameThread.label}${where}`, false);
+      throw new ConcurrentCheckError(label, `${sameThread.label}${where}`, false, hooksAdvice(detectRunner() ?? 'mocha'));
     }
     const probe = probeOrNull();
     const holder = probe?.acquireCheck(label) ?? null;
@@ -311,9 +317,15 @@ function armScope(own: TestScope): number | undefined {
 /** Opens a test scope for a test that has started, or returns null when one is open already (the outer one holds). */
 function openScope(title: string, timeout: () => number): TestScope | null {
   if (shared.scope !== null) return null;
-  const own: TestScope = { title, timeout, startedAt: clock.now(), stopTimer: null, records: [] };
+  const own: TestScope = { title, timeout, startedAt: clock.now(), stopTimer: null, records: [], overlapped: false };
   shared.scope = own;
   return own;
+}
+
+/** The scope a check started now belongs to: the open one, unless another test began beside it. */
+function currentScope(): TestScope | null {
+  const own = shared.scope;
+  return own !== null && own.overlapped !== true ? own : null;
 }
 
 /**
@@ -360,19 +372,23 @@ export async function runInTestScope(title: string, timeout: () => number, body:
 
 /** Whether a test scope is open: a check started now belongs to a test that fails if it does not await it. */
 export function inTestScope(): boolean {
-  return shared.scope !== null;
+  return currentScope() !== null;
 }
 
 /** A test scope a runner's beforeEach hook opened (enterTestScope()), for its afterEach hook to close. */
 export type HookScope = TestScope | null;
 
 /**
- * For runners whose test bodies nodeleak cannot wrap (vitest, jest): opens a test scope in a beforeEach hook, as
- * runInTestScope() does around a body, or returns null when a scope is open (the runner runs tests at once: closing
- * another test's scope would stop its checks). `timeout` says the test's timeout, ms, 0 when unknown: its checks then
- * take no default time budget from it.
+ * For runners whose test bodies nodeleak cannot wrap (vitest, jest, node:test): opens a test scope in a beforeEach
+ * hook, as runInTestScope() does around a body. When a scope is open, the runner runs tests at once: the open scope
+ * keeps the checks its test started, no later check belongs to a scope, and this returns null. `timeout` says the
+ * test's timeout, ms, 0 when unknown: its checks then take no default time budget from it.
  */
 export function enterTestScope(title: string, timeout: () => number): HookScope {
+  if (shared.scope !== null) {
+    shared.scope.overlapped = true;
+    return null;
+  }
   return openScope(title, timeout);
 }
 

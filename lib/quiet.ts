@@ -1,15 +1,23 @@
 import { heapInfo } from './probe';
+import { detectRunner } from './runner';
 
 /** The command that runs mocha in a quiet process. */
 export const QUIET_COMMAND = 'npx nodeleak <your mocha arguments>';
 
 /** What makes this process quiet, for the runner that started it (read from the variables each runner sets). */
 export function quietAdvice(env: Record<string, string | undefined> = process.env, argv: readonly string[] = process.argv): string {
-  if (env.VITEST) return "spread quietForks() from 'nodeleak/vitest' into your vitest config's `test`, and run vitest through `npx nodeleak run -- vitest`";
-  if (env.JEST_WORKER_ID) return 'run `npx nodeleak run -- jest <your arguments>`';
-  if (env.NODE_TEST_CONTEXT) return 'run `npx nodeleak run -- node --test <your arguments>`';
-  if (argv.some((arg) => /[\\/]mocha([\\/]|$)|[\\/]_mocha$|[\\/]mocha\.js$/.test(arg))) return `run \`${QUIET_COMMAND}\``;
-  return 'run `npx nodeleak run -- <your command>`';
+  switch (detectRunner(env, argv)) {
+    case 'vitest':
+      return "spread quietForks() from 'nodeleak/vitest' into your vitest config's `test`, and run vitest through `npx nodeleak run -- vitest`";
+    case 'jest':
+      return 'run `npx nodeleak run -- jest <your arguments>`';
+    case 'node-test':
+      return 'run `npx nodeleak run -- node --test <your arguments>`';
+    case 'mocha':
+      return `run \`${QUIET_COMMAND}\``;
+    case null:
+      return 'run `npx nodeleak run -- <your command>`';
+  }
 }
 
 /** The environment setting that turns glibc's per-thread cache off (read only at process start). */

@@ -20,6 +20,7 @@ import {
 } from '../lib';
 import type { LeakOptions } from '../lib';
 import { CLASS_FIELD_NAMES } from '../lib/options';
+import { enterTestScope, inTestScope, leaveTestScope } from '../lib/in-flight';
 import { platformTuple } from '../lib/platform';
 import { QUIET_GLIBC_TUNABLES, QUIET_NODE_FLAGS, WITHOUT_PROC, lastJson, runCode, runScript } from './helpers/child';
 import { buildFixture } from './helpers/fixtures';
@@ -87,6 +88,21 @@ describe('green means measured, and no leak', function () {
         expect(run.events).to.include('positive:MemoryLeakError');
       });
     }
+
+    it("runner hooks: a test that begins beside another leaves that test's scope its own checks, and later checks none", async () => {
+      const first = enterTestScope('first', () => 0);
+      expect(inTestScope()).to.equal(true);
+      const second = enterTestScope('second, run at once', () => 0);
+      expect(second).to.equal(null);
+      expect(inTestScope()).to.equal(false);
+      // Started after the second test began: whose it is, nothing tells, so the first test's end neither stops it nor
+      // blames the first test for it.
+      const check = checkLeak(() => JSON.parse('[1,2,3]'), { verbosity: 0 });
+      await leaveTestScope(second, undefined);
+      await leaveTestScope(first, undefined);
+      expect((await check).verdict).to.equal('clean');
+      expect(inTestScope()).to.equal(false);
+    });
 
     it('the same suite through the quiet CLI, which loads nodeleak/mocha itself', async () => {
       const { tests } = await cliJson(fixture('unawaited-mocha.ts'));

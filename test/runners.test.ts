@@ -108,6 +108,21 @@ describe('runners', function () {
     expect(run.stdout).to.match(/^# pass 3$/m).and.match(/^# fail 1$/m);
   });
 
+  it('node:test with nodeleak/node-test: a test that leaves its check running fails, and the next test is not blamed', () => {
+    const scoped = nodeleak(['run', '--', 'node', '--test', '--test-reporter=tap', path.join(fixtures, 'node-test', 'scoped.node-test.js')]);
+    expect(scoped.status, scoped.stderr).to.equal(1);
+    expect(scoped.stdout).to.match(/^not ok \d+ - a check the test does not await fails the test$/m);
+    expect(scoped.stdout).to.match(/name: 'UnawaitedCheckError'/);
+    expect(scoped.stdout).to.match(/^ok \d+ - a check after it is not blamed for it$/m);
+    // Without it, the unawaited check passes its test and fails the next one, whose error names the module to load.
+    const unscoped = nodeleak(['run', '--', 'node', '--test', '--test-reporter=tap', path.join(fixtures, 'node-test', 'unscoped.node-test.js')]);
+    expect(unscoped.status, unscoped.stderr).to.equal(1);
+    expect(unscoped.stdout).to.match(/^ok \d+ - a check the test does not await$/m);
+    expect(unscoped.stdout).to.match(/^not ok \d+ - a check after it$/m);
+    expect(unscoped.stdout).to.include("an unawaited check keeps running after its test: import 'nodeleak/node-test' at the top of the test file");
+    expect(unscoped.stdout.split("runs outside a test scope of nodeleak's").length - 1).to.equal(1);
+  });
+
   it("vitest's threads pool: checks in worker threads of one process never blame each other, they refuse and name pool: 'forks'", () => {
     const report = path.join(tmp, 'vitest-threads.json');
     const run = nodeleak(['run', '--', 'vitest', 'run', '--root', path.join(fixtures, 'vitest-threads'), '--reporter=json', `--outputFile=${report}`]);

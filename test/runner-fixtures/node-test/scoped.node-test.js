@@ -1,0 +1,14 @@
+// Run by test/runners.test.ts with `npx nodeleak run -- node --test`: nodeleak/node-test's hooks give each test a scope.
+require('nodeleak/node-test');
+const { test } = require('node:test');
+const { checkLeak } = require('nodeleak');
+
+const kept = [];
+
+test('a check the test does not await fails the test', async () => {
+  void checkLeak(() => kept.push(new Array(128).fill(0)), { verbosity: 0 });
+});
+
+test('a check after it is not blamed for it', async () => {
+  await checkLeak(() => JSON.parse('[1,2,3]'), { verbosity: 0 });
+});
