@@ -52,6 +52,8 @@ interface Shared {
   records: Set<CheckRecord>;
   scope: TestScope | null;
   exitReportInstalled: boolean;
+  /** Tests between their runner hooks' enterTestScope() and leaveTestScope() (absent in an older copy's state). */
+  hookTests?: number;
 }
 const shared: Shared = ((globalThis as Record<symbol, Shared | undefined>)[Symbol.for('nodeleak.in-flight.v1')] ??= {
   records: new Set(),
@@ -380,13 +382,16 @@ export type HookScope = TestScope | null;
 
 /**
  * For runners whose test bodies nodeleak cannot wrap (vitest, jest, node:test): opens a test scope in a beforeEach
- * hook, as runInTestScope() does around a body. When a scope is open, the runner runs tests at once: the open scope
- * keeps the checks its test started, no later check belongs to a scope, and this returns null. `timeout` says the
- * test's timeout, ms, 0 when unknown: its checks then take no default time budget from it.
+ * hook, as runInTestScope() does around a body; every call is paired with one of leaveTestScope(). While another test
+ * is between the two, the runner runs tests at once: a scope open then keeps only the checks its test started before,
+ * no check belongs to a scope until every such test has left, and this returns null. `timeout` says the test's
+ * timeout, ms, 0 when unknown: its checks then take no default time budget from it.
  */
 export function enterTestScope(title: string, timeout: () => number): HookScope {
-  if (shared.scope !== null) {
-    shared.scope.overlapped = true;
+  const others = shared.hookTests ?? 0;
+  shared.hookTests = others + 1;
+  if (others > 0 || shared.scope !== null) {
+    if (shared.scope !== null) shared.scope.overlapped = true;
     return null;
   }
   return openScope(title, timeout);
@@ -399,6 +404,7 @@ export function enterTestScope(title: string, timeout: () => number): HookScope 
  * by a test whose timeout ended first, which the error says.
  */
 export async function leaveTestScope(own: HookScope, testFailed: boolean | undefined): Promise<void> {
+  shared.hookTests = Math.max(0, (shared.hookTests ?? 1) - 1);
   if (own === null) return;
   if (testFailed === true) {
     if (shared.scope === own) await abandonTestScope();

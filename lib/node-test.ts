@@ -12,12 +12,13 @@ interface NodeTestContext {
   fullName?: string;
 }
 
-let scope: HookScope = null;
+// Tests with `concurrency` run beside each other, so each test's scope is kept by its context.
+const scopes = new WeakMap<NodeTestContext, HookScope>();
 beforeEach((context: NodeTestContext) => {
-  scope = enterTestScope(context.fullName ?? context.name, () => 0);
+  scopes.set(context, enterTestScope(context.fullName ?? context.name, () => 0));
 });
-afterEach(async () => {
-  const own = scope;
-  scope = null;
+afterEach(async (context: NodeTestContext) => {
+  const own = scopes.get(context) ?? null;
+  scopes.delete(context);
   await leaveTestScope(own, undefined);
 });

@@ -16,18 +16,17 @@ expect.extend({
 
 // Each test runs in a test scope, as under nodeleak/mocha: a check it starts takes its default time budget from the
 // test's timeout and is stopped before it ends, and the test fails with UnawaitedCheckError when a check it started
-// was still running at its end (vitest's own report would be green, the fork gone before the check's verdict). Not
-// for concurrent tests, which run beside each other: a scope stands for one test at a time. Only in vitest's workers:
-// the config file imports this module too, outside any test file.
+// was still running at its end (vitest's own report would be green, the fork gone before the check's verdict).
+// Concurrent tests run beside each other, so each test's scope is kept by its context. Only in vitest's workers: the
+// config file imports this module too, outside any test file.
 if (process.env.VITEST_WORKER_ID !== undefined) {
-  let scope: HookScope = null;
+  const scopes = new WeakMap<object, HookScope>();
   beforeEach((context) => {
-    if (context.task.concurrent === true) return;
-    scope = enterTestScope(context.task.fullName ?? context.task.name, () => context.task.timeout ?? 0);
+    scopes.set(context, enterTestScope(context.task.fullName ?? context.task.name, () => context.task.timeout ?? 0));
   });
   afterEach(async (context) => {
-    const own = scope;
-    scope = null;
+    const own = scopes.get(context) ?? null;
+    scopes.delete(context);
     await leaveTestScope(own, context.task.result?.state === 'fail');
   });
 }

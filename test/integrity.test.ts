@@ -98,9 +98,18 @@ describe('green means measured, and no leak', function () {
       // Started after the second test began: whose it is, nothing tells, so the first test's end neither stops it nor
       // blames the first test for it.
       const check = checkLeak(() => JSON.parse('[1,2,3]'), { verbosity: 0 });
-      await leaveTestScope(second, undefined);
       await leaveTestScope(first, undefined);
+      // The second test still runs: a third that begins now runs beside it, and gets no scope either.
+      const third = enterTestScope('third, beside the second', () => 0);
+      expect(third).to.equal(null);
+      expect(inTestScope()).to.equal(false);
+      await leaveTestScope(second, undefined);
+      await leaveTestScope(third, undefined);
       expect((await check).verdict).to.equal('clean');
+      // Once every test has left, the next one has a scope of its own again.
+      const alone = enterTestScope('alone', () => 0);
+      expect(inTestScope()).to.equal(true);
+      await leaveTestScope(alone, undefined);
       expect(inTestScope()).to.equal(false);
     });
 
