@@ -1,4 +1,5 @@
 import { formatNumber } from './numbers';
+import { hooksAdvice } from './runner';
 
 /** Base class of every error nodeleak throws on purpose. */
 export class NodeleakError extends Error {
@@ -124,8 +125,8 @@ export class UnawaitedCheckError extends NodeleakError {
   readonly site: string;
 
   /**
-   * `timeoutUnknown`: the runner does not say whether the test's own timeout ended it (jest), so a check still running
-   * at its end may have been awaited; the message then says what to do in either case.
+   * `timeoutUnknown`: the runner does not say whether the test's own timeout ended it (jest, node:test), so a check
+   * still running at its end may have been awaited; the message then says what to do in either case.
    */
   constructor(test: string, label: string, site: string, state: 'running' | 'passed' | 'failed', cause?: unknown, timeoutUnknown = false) {
     const where = site ? ` (started at ${site})` : '';
@@ -156,7 +157,7 @@ export class ConcurrentCheckError extends NodeleakError {
   readonly running: string;
 
   /** `hooks`: how to load the test hooks of the runner in use (runner.ts's hooksAdvice()); mocha's when not given. */
-  constructor(label: string, running: string, otherThread: boolean, hooks = 'load nodeleak/mocha (--require nodeleak/mocha), as `npx nodeleak` does') {
+  constructor(label: string, running: string, otherThread: boolean, hooks = hooksAdvice('mocha')) {
     const fix = otherThread
       ? 'it runs in another thread of this process. Run leak tests one process at a time: no worker threads ' +
         "(vitest: pool: 'forks'; jest: workers are processes by default; mocha --parallel is fine)"
