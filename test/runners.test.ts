@@ -64,7 +64,7 @@ describe('runners', function () {
       /^UnawaitedCheckError: .*a check the test does not await fails the test: the check of leak \(started at .*leaks\.vitest\.ts:\d+:\d+\) was still running when the test ended; it was stopped\./,
     );
     expect(failureOf('a check takes its time budget from the test timeout, so it ends before it')).to.match(/^InconclusiveError: /);
-    // The concurrent tests run without a scope, and the first check there says so, once.
+    // A check started while the concurrent tests run belongs to no test's scope, and says so, once.
     const unscoped = (run.stdout + run.stderr).split("runs outside a test scope of nodeleak's").length - 1;
     expect(unscoped, run.stdout + run.stderr).to.equal(1);
     const failure = failureOf('a leaking function fails not.toLeakMemory');

@@ -1,4 +1,5 @@
-// Run by test/runners.test.ts through jest (tests run in a realm of their own): a leaking and a clean check.
+// Run by test/runners.test.ts through jest (tests run in a realm of their own): a leaking and a clean check, and an
+// unawaited one, which fails its own test.
 const { checkLeakThrows, isQuietProcess } = require('nodeleak');
 
 const kept = [];

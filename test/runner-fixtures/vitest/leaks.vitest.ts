@@ -1,4 +1,5 @@
-// Run by test/runners.test.ts through vitest: one leaking and one clean check, and the positive form.
+// Run by test/runners.test.ts through vitest: one leaking and one clean check, and the positive form; then the test
+// scopes: an unawaited check, a budget from the test's timeout, and concurrent tests.
 import { describe, expect, test, vi } from 'vitest';
 import 'nodeleak/vitest';
 import { isQuietProcess } from 'nodeleak';
