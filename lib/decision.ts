@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from './errors';
-import { formatNumber } from './numbers';
+import { formatNumber, formatRate } from './numbers';
 import type { Allocator } from './probe';
 
 /**
@@ -280,13 +280,8 @@ function slope(rounds: readonly Round[], metric: MetricName): number {
   return sumGrowthCalls / sumCallsSquared;
 }
 
-function formatRate(bytesPerCall: number): string {
-  const rounded = Number(bytesPerCall.toPrecision(3));
-  return `${Math.abs(rounded) >= 1000 ? formatNumber(rounded) : rounded} B/call`;
-}
-
-/** Bytes rounded to whole ones, thousands separated as in the report's table: "192,304 B". */
-function formatBytes(bytes: number): string {
+/** Bytes to the byte, thousands separated, as a reason lists each round's growth: "192,304 B". */
+function exactBytes(bytes: number): string {
   return `${formatNumber(Math.round(bytes))} B`;
 }
 
@@ -724,7 +719,7 @@ function judge(series: MetricRounds, tolerance: number, resolution: number, leve
       const confirmed = series.callsThrough(last) >= LEVEL_OFF_SPAN * series.callsThrough(evidence.complete);
       const seen = rounds
         .slice(evidence.first)
-        .map((round) => `${formatBytes(round.growth[metric] as number)} in ${formatNumber(round.calls)} calls`)
+        .map((round) => `${exactBytes(round.growth[metric] as number)} in ${formatNumber(round.calls)} calls`)
         .join(', ');
       return {
         state: confirmed ? 'leak' : 'pending',
@@ -738,8 +733,8 @@ function judge(series: MetricRounds, tolerance: number, resolution: number, leve
         sustainedCalls,
         excess: leaked / (tolerance + noise + 1),
         reason:
-          `${metric} grew in every round at one rate: ${seen} (noise floor ${formatBytes(noise)}): ${formatRate(rate)}, ` +
-          `${formatBytes(leaked)} in all, beyond the tolerance of ${formatBytes(tolerance)}`,
+          `${metric} grew in every round at one rate: ${seen} (noise floor ${exactBytes(noise)}): ${formatRate(rate)}, ` +
+          `${exactBytes(leaked)} in all, beyond the tolerance of ${exactBytes(tolerance)}`,
       };
     }
   }
@@ -760,11 +755,11 @@ function judge(series: MetricRounds, tolerance: number, resolution: number, leve
       excess: leaked / (tolerance + noise + 1),
       reason:
         `${metric}${levelled === series ? '' : ' (heap and mmap together)'} grew in steps that kept their pace: ` +
-        `${formatBytes(steps.held)} in the ${formatNumber(steps.heldCalls)} calls after round 1 up to round ${steps.from + 1} ` +
-        `(${formatRate(steps.held / steps.heldCalls)}), then ${formatBytes(steps.sustainedBytes)} in the next ` +
+        `${exactBytes(steps.held)} in the ${formatNumber(steps.heldCalls)} calls after round 1 up to round ${steps.from + 1} ` +
+        `(${formatRate(steps.held / steps.heldCalls)}), then ${exactBytes(steps.sustainedBytes)} in the next ` +
         `${formatNumber(steps.sustainedCalls)} calls (${formatRate(rate)}), its last step after a level (storage that grows as it ` +
-        `fills: a Map, an array, a vector; noise floor ${formatBytes(noise)}), ${formatBytes(leaked)} in all, beyond the tolerance ` +
-        `of ${formatBytes(tolerance)}`,
+        `fills: a Map, an array, a vector; noise floor ${exactBytes(noise)}), ${exactBytes(leaked)} in all, beyond the tolerance ` +
+        `of ${exactBytes(tolerance)}`,
     };
   }
   const estimate = slope(rounds.length > 1 ? rounds.slice(1) : rounds, metric);
@@ -776,28 +771,28 @@ function judge(series: MetricRounds, tolerance: number, resolution: number, leve
   const afterShown = fellAway(last) && fellAway(last - 1);
   const bounds: Array<{ bound: number; span: string }> = [];
   if (afterShown && series.boundsAlone(last, resolution)) {
-    bounds.push({ bound: series.bound(last, last), span: `${formatBytes(series.growth(last))} in ${formatNumber(series.calls(last))} calls` });
+    bounds.push({ bound: series.bound(last, last), span: `${exactBytes(series.growth(last))} in ${formatNumber(series.calls(last))} calls` });
   }
   if (afterShown && last >= 1 && series.floorHeld(last) && series.floorHeld(last - 1)) {
     const pair = series.pooled(last - 1, last);
-    bounds.push({ bound: series.bound(last - 1, last), span: `${formatBytes(pair.growth)} in the last ${formatNumber(pair.calls)} calls` });
+    bounds.push({ bound: series.bound(last - 1, last), span: `${exactBytes(pair.growth)} in the last ${formatNumber(pair.calls)} calls` });
   }
   const { bound, span } = bounds.reduce((a, b) => (b.bound < a.bound ? b : a), { bound: Infinity, span: '' });
-  const widened = series.boundNoise > noise ? ` (floor widened to ${formatBytes(series.boundNoise)}, the largest of the falls beyond it)` : '';
+  const widened = series.boundNoise > noise ? ` (floor widened to ${exactBytes(series.boundNoise)}, the largest of the falls beyond it)` : '';
   const level = bound <= resolution && levelled ? levelPending(levelled, tolerance, resolution) : null;
   if (bound <= resolution && !level) {
     return { state: 'clean', bytesPerCall: estimate, upperBytesPerCall: bound, reason: `${metric}: ${span} bound a leak to ≤ ${formatRate(bound)}${widened}` };
   }
-  const lastRound = `${formatBytes(series.growth(last))} in ${formatNumber(series.calls(last))} calls`;
+  const lastRound = `${exactBytes(series.growth(last))} in ${formatNumber(series.calls(last))} calls`;
   let why: string;
   if (level) {
     why =
-      `${span} bound a leak to ≤ ${formatRate(bound)}, but ${formatBytes(level.held)}${levelled === series ? '' : ' (heap and mmap together)'} ` +
+      `${span} bound a leak to ≤ ${formatRate(bound)}, but ${exactBytes(level.held)}${levelled === series ? '' : ' (heap and mmap together)'} ` +
       `grew by round ${level.since + 1} ` +
       `(${formatRate(level.held / level.callsTo)}), level only since: it must stay level while the calls measured grow ` +
       `${LEVEL_OFF_SPAN}-fold (${formatNumber(level.moreCalls)} calls more), or it may be a leak that grows in steps`;
   } else if (bound < Infinity) why = `${span} bound a leak only to ≤ ${formatRate(bound)}${widened} (resolution ${formatRate(resolution)})`;
-  else if (!series.floorHeld(last)) why = `${lastRound} fell below the floor of −${formatBytes(noise)} and bound no leak`;
+  else if (!series.floorHeld(last)) why = `${lastRound} fell below the floor of −${exactBytes(noise)} and bound no leak`;
   else if (!afterShown && shown) {
     why = `${lastRound} bound no leak yet: it grew ${formatRate(shown.rate)} in rounds ${shown.first + 1}–${shown.complete + 1}, and two rounds since must fall away from that pace`;
   } else why = `${lastRound} bound no leak yet${last === 0 ? ' (round 1 bounds only pooled with round 2)' : ''}`;
@@ -916,7 +911,7 @@ export function decide(rounds: readonly Round[], options: DecisionOptions): Deci
     const confirmed = worst.state === 'leak';
     const unconfirmed =
       `; the budget ended before the growth was followed over ${LEVEL_OFF_SPAN}× its calls, so growth that levels off ` +
-      `beyond ${formatBytes(worst.sustainedBytes)} (a cache that size) is not ruled out: if it is one, set a tolerance ` +
+      `beyond ${exactBytes(worst.sustainedBytes)} (a cache that size) is not ruled out: if it is one, set a tolerance ` +
       'above it or give a trimCallback that empties it; a longer budget (retries, maxMs) confirms the leak';
     return {
       verdict: 'leak',

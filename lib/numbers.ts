@@ -12,6 +12,13 @@ export function formatNumber(value: number, maxFractionDigits = 3): string {
   return value < 0 && /[1-9]/.test(text) ? `-${text}` : text;
 }
 
+/** Bytes per call: three significant digits below 1,000 ("32 B/call", "3.2 B/call", "0.0427 B/call"), whole ones
+ * with thousands separated above ("1,235 B/call"). */
+export function formatRate(bytesPerCall: number): string {
+  const rounded = Math.abs(bytesPerCall) >= 1000 ? formatNumber(Math.round(bytesPerCall)) : String(Number(bytesPerCall.toPrecision(3)));
+  return `${rounded} B/call`;
+}
+
 /** The middle value of a non-empty list (the upper of the two middle ones when its length is even). */
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);

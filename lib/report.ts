@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { formatNumber } from './numbers';
+import { formatNumber, formatRate } from './numbers';
 import type { MetricName } from './decision';
 import type { Frame } from './symbolize';
 import type { LeakSite } from './where';
@@ -170,12 +170,6 @@ export function formatBytes(bytes: number, signed = true): string {
   if (size < 100 * KIB) return `${sign}${formatNumber(Math.round(size))} B`;
   if (size < 100 * MIB) return `${sign}${formatNumber(size / KIB, 1)} KiB`;
   return `${sign}${formatNumber(size / MIB, 1)} MiB`;
-}
-
-/** Bytes per call to three significant digits: "32 B/call", "3.2 B/call". */
-export function formatRate(bytesPerCall: number): string {
-  const rounded = Math.abs(bytesPerCall) >= 1000 ? Math.round(bytesPerCall) : Number(bytesPerCall.toPrecision(3));
-  return `${formatNumber(rounded)} B/call`;
 }
 
 function processKind(quiet: boolean): string {
