@@ -413,6 +413,36 @@ export async function leaveTestScope(own: HookScope, testFailed: boolean | undef
   await closeScope(own, null, testFailed === undefined);
 }
 
+/** What a runner's hooks say of the test they run around. */
+export interface HookedTest {
+  title: string;
+  /** The test's timeout, ms; 0 when the runner does not tell it. */
+  timeout: () => number;
+  /** Whether the runner failed the test already (afterEach only); undefined when it does not tell. */
+  failed?: boolean;
+}
+
+/**
+ * Gives each test a test scope through a runner's beforeEach and afterEach hooks (vitest, jest, node:test). Each test's
+ * scope is kept by the context its hooks receive (a runner that passes none, jest, runs its hooks one test at a time).
+ */
+export function scopeEachTest<Context>(
+  beforeEach: (hook: (context: Context) => void) => void,
+  afterEach: (hook: (context: Context) => Promise<void>) => void,
+  describeTest: (context: Context) => HookedTest,
+): void {
+  const scopes = new Map<Context, HookScope>();
+  beforeEach((context) => {
+    const { title, timeout } = describeTest(context);
+    scopes.set(context, enterTestScope(title, timeout));
+  });
+  afterEach(async (context) => {
+    const own = scopes.get(context) ?? null;
+    scopes.delete(context);
+    await leaveTestScope(own, describeTest(context).failed);
+  });
+}
+
 /**
  * Closes the test scope a test left open because the runner moved on without it (mocha's own timeout fired while the
  * body awaited something else): stops its checks and waits until they have stopped calling. The runner has failed

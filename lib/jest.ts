@@ -5,7 +5,7 @@
 import type {} from 'expect';
 import type { AssertionOptions } from './assertion';
 import { toLeakMemory } from './assertion';
-import { type HookScope, enterTestScope, leaveTestScope } from './in-flight';
+import { scopeEachTest } from './in-flight';
 
 interface JestExpect {
   extend(matchers: Record<string, (this: unknown, received: unknown, ...args: never[]) => unknown>): void;
@@ -43,16 +43,15 @@ function jestHooks(): JestHooks {
 // at its end (jest would report it passed, and the check's verdict would come after). jest does not say a test's
 // timeout, so its checks take no default time budget from it, and the error allows that the timeout ended the test.
 const hooks = jestHooks();
-let scope: HookScope = null;
-hooks.beforeEach(() => {
-  const { currentTestName } = (jestExpect() as unknown as { getState(): { currentTestName?: string } }).getState();
-  scope = enterTestScope(currentTestName ?? 'a jest test', () => 0);
-});
-hooks.afterEach(async () => {
-  const own = scope;
-  scope = null;
-  await leaveTestScope(own, undefined);
-});
+// Hooks without parameters: jest passes a `done` callback to a hook that declares one.
+scopeEachTest<undefined>(
+  (hook) => hooks.beforeEach(() => hook(undefined)),
+  (hook) => hooks.afterEach(() => hook(undefined)),
+  () => {
+    const { currentTestName } = (jestExpect() as unknown as { getState(): { currentTestName?: string } }).getState();
+    return { title: currentTestName ?? 'a jest test', timeout: () => 0 };
+  },
+);
 
 declare module 'expect' {
   interface Matchers<R extends void | Promise<void>> {

@@ -4,7 +4,7 @@
 // tell a test's timeout, so its checks take no default time budget from it, and the error allows that the timeout
 // ended the test.
 import { afterEach, beforeEach } from 'node:test';
-import { type HookScope, enterTestScope, leaveTestScope } from './in-flight';
+import { scopeEachTest } from './in-flight';
 
 /** What the hooks read of node:test's TestContext (fullName from Node 22). */
 interface NodeTestContext {
@@ -12,13 +12,8 @@ interface NodeTestContext {
   fullName?: string;
 }
 
-// Tests with `concurrency` run beside each other, so each test's scope is kept by its context.
-const scopes = new WeakMap<NodeTestContext, HookScope>();
-beforeEach((context: NodeTestContext) => {
-  scopes.set(context, enterTestScope(context.fullName ?? context.name, () => 0));
-});
-afterEach(async (context: NodeTestContext) => {
-  const own = scopes.get(context) ?? null;
-  scopes.delete(context);
-  await leaveTestScope(own, undefined);
-});
+scopeEachTest<NodeTestContext>(
+  (hook) => beforeEach(hook),
+  (hook) => afterEach(hook),
+  (context) => ({ title: context.fullName ?? context.name, timeout: () => 0 }),
+);

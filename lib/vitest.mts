@@ -2,10 +2,10 @@
 // on vitest's expect, and the hooks that give each test a test scope; `await expect(fn).not.toLeakMemory()` passes
 // when fn was measured and does not leak.
 // quietForks() is the part of the vitest config that runs test files in quiet processes.
-import { afterEach, beforeEach, expect } from 'vitest';
+import { type TestContext, afterEach, beforeEach, expect } from 'vitest';
 import type { AssertionOptions } from './assertion.js';
 import { toLeakMemory } from './assertion.js';
-import { type HookScope, enterTestScope, leaveTestScope } from './in-flight.js';
+import { scopeEachTest } from './in-flight.js';
 import { QUIET_NODE_FLAGS, quietEnvironment } from './quiet.js';
 
 expect.extend({
@@ -17,18 +17,13 @@ expect.extend({
 // Each test runs in a test scope, as under nodeleak/mocha: a check it starts takes its default time budget from the
 // test's timeout and is stopped before it ends, and the test fails with UnawaitedCheckError when a check it started
 // was still running at its end (vitest's own report would be green, the fork gone before the check's verdict).
-// Concurrent tests run beside each other, so each test's scope is kept by its context. Only in vitest's workers: the
-// config file imports this module too, outside any test file.
+// Only in vitest's workers: the config file imports this module too, outside any test file.
 if (process.env.VITEST_WORKER_ID !== undefined) {
-  const scopes = new WeakMap<object, HookScope>();
-  beforeEach((context) => {
-    scopes.set(context, enterTestScope(context.task.fullName ?? context.task.name, () => context.task.timeout ?? 0));
-  });
-  afterEach(async (context) => {
-    const own = scopes.get(context) ?? null;
-    scopes.delete(context);
-    await leaveTestScope(own, context.task.result?.state === 'fail');
-  });
+  scopeEachTest<TestContext>(
+    (hook) => beforeEach(hook),
+    (hook) => afterEach(hook),
+    ({ task }) => ({ title: task.fullName ?? task.name, timeout: () => task.timeout ?? 0, failed: task.result?.state === 'fail' }),
+  );
 }
 
 /**
