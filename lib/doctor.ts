@@ -110,7 +110,7 @@ export function doctor(cwd: string = process.cwd()): string {
   const binary = bindingPath();
   rows.push([
     'probe',
-    binary ? `${binary} (${binary.split(path.sep).includes('prebuilds') ? 'prebuilt binary' : 'local build'})` : 'none loads here: npm rebuild nodeleak --build-from-source',
+    binary ? `${binary} (${binary.split(path.sep).includes('prebuilds') ? 'prebuilt binary' : 'local build'})` : 'none loads here: npm rebuild nodeleak',
   ]);
   let allocator: string;
   try {
@@ -148,7 +148,7 @@ export function doctor(cwd: string = process.cwd()): string {
   rows.push(['noise, quiet', noise(quiet, quietFloor)]);
   rows.push(['noise, plain', noise(plain, plainFloor)]);
   const advice: string[] = [];
-  if (!binary) advice.push('install a C/C++ toolchain and python3, then npm rebuild nodeleak --build-from-source');
+  if (!binary) advice.push('install a C/C++ toolchain and python3, then npm rebuild nodeleak');
   if (allocator.startsWith('cannot')) advice.push("checks that judge the C heap refuse here: name metrics without heap and mmap, or use glibc/jemalloc/tcmalloc");
   if (processFigures.startsWith('cannot')) {
     advice.push("checks that judge vms or uss, or that run the fds, threads, handles or heaps checkers, refuse here: name metrics without vms and uss, and leave those checkers out (Checkers.all().exclude(...))");

@@ -50,7 +50,7 @@ export class BindingLoadError extends NodeleakError {
         ? `nodeleak cannot load its native probe for ${platform} in this process (${detail}). ${refused}` + (advice ? ` ${advice}` : '')
         : `nodeleak has no native probe for ${platform} (${detail}). ` +
             'To build it from source, install a C/C++ toolchain and python3, then run ' +
-            '`npm rebuild nodeleak --build-from-source` (or `npx node-gyp rebuild` inside node_modules/nodeleak).' +
+            '`npm rebuild nodeleak` (or `npx node-gyp rebuild` inside node_modules/nodeleak).' +
             (advice ? ` ${advice}` : ''),
       { cause },
     );

@@ -302,7 +302,7 @@ describe('probe misuse', function () {
           isNodeleakError: true,
         });
         assert.include(call.message as string, platformTuple());
-        assert.include(call.message as string, 'build-from-source', 'says how to build it');
+        assert.include(call.message as string, 'npm rebuild nodeleak', 'says how to build it');
       }
       if (process.arch === 'x64' && platformTuple().endsWith('-glibc')) {
         assert.include(report.calls[0].message as string, 'linux-x64-glibc');
