@@ -340,7 +340,7 @@ async function closeScope(own: TestScope, failure: { error: unknown } | null, ti
   own.stopTimer?.();
   own.stopTimer = null;
   const running = own.records.filter((record) => record.state === 'running');
-  abortAll(own, new Error(`${own.title} ended without awaiting it`));
+  abortAll(own, testEnded(`${own.title} ended without awaiting it`));
   await Promise.all(own.records.map((record) => record.stopped));
   for (const record of own.records) records.delete(record);
   if (failure) throw failure.error;
@@ -453,9 +453,25 @@ export async function abandonTestScope(): Promise<void> {
   if (own === null) return;
   shared.scope = null;
   own.stopTimer?.();
-  abortAll(own, new Error(`${own.title} ended (its runner moved on) while the check was running`));
+  abortAll(own, testEnded(`${own.title} ended (its runner moved on) while the check was running`));
   await Promise.all(own.records.map((record) => record.stopped));
   for (const record of own.records) records.delete(record);
+}
+
+/** Marks the reasons a scope stops checks with once their test has ended, and been failed (closeScope, abandon). */
+const TEST_ENDED = Symbol.for('nodeleak.test-ended.v1');
+
+function testEnded(message: string): Error {
+  return Object.defineProperty(new Error(message), TEST_ENDED, { value: true });
+}
+
+/**
+ * Whether `err` is a check's CheckAbortedError from its test scope, stopped after its test had ended: the test has
+ * failed for it already (UnawaitedCheckError, or the runner's own failure), so nothing is left to report.
+ */
+export function stoppedAfterItsTest(err: unknown): boolean {
+  const cause = err instanceof NodeleakError && err.code === 'NODELEAK_ABORTED' ? err.cause : undefined;
+  return typeof cause === 'object' && cause !== null && (cause as { [TEST_ENDED]?: unknown })[TEST_ENDED] === true;
 }
 
 function abortAll(own: TestScope, reason: Error): void {
