@@ -125,8 +125,9 @@ export class UnawaitedCheckError extends NodeleakError {
   readonly site: string;
 
   /**
-   * `timeoutUnknown`: the runner does not say whether the test's own timeout ended it (jest, node:test), so a check
-   * still running at its end may have been awaited; the message then says what to do in either case.
+   * `timeoutUnknown`: the runner does not say whether the test's own timeout ended it (node:test, and jest where its
+   * state is not found), so a check still running at its end may have been awaited; the message then says what to do
+   * in either case.
    */
   constructor(test: string, label: string, site: string, state: 'running' | 'passed' | 'failed', cause?: unknown, timeoutUnknown = false) {
     const where = site ? ` (started at ${site})` : '';

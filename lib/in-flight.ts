@@ -8,7 +8,7 @@ import { liveWorkerCount, trackWorkers } from './checkers';
 import * as clock from './clock';
 import { ConcurrentCheckError, NodeleakError, UnawaitedCheckError } from './errors';
 import type { AbortSignalLike } from './options';
-import { detectRunner, hooksAdvice } from './runner';
+import { detectRunner, hooksAdvice, timeoutAdvice } from './runner';
 
 type State = 'running' | 'passed' | 'failed';
 
@@ -296,8 +296,8 @@ function stopMargin(timeoutMs: number): number {
 /** Why a test scope stopped a check: its time was about to run out. */
 function timeUp(title: string, timeoutMs: number): Error {
   return new Error(
-    `${title} was about to reach its timeout of ${timeoutMs} ms. Give the test more time (mocha's this.timeout(ms), ` +
-      'MemoryLeakTestCase.timeout) or the check less to do (maxMs, times, retries)',
+    `${title} was about to reach its timeout of ${timeoutMs} ms. Give the test more time ` +
+      `(${timeoutAdvice(detectRunner() ?? 'mocha')}) or the check less to do (maxMs, times, retries)`,
   );
 }
 

@@ -39,9 +39,27 @@ function jestHooks(): JestHooks {
   return require('@jest/globals') as JestHooks;
 }
 
+/** What the hooks read of jest-circus's state: the running test, its timeout and its errors so far. */
+interface CircusState {
+  testTimeout?: number;
+  currentlyRunningTest?: { timeout?: number; errors?: unknown[] } | null;
+}
+
+/**
+ * jest-circus's state, which it keeps on the test file's global under a symbol of its own (not registered, so found by
+ * its description); null when this jest keeps none there. jest's public API tells neither a test's timeout nor
+ * whether it has failed yet.
+ */
+function circusState(): CircusState | null {
+  const symbol = Object.getOwnPropertySymbols(globalThis).find((candidate) => candidate.description === 'JEST_STATE_SYMBOL');
+  const state = symbol ? (globalThis as Record<symbol, unknown>)[symbol] : undefined;
+  return typeof state === 'object' && state !== null ? (state as CircusState) : null;
+}
+
 // Each test runs in a test scope: the test fails with UnawaitedCheckError when a check it started was still running
-// at its end (jest would report it passed, and the check's verdict would come after). jest does not say a test's
-// timeout, so its checks take no default time budget from it, and the error allows that the timeout ended the test.
+// at its end (jest would report it passed, and the check's verdict would come after). A check takes its default time
+// budget from the test's timeout, as jest-circus applies it (the test's own, else testTimeout); where jest keeps no
+// such state, it takes none, and the error allows that the timeout ended the test.
 const hooks = jestHooks();
 // Hooks without parameters: jest passes a `done` callback to a hook that declares one.
 scopeEachTest<undefined>(
@@ -49,7 +67,14 @@ scopeEachTest<undefined>(
   (hook) => hooks.afterEach(() => hook(undefined)),
   () => {
     const { currentTestName } = (jestExpect() as unknown as { getState(): { currentTestName?: string } }).getState();
-    return { title: currentTestName ?? 'a jest test', timeout: () => 0 };
+    const state = circusState();
+    const test = state?.currentlyRunningTest;
+    if (!state || !test) return { title: currentTestName ?? 'a jest test', timeout: () => 0 };
+    return {
+      title: currentTestName ?? 'a jest test',
+      timeout: () => test.timeout || state.testTimeout || 0,
+      failed: Array.isArray(test.errors) ? test.errors.length > 0 : undefined,
+    };
   },
 );
 

@@ -49,7 +49,7 @@ export interface LeakOptions {
   name?: string;
   /**
    * Wall-time budget of the whole check (warm-up, resource check and rounds), ms. Default: none; under mocha with
-   * nodeleak's hooks (and in MemoryLeakTestCase), 80 % of the test's timeout.
+   * nodeleak's hooks (and in MemoryLeakTestCase), and in vitest and jest with theirs, 80 % of the test's timeout.
    */
   maxMs?: number;
   /** Stops the check between two calls; it then rejects with CheckAbortedError. */

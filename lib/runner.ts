@@ -22,3 +22,17 @@ export function hooksAdvice(runner: Runner): string {
       return 'load nodeleak/mocha (--require nodeleak/mocha), as `npx nodeleak` does';
   }
 }
+
+/** How to give a test of `runner` more time. */
+export function timeoutAdvice(runner: Runner): string {
+  switch (runner) {
+    case 'vitest':
+      return "test()'s timeout option, or testTimeout in the config";
+    case 'jest':
+      return "test()'s third argument, or testTimeout in the config";
+    case 'node-test':
+      return "test()'s timeout option";
+    case 'mocha':
+      return "mocha's this.timeout(ms), MemoryLeakTestCase.timeout";
+  }
+}

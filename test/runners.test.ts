@@ -93,12 +93,19 @@ describe('runners', function () {
       "checkLeakThrows matches a Node-core TypeError against this realm's TypeError": 'passed',
       'a check under jest.useFakeTimers() turns the real event loop': 'passed',
       'a check the test does not await fails the test': 'failed',
+      'a check takes its time budget from the test timeout, so it ends before it': 'failed',
+      'a check whose maxMs outlasts the test timeout is stopped before it': 'failed',
       'a check after it is not blamed for it': 'passed',
     });
     const unawaited = tests.find((test) => test.title === 'a check the test does not await fails the test')?.failureMessages ?? [];
     // One failure: the stopped matcher's promise is not reported again as a second one.
     expect(unawaited).to.have.lengthOf(1);
-    expect(unawaited[0]).to.match(/UnawaitedCheckError: a check the test does not await fails the test: the check of leak \(started at .*leaks\.jest\.js:\d+:\d+\) was still running when the test ended \(it was not awaited, or the test's timeout ended first\)/);
+    expect(unawaited[0]).to.match(/UnawaitedCheckError: a check the test does not await fails the test: the check of leak \(started at .*leaks\.jest\.js:\d+:\d+\) was still running when the test ended; it was stopped\./);
+    // jest-circus's state gives the test's timeout: the check ends in a verdict before jest's timeout would.
+    const budgeted = tests.find((test) => test.title === 'a check takes its time budget from the test timeout, so it ends before it')?.failureMessages ?? [];
+    expect(budgeted.join('\n')).to.match(/^InconclusiveError: /).and.not.match(/Exceeded timeout/);
+    const stopped = tests.find((test) => test.title === 'a check whose maxMs outlasts the test timeout is stopped before it')?.failureMessages ?? [];
+    expect(stopped.join('\n')).to.match(/^CheckAbortedError: .* was about to reach its timeout of 1500 ms\. Give the test more time \(test\(\)'s third argument, or testTimeout in the config\)/).and.not.match(/Exceeded timeout/);
   });
 
   it('node:test through npx nodeleak run -- node --test: quiet test processes, exit code 1 for the leak', () => {

@@ -1,5 +1,5 @@
-// Run by test/runners.test.ts through jest (tests run in a realm of their own): a leaking and a clean check, and an
-// unawaited one, which fails its own test.
+// Run by test/runners.test.ts through jest (tests run in a realm of their own): a leaking and a clean check, an
+// unawaited one, which fails its own test, and one that takes its time budget from the test's timeout.
 const { checkLeakThrows, isQuietProcess } = require('nodeleak');
 
 const kept = [];
@@ -39,6 +39,18 @@ test('a check under jest.useFakeTimers() turns the real event loop', async () =>
 test('a check the test does not await fails the test', async () => {
   void expect(leak).not.toLeakMemory({ verbosity: 0 });
 });
+
+test('a check takes its time budget from the test timeout, so it ends before it', async () => {
+  await expect(async () => {
+    await new Promise((resolve) => setTimeout(resolve, 3));
+  }).not.toLeakMemory({ verbosity: 0 });
+}, 1500);
+
+test('a check whose maxMs outlasts the test timeout is stopped before it', async () => {
+  await expect(async () => {
+    await new Promise((resolve) => setTimeout(resolve, 3));
+  }).not.toLeakMemory({ verbosity: 0, maxMs: 100_000 });
+}, 1500);
 
 test('a check after it is not blamed for it', async () => {
   await expect(() => JSON.parse('[1,2,3]')).not.toLeakMemory({ verbosity: 0 });
