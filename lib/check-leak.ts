@@ -4,9 +4,9 @@ import * as clock from './clock';
 import type { Decision, DecisionOptions, MetricName, Round } from './decision';
 import { noOpMoves } from './calibrate';
 import { cleanOnUpperBound, decide, defaultLevelHeld, defaultMmapApart, defaultNoise, defaultResolution, fallWidening, risesBeyondFloor, widenedNoise } from './decision';
-import { FakeTimersError, InvalidArgumentError, UnsupportedPlatformError, withProbeAdvice } from './errors';
+import { FakeTimersError, InvalidArgumentError, UnscopedCheckError, UnsupportedPlatformError, withProbeAdvice } from './errors';
 import type { StartedCheck } from './in-flight';
-import { inTestScope, startCheck } from './in-flight';
+import { inTestScope, startCheck, testBetweenHooks } from './in-flight';
 import { InconclusiveError, MemoryLeakError, UnexpectedBehaviourError } from './leak-errors';
 import { DEFAULT_JUDGED, type Figures, MIN_SETTLE_PASSES, type Settled, availableMetrics, collectAllAvailable, collectBetweenCalls, collectedFigures, type EndAfterOne, firstPassFigures, holdYoungGeneration, pick, requireCHeap, requireProcessFigures, sample, settle, settledSample, warmOptimizingCompiler } from './measure';
 import { type Invoke, Pace, isThenable, keepCallLoopUnoptimized } from './pace';
@@ -666,7 +666,8 @@ let warnedUnscoped = false;
 /**
  * Says once per process, on stderr, that a check runs in a vitest, jest or node:test test outside a test scope: there
  * a test that does not await its check passes before the verdict, and the next test's check is blamed
- * (ConcurrentCheckError); vitest's forks end without the exit report's failing code. (mocha's exit code carries the
+ * (ConcurrentCheckError). Under vitest this is left for tests run at once (refuseUnscopedInVitest() refuses the
+ * rest); under jest and node:test the exit report's failing code still fails the run. (mocha's exit code carries the
  * exit report, and `npx nodeleak` loads its hooks.)
  */
 function warnIfUnscoped(label: string): void {
@@ -681,6 +682,16 @@ function warnIfUnscoped(label: string): void {
   );
 }
 
+/**
+ * Throws UnscopedCheckError for a check started in a vitest worker while no test runs between nodeleak's hooks: there
+ * a test that does not await its check would pass, as vitest ends the fork before the verdict and its exit report.
+ * Tests run at once (hooks loaded, the scope overlapped) only get warnIfUnscoped()'s warning.
+ */
+function refuseUnscopedInVitest(label: string): void {
+  if (process.env.VITEST_WORKER_ID === undefined || inTestScope() || testBetweenHooks()) return;
+  throw new UnscopedCheckError(label, hooksAdvice('vitest'));
+}
+
 /** Starts a check through the in-flight registry: options are checked inside it, so every outcome is tracked. */
 function run(where: string, fn: unknown, options: unknown, invoke: () => Invoke): Promise<LeakReport> {
   const label = checkLabel(fn, options);
@@ -693,6 +704,7 @@ function run(where: string, fn: unknown, options: unknown, invoke: () => Invoke)
         "allocations count as the function's. Run leak tests in a process of their own (vitest: pool: 'forks').\n",
     );
   };
+  refuseUnscopedInVitest(label);
   if (given?.verbosity !== 0) warnIfUnscoped(label);
   return startCheck(label, signal, warnThreads, (check) => {
     const runtime = runtimeWithoutV8();

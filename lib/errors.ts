@@ -152,6 +152,22 @@ export class UnawaitedCheckError extends NodeleakError {
   }
 }
 
+/**
+ * A check was started in a vitest test without nodeleak's test hooks: vitest would end the test, and then its fork,
+ * before the verdict of a check the test did not await, and report it passed. Thrown by the call that starts the
+ * check, so it fails the test whether or not the test awaits it.
+ */
+export class UnscopedCheckError extends NodeleakError {
+  constructor(label: string, hooks: string) {
+    super(
+      'NODELEAK_UNSCOPED_CHECK',
+      `cannot check ${label} here: this vitest test runs without nodeleak's test hooks, and without them a test that ` +
+        'does not await its check passes before the verdict (vitest ends the fork without waiting for it). Load them: ' +
+        `${hooks}, and start checks inside a test (not in beforeAll or at a file's top level)`,
+    );
+  }
+}
+
 /** Another check is running in this process: each measures the whole process, so two at once blame each other. */
 export class ConcurrentCheckError extends NodeleakError {
   /** Label of the check that is running. */

@@ -372,6 +372,11 @@ export async function runInTestScope(title: string, timeout: () => number, body:
   await closeScope(own, failure, false);
 }
 
+/** Whether a test is between its runner hooks' enterTestScope() and leaveTestScope() now (vitest, jest, node:test). */
+export function testBetweenHooks(): boolean {
+  return (shared.hookTests ?? 0) > 0;
+}
+
 /** Whether a test scope is open: a check started now belongs to a test that fails if it does not await it. */
 export function inTestScope(): boolean {
   return currentScope() !== null;

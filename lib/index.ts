@@ -8,6 +8,7 @@ export {
   CheckAbortedError,
   ConcurrentCheckError,
   UnawaitedCheckError,
+  UnscopedCheckError,
   FakeTimersError,
   PermissionDeniedError,
 } from './errors';

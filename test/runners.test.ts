@@ -58,10 +58,16 @@ describe('runners', function () {
       'a check after those is not blamed for them': 'passed',
       'a check beside a concurrent test is not stopped when that test starts or ends': 'passed',
       'a concurrent test without a check': 'passed',
+      'without the hooks, a check the test does not await fails the test': 'failed',
+      'without the hooks, the call that starts a check throws, naming the hooks': 'passed',
     });
     const failureOf = (title: string): string => tests.find((test) => test.title === title)?.failureMessages[0] ?? '';
     expect(failureOf('a check the test does not await fails the test')).to.match(
       /^UnawaitedCheckError: .*a check the test does not await fails the test: the check of leak \(started at .*leaks\.vitest\.ts:\d+:\d+\) was still running when the test ended; it was stopped\./,
+    );
+    // A file without the hooks: vitest would end its fork before the verdict of a check the test did not await.
+    expect(failureOf('without the hooks, a check the test does not await fails the test')).to.match(
+      /^UnscopedCheckError: cannot check leak here: this vitest test runs without nodeleak's test hooks.*Load them: import 'nodeleak\/vitest'/,
     );
     // The stopped matcher's promise settles no more: vitest reported it as unhandled, on the test after it.
     expect(run.stdout + run.stderr).to.not.match(/unhandled (error|rejection)/i);
