@@ -14,7 +14,7 @@ import { formatNumber } from './numbers';
 import type { LeakOptions, Settings } from './options';
 import { describeValue, isAbortSignal, refuseGeneratorFunction, resolveOptions } from './options';
 import { quietness, warnIfNotQuiet } from './quiet';
-import { detectRunner, hooksAdvice } from './runner';
+import { detectRunner, hooksAdvice, runnerName, runnerRunningHere } from './runner';
 import type { LeakReport, RoundReport } from './report';
 import { formatClean, formatSummary } from './report';
 import type { LeakReportBase } from './report';
@@ -666,8 +666,7 @@ let warnedUnscoped = false;
 /**
  * Says once per process, on stderr, that a check runs in a vitest, jest or node:test test outside a test scope: there
  * a test that does not await its check passes before the verdict, and the next test's check is blamed
- * (ConcurrentCheckError). Under vitest this is left for tests run at once (refuseUnscopedInVitest() refuses the
- * rest); under jest and node:test the exit report's failing code still fails the run. (mocha's exit code carries the
+ * (ConcurrentCheckError). Left for tests run at once: refuseUnscoped() refuses the rest. (mocha's exit code carries the
  * exit report, and `npx nodeleak` loads its hooks.)
  */
 function warnIfUnscoped(label: string): void {
@@ -683,13 +682,14 @@ function warnIfUnscoped(label: string): void {
 }
 
 /**
- * Throws UnscopedCheckError for a check started in a vitest worker while no test runs between nodeleak's hooks: there
- * a test that does not await its check would pass, as vitest ends the fork before the verdict and its exit report.
- * Tests run at once (hooks loaded, the scope overlapped) only get warnIfUnscoped()'s warning.
+ * Throws UnscopedCheckError for a check started in a vitest, jest or node:test test process while no test runs between
+ * nodeleak's hooks. Tests run at once (hooks loaded, the scope overlapped) only get warnIfUnscoped()'s warning.
  */
-function refuseUnscopedInVitest(label: string): void {
-  if (process.env.VITEST_WORKER_ID === undefined || inTestScope() || testBetweenHooks()) return;
-  throw new UnscopedCheckError(label, hooksAdvice('vitest'));
+function refuseUnscoped(label: string): void {
+  if (inTestScope() || testBetweenHooks() || detectRunner() === 'mocha') return;
+  const runner = runnerRunningHere();
+  if (runner === null || runner === 'mocha') return;
+  throw new UnscopedCheckError(label, runnerName(runner), hooksAdvice(runner));
 }
 
 /** Starts a check through the in-flight registry: options are checked inside it, so every outcome is tracked. */
@@ -704,7 +704,7 @@ function run(where: string, fn: unknown, options: unknown, invoke: () => Invoke)
         "allocations count as the function's. Run leak tests in a process of their own (vitest: pool: 'forks').\n",
     );
   };
-  refuseUnscopedInVitest(label);
+  refuseUnscoped(label);
   if (given?.verbosity !== 0) warnIfUnscoped(label);
   return startCheck(label, signal, warnThreads, (check) => {
     const runtime = runtimeWithoutV8();

@@ -46,7 +46,9 @@ run -- <command>: starts any other runner or script quietly (vitest, jest,
 node --test, tsx): a Node script gets the flags on its command line, every
 process gets GLIBC_TUNABLES, and a \`node\` first on PATH adds the flags for
 children started by that name. Vitest forks take their flags from the config:
-spread quietForks() from nodeleak/vitest into \`test\`.
+spread quietForks() from nodeleak/vitest into \`test\`. node --test also gets
+--import nodeleak/node-test, the hooks that fail a test which does not await
+a check it started.
 
 --where (first argument): also preload the system's jemalloc with its heap
 profiler ready; a check that finds a C-heap leak then profiles a few more

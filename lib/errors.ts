@@ -153,17 +153,19 @@ export class UnawaitedCheckError extends NodeleakError {
 }
 
 /**
- * A check was started in a vitest test without nodeleak's test hooks: vitest would end the test, and then its fork,
- * before the verdict of a check the test did not await, and report it passed. Thrown by the call that starts the
- * check, so it fails the test whether or not the test awaits it.
+ * A check was started in a vitest, jest or node:test test process while no test ran between nodeleak's test hooks: a
+ * test that does not await it would pass before the verdict, and the next test's check would be blamed for it (vitest
+ * even ends its fork before the verdict). Thrown by the call that starts the check, so it fails the test whether or
+ * not the test awaits it.
  */
 export class UnscopedCheckError extends NodeleakError {
-  constructor(label: string, hooks: string) {
+  /** `runner`: the runner's name; `hooks`: how to load its hooks (runner.ts's hooksAdvice()). */
+  constructor(label: string, runner: string, hooks: string) {
     super(
       'NODELEAK_UNSCOPED_CHECK',
-      `cannot check ${label} here: this vitest test runs without nodeleak's test hooks, and without them a test that ` +
-        'does not await its check passes before the verdict (vitest ends the fork without waiting for it). Load them: ' +
-        `${hooks}, and start checks inside a test (not in beforeAll or at a file's top level)`,
+      `cannot check ${label} here: this ${runner} test runs without nodeleak's test hooks, and without them a test ` +
+        "that does not await its check passes before the verdict, and the next test's check is blamed for it. Load " +
+        `them: ${hooks}; and start checks inside a test (not in a before/beforeAll hook or at a file's top level)`,
     );
   }
 }

@@ -6,6 +6,7 @@ import type {} from 'expect';
 import type { AssertionOptions } from './assertion';
 import { toLeakMemory } from './assertion';
 import { scopeEachTest } from './in-flight';
+import { jestCircusState } from './runner';
 
 interface JestExpect {
   extend(matchers: Record<string, (this: unknown, received: unknown, ...args: never[]) => unknown>): void;
@@ -39,21 +40,10 @@ function jestHooks(): JestHooks {
   return require('@jest/globals') as JestHooks;
 }
 
-/** What the hooks read of jest-circus's state: the running test, its timeout and its errors so far. */
+/** What the hooks read of jest-circus's state (runner.ts's jestCircusState()): the running test, its timeout and errors. */
 interface CircusState {
   testTimeout?: number;
   currentlyRunningTest?: { timeout?: number; errors?: unknown[] } | null;
-}
-
-/**
- * jest-circus's state, which it keeps on the test file's global under a symbol of its own (not registered, so found by
- * its description); null when this jest keeps none there. jest's public API tells neither a test's timeout nor
- * whether it has failed yet.
- */
-function circusState(): CircusState | null {
-  const symbol = Object.getOwnPropertySymbols(globalThis).find((candidate) => candidate.description === 'JEST_STATE_SYMBOL');
-  const state = symbol ? (globalThis as Record<symbol, unknown>)[symbol] : undefined;
-  return typeof state === 'object' && state !== null ? (state as CircusState) : null;
 }
 
 // Each test runs in a test scope: the test fails with UnawaitedCheckError when a check it started was still running
@@ -67,7 +57,7 @@ scopeEachTest<undefined>(
   (hook) => hooks.afterEach(() => hook(undefined)),
   () => {
     const { currentTestName } = (jestExpect() as unknown as { getState(): { currentTestName?: string } }).getState();
-    const state = circusState();
+    const state = jestCircusState() as CircusState | null;
     const test = state?.currentlyRunningTest;
     if (!state || !test) return { title: currentTestName ?? 'a jest test', timeout: () => 0 };
     return {

@@ -1,8 +1,8 @@
-// nodeleak/node-test: importing it (at the top of a test file, or `node --test --import nodeleak/node-test`) registers
-// node:test hooks that give each test of the file a test scope: a test that ends with a check it started still
-// running fails with UnawaitedCheckError, and the check is stopped before the next test starts. node:test does not
-// tell a test's timeout, so its checks take no default time budget from it, and the error allows that the timeout
-// ended the test.
+// nodeleak/node-test: importing it (at the top of a test file, or `node --test --import nodeleak/node-test`, which
+// `npx nodeleak run -- node --test` adds) registers node:test hooks that give each test of the file a test scope: a
+// test that ends with a check it started still running fails with UnawaitedCheckError, and the check is stopped before
+// the next test starts. node:test does not tell a test's timeout, so its checks take no default time budget from it,
+// and the error allows that the timeout ended the test.
 import { afterEach, beforeEach } from 'node:test';
 import { scopeEachTest } from './in-flight';
 
@@ -12,8 +12,15 @@ interface NodeTestContext {
   fullName?: string;
 }
 
-scopeEachTest<NodeTestContext>(
-  (hook) => beforeEach(hook),
-  (hook) => afterEach(hook),
-  (context) => ({ title: context.fullName ?? context.name, timeout: () => 0 }),
-);
+// Once per process: a second copy's hooks (the test file's import beside `npx nodeleak run`'s --import, resolved to
+// another install) would count each test twice, as if tests ran at once.
+const registered = Symbol.for('nodeleak.node-test-hooks.v1');
+const flags = globalThis as Record<symbol, boolean | undefined>;
+if (!flags[registered]) {
+  flags[registered] = true;
+  scopeEachTest<NodeTestContext>(
+    (hook) => beforeEach(hook),
+    (hook) => afterEach(hook),
+    (context) => ({ title: context.fullName ?? context.name, timeout: () => 0 }),
+  );
+}

@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { QUIET_NODE_FLAGS, quietEnvironment } from './quiet';
 
 type Environment = Record<string, string | undefined>;
@@ -65,6 +66,14 @@ function nodeShim(): string | null {
   return dir;
 }
 
+/**
+ * For `node --test`: nodeleak's node:test hooks, loaded in every test process, as the mocha command loads mocha's.
+ * `--import`, as node:test's own process runs --require modules too (and would report an empty run of its own).
+ */
+function nodeTestHooks(nodeArgs: readonly string[]): string[] {
+  return nodeArgs.includes('--test') ? ['--import', pathToFileURL(require.resolve('./node-test')).href] : [];
+}
+
 /** How to start `command` quietly from `cwd`. Throws Error when the command cannot be found. */
 export function quietLaunch(command: readonly string[], cwd: string, env: Environment): Launch {
   const [name, ...rest] = command;
@@ -80,7 +89,7 @@ export function quietLaunch(command: readonly string[], cwd: string, env: Enviro
     ...quietEnvironment(env),
     ...(shimDir ? { PATH: [shimDir, env.PATH].filter(Boolean).join(path.delimiter) } : {}),
   };
-  if (isNode) return { file, args: [...QUIET_NODE_FLAGS, ...rest], env: quietEnv, warning: null, shimDir };
+  if (isNode) return { file, args: [...QUIET_NODE_FLAGS, ...nodeTestHooks(rest), ...rest], env: quietEnv, warning: null, shimDir };
   if (script) return { file: process.execPath, args: [...QUIET_NODE_FLAGS, script, ...rest], env: quietEnv, warning: null, shimDir };
   return {
     file,

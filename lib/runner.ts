@@ -9,6 +9,36 @@ export function detectRunner(env: Record<string, string | undefined> = process.e
   return null;
 }
 
+/** The runner's name as its users write it. */
+export function runnerName(runner: Runner): string {
+  return runner === 'node-test' ? 'node:test' : runner;
+}
+
+/**
+ * jest-circus's state (the running test, its timeout and errors), kept on the test file's global under a symbol of its
+ * own (not registered, so found by its description); null outside a jest test environment.
+ */
+export function jestCircusState(): object | null {
+  const symbol = Object.getOwnPropertySymbols(globalThis).find((candidate) => candidate.description === 'JEST_STATE_SYMBOL');
+  const state = symbol ? (globalThis as Record<symbol, unknown>)[symbol] : undefined;
+  return typeof state === 'object' && state !== null ? state : null;
+}
+
+/**
+ * The runner whose tests run in this process, told by its state here rather than by environment variables, which a
+ * process started by a test inherits: vitest's worker state, jest-circus's state, node:test's harness (loaded in a
+ * process node --test started, or runs). null for mocha, and where none is found.
+ */
+export function runnerRunningHere(): Runner | null {
+  const worker = (globalThis as { __vitest_worker__?: unknown }).__vitest_worker__;
+  if (typeof worker === 'object' && worker !== null) return 'vitest';
+  if (jestCircusState() !== null) return 'jest';
+  const underNodeTest = process.env.NODE_TEST_CONTEXT !== undefined || process.execArgv.includes('--test');
+  const loaded = (process as { moduleLoadList?: unknown }).moduleLoadList;
+  if (underNodeTest && Array.isArray(loaded) && loaded.includes('NativeModule internal/test_runner/harness')) return 'node-test';
+  return null;
+}
+
 /** How to load the hooks that give each test of `runner` a test scope (lib/in-flight.ts). */
 export function hooksAdvice(runner: Runner): string {
   switch (runner) {

@@ -114,6 +114,20 @@ describe('runners', function () {
     expect(stopped.join('\n')).to.match(/^CheckAbortedError: .* was about to reach its timeout of 1500 ms\. Give the test more time \(test\(\)'s third argument, or testTimeout in the config\)/).and.not.match(/Exceeded timeout/);
   });
 
+  it('jest without nodeleak/jest: the call that starts a check throws UnscopedCheckError, awaited or not', () => {
+    const report = path.join(tmp, 'jest-unscoped.json');
+    const jestDir = path.join(fixtures, 'jest');
+    const run = nodeleak(['run', '--', 'jest', '--rootDir', jestDir, '--config', path.join(jestDir, 'jest.unscoped.config.js'), '--json', `--outputFile=${report}`]);
+    expect(run.status, run.stderr).to.equal(1);
+    const tests = (JSON.parse(fs.readFileSync(report, 'utf8')) as { testResults: { assertionResults: { title: string; status: string; failureMessages: string[] }[] }[] }).testResults.flatMap((file) => file.assertionResults);
+    expect(outcomes(tests)).to.deep.equal({
+      'without the hooks, a check the test does not await fails the test': 'failed',
+      'without the hooks, the call that starts a check throws, naming the hooks': 'passed',
+      'a process the test starts inherits JEST_WORKER_ID, runs no jest test, and its checks run': 'passed',
+    });
+    expect(tests[0].failureMessages[0]).to.match(/^UnscopedCheckError: cannot check .* here: this jest test runs without nodeleak's test hooks.*Load them: setupFilesAfterEnv: \['nodeleak\/jest'\]/);
+  });
+
   it('node:test through npx nodeleak run -- node --test: quiet test processes, exit code 1 for the leak', () => {
     // TAP named: since Node 23 the default reporter is 'spec' also when stdout is not a terminal.
     const run = nodeleak(['run', '--', 'node', '--test', '--test-reporter=tap', path.join(fixtures, 'node-test', 'leaks.node-test.js')]);
@@ -131,13 +145,27 @@ describe('runners', function () {
     expect(scoped.stdout).to.match(/^not ok \d+ - a check the test does not await fails the test$/m);
     expect(scoped.stdout).to.match(/name: 'UnawaitedCheckError'/);
     expect(scoped.stdout).to.match(/^ok \d+ - a check after it is not blamed for it$/m);
-    // Without it, the unawaited check passes its test and fails the next one, whose error names the module to load.
-    const unscoped = nodeleak(['run', '--', 'node', '--test', '--test-reporter=tap', path.join(fixtures, 'node-test', 'unscoped.node-test.js')]);
-    expect(unscoped.status, unscoped.stderr).to.equal(1);
-    expect(unscoped.stdout).to.match(/^ok \d+ - a check the test does not await$/m);
-    expect(unscoped.stdout).to.match(/^not ok \d+ - a check after it$/m);
-    expect(unscoped.stdout).to.include("an unawaited check keeps running after its test: import 'nodeleak/node-test' at the top of the test file");
-    expect(unscoped.stdout.split("runs outside a test scope of nodeleak's").length - 1).to.equal(1);
+    // A file without the import: `nodeleak run -- node --test` imports the hooks into every test process, and
+    // only there (node:test's own process would report an empty run of its own).
+    const imported = nodeleak(['run', '--', 'node', '--test', '--test-reporter=tap', path.join(fixtures, 'node-test', 'unscoped.node-test.js')]);
+    expect(imported.status, imported.stderr).to.equal(1);
+    expect(imported.stdout).to.match(/^not ok \d+ - a check the test does not await$/m);
+    expect(imported.stdout).to.match(/name: 'UnawaitedCheckError'/);
+    expect(imported.stdout).to.match(/^ok \d+ - a check after it$/m);
+    expect(imported.stdout.match(/^# tests \d+$/gm)).to.deep.equal(['# tests 2']);
+  });
+
+  it('node:test without nodeleak/node-test: the call that starts a check throws UnscopedCheckError, awaited or not', () => {
+    const file = path.join(fixtures, 'node-test', 'unscoped.node-test.js');
+    const plain = spawnSync(process.execPath, ['--test', '--test-reporter=tap', file], { cwd: root, encoding: 'utf8', env: plainEnv() });
+    expect(plain.status, plain.stderr).to.equal(1);
+    // Without the refusal, the unawaited check passed its test and failed the next one.
+    expect(plain.stdout).to.match(/^not ok 1 - a check the test does not await$/m).and.match(/^not ok 2 - a check after it$/m);
+    expect(plain.stdout.match(/name: 'UnscopedCheckError'/g)).to.have.lengthOf(2);
+    expect(plain.stdout).to.include("Load them: import 'nodeleak/node-test' at the top of the test file, or run node --test --import nodeleak/node-test");
+    // A process a test starts inherits NODE_TEST_CONTEXT, but runs no node:test test: its checks run.
+    const spawned = spawnSync(process.execPath, ['--test', '--test-reporter=tap', path.join(fixtures, 'node-test', 'spawned.node-test.js')], { cwd: root, encoding: 'utf8', env: plainEnv() });
+    expect(spawned.status, spawned.stdout + spawned.stderr).to.equal(0);
   });
 
   it("vitest's threads pool: checks in worker threads of one process never blame each other, they refuse and name pool: 'forks'", () => {

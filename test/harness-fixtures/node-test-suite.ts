@@ -1,6 +1,7 @@
 // checkLeak under node:test (no mocha): run by test/harness-cli.test.ts with `node --test`.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import '../../lib/node-test';
 import { UnclosedLibuvResourceError, checkLeak } from '../../lib';
 
 // The default budget: a smaller one may end before every metric is bounded, which is InconclusiveError, not a pass.

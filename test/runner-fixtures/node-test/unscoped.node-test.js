@@ -1,5 +1,5 @@
-// Run by test/runners.test.ts with `npx nodeleak run -- node --test`: no nodeleak/node-test, so an unawaited check
-// outlives its test; the check says so, and the next test's error names the hooks to load.
+// Run by test/runners.test.ts without nodeleak/node-test: with plain `node --test` its checks are refused when they
+// start; with `npx nodeleak run -- node --test`, which imports the hooks, an unawaited check fails its own test.
 const { test } = require('node:test');
 const { checkLeak } = require('nodeleak');
 
