@@ -6,7 +6,7 @@ import { noOpMoves } from './calibrate';
 import { cleanOnUpperBound, decide, defaultLevelHeld, defaultMmapApart, defaultNoise, defaultResolution, fallWidening, risesBeyondFloor, widenedNoise } from './decision';
 import { FakeTimersError, InvalidArgumentError, UnscopedCheckError, UnsupportedPlatformError, withProbeAdvice } from './errors';
 import type { StartedCheck } from './in-flight';
-import { inTestScope, startCheck, testBetweenHooks } from './in-flight';
+import { inTestScope, mochaHooksRan, startCheck, testBetweenHooks } from './in-flight';
 import { InconclusiveError, MemoryLeakError, UnexpectedBehaviourError } from './leak-errors';
 import { DEFAULT_JUDGED, type Figures, MIN_SETTLE_PASSES, type Settled, availableMetrics, collectAllAvailable, collectBetweenCalls, collectedFigures, type EndAfterOne, firstPassFigures, holdYoungGeneration, pick, requireCHeap, requireProcessFigures, sample, settle, settledSample, warmOptimizingCompiler } from './measure';
 import { type Invoke, Pace, isThenable, keepCallLoopUnoptimized } from './pace';
@@ -682,14 +682,15 @@ function warnIfUnscoped(label: string): void {
 }
 
 /**
- * Throws UnscopedCheckError for a check started in a vitest, jest or node:test test process while no test runs between
- * nodeleak's hooks. Tests run at once (hooks loaded, the scope overlapped) only get warnIfUnscoped()'s warning.
+ * Throws UnscopedCheckError for a check started outside a test scope in a test process whose runner runs without
+ * nodeleak's hooks: vitest, jest or node:test with no test between the hooks now, or mocha (its command line) without
+ * its root hooks. Tests run at once (hooks loaded, the scope overlapped) only get warnIfUnscoped()'s warning; under
+ * mocha with its hooks, a check outside a scope (a `done` test, a `before` hook) is the exit report's.
  */
 function refuseUnscoped(label: string): void {
-  if (inTestScope() || testBetweenHooks() || detectRunner() === 'mocha') return;
-  const runner = runnerRunningHere();
-  if (runner === null || runner === 'mocha') return;
-  throw new UnscopedCheckError(label, runnerName(runner), hooksAdvice(runner));
+  if (inTestScope() || testBetweenHooks()) return;
+  const runner = detectRunner() === 'mocha' ? (mochaHooksRan() ? null : 'mocha') : runnerRunningHere();
+  if (runner !== null) throw new UnscopedCheckError(label, runnerName(runner), hooksAdvice(runner));
 }
 
 /** Starts a check through the in-flight registry: options are checked inside it, so every outcome is tracked. */

@@ -54,6 +54,8 @@ interface Shared {
   exitReportInstalled: boolean;
   /** Tests between their runner hooks' enterTestScope() and leaveTestScope() (absent in an older copy's state). */
   hookTests?: number;
+  /** nodeleak/mocha's root hooks have run in this process: mocha loaded them as a root hook plugin. */
+  mochaHooksRan?: boolean;
 }
 const shared: Shared = ((globalThis as Record<symbol, Shared | undefined>)[Symbol.for('nodeleak.in-flight.v1')] ??= {
   records: new Set(),
@@ -370,6 +372,16 @@ export async function runInTestScope(title: string, timeout: () => number, body:
     failure = { error };
   }
   await closeScope(own, failure, false);
+}
+
+/** Records that nodeleak/mocha's root hooks run in this process (its beforeAll root hook). */
+export function markMochaHooksRan(): void {
+  shared.mochaHooksRan = true;
+}
+
+/** Whether nodeleak/mocha's root hooks run in this process. */
+export function mochaHooksRan(): boolean {
+  return shared.mochaHooksRan === true;
 }
 
 /** Whether a test is between its runner hooks' enterTestScope() and leaveTestScope() now (vitest, jest, node:test). */

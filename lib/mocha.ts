@@ -2,7 +2,7 @@
 // in a test scope: a check it starts takes its default time budget from the test's timeout, is stopped before the
 // timeout ends, and fails the test when the test did not await it.
 import { trackWorkers } from './checkers';
-import { abandonTestScope, runInTestScope } from './in-flight';
+import { abandonTestScope, markMochaHooksRan, runInTestScope } from './in-flight';
 
 // Worker threads are counted from their creation on; these hooks load before the test files, so a worker started while
 // they load (esbuild's, which tsx starts on a cold cache to compile them) is counted too, and a check names it.
@@ -36,6 +36,10 @@ function wrap(test: MochaTest): void {
 }
 
 export const mochaHooks = {
+  /** Before every test of the run (of the file, under --parallel): checks outside a test scope are allowed from here. */
+  beforeAll(): void {
+    markMochaHooksRan();
+  },
   beforeEach(this: { currentTest?: MochaTest }): void {
     if (this.currentTest) wrap(this.currentTest);
   },

@@ -27,7 +27,8 @@ export function jestCircusState(): object | null {
 /**
  * The runner whose tests run in this process, told by its state here rather than by environment variables, which a
  * process started by a test inherits: vitest's worker state, jest-circus's state, node:test's harness (loaded in a
- * process node --test started, or runs). null for mocha, and where none is found.
+ * process node --test started, or runs). null where none is found (mocha keeps no such state: detectRunner() reads its
+ * command line).
  */
 export function runnerRunningHere(): Runner | null {
   const worker = (globalThis as { __vitest_worker__?: unknown }).__vitest_worker__;

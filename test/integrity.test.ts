@@ -1,7 +1,7 @@
 // "Green means measured, and no leak": every way a check could end without measuring what it claims is a loud
 // failure, and a failure is the fault of the test that caused it.
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import vm from 'node:vm';
@@ -89,7 +89,14 @@ describe('green means measured, and no leak', function () {
       });
     }
 
-    it("runner hooks: a test that begins beside another leaves that test's scope its own checks, and later checks none", async () => {
+    // A test that takes `done` runs outside nodeleak/mocha's scope (this suite loads the hooks), as this one opens
+    // scopes of its own.
+    it("runner hooks: a test that begins beside another leaves that test's scope its own checks, and later checks none", function (done) {
+      runnerHooksOverlap().then(() => done(), done);
+    });
+
+    async function runnerHooksOverlap(): Promise<void> {
+      expect(inTestScope()).to.equal(false);
       const first = enterTestScope('first', () => 0);
       expect(inTestScope()).to.equal(true);
       const second = enterTestScope('second, run at once', () => 0);
@@ -111,7 +118,7 @@ describe('green means measured, and no leak', function () {
       expect(inTestScope()).to.equal(true);
       await leaveTestScope(alone, undefined);
       expect(inTestScope()).to.equal(false);
-    });
+    }
 
     it('the same suite through the quiet CLI, which loads nodeleak/mocha itself', async () => {
       const { tests } = await cliJson(fixture('unawaited-mocha.ts'));
@@ -132,21 +139,39 @@ describe('green means measured, and no leak', function () {
       expect(running.stderr).to.match(/the check of anonymous function \(started at .*\) was still running when the process exited/);
     });
 
-    it('plain mocha without the hooks still exits non-zero when a check failed unseen', async () => {
+    it('plain mocha without the hooks: the call that starts a check throws UnscopedCheckError, so the test fails', async () => {
       const mocha = require.resolve('mocha/bin/mocha.js');
-      const script = `it('starts a check without awaiting it', () => { const { checkLeak } = require(${JSON.stringify(path.join(root, 'lib'))}); const kept = []; checkLeak(() => kept.push(new Array(128).fill(0)), { verbosity: 0 }); });`;
+      const lib = JSON.stringify(path.join(root, 'lib'));
+      const script =
+        `const { checkLeak } = require(${lib}); const kept = [];\n` +
+        "it('starts a check without awaiting it', () => { checkLeak(() => kept.push(new Array(128).fill(0)), { verbosity: 0 }); });\n" +
+        "it('awaits a clean check', async () => { await checkLeak(() => JSON.parse('[1]'), { verbosity: 0 }); });\n";
       const file = path.join(fixtures, '.generated-unawaited.spec.js');
       require('node:fs').writeFileSync(file, script);
       try {
-        const outcome = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-          const child = spawn(process.execPath, [mocha, '--no-config', '--require', 'tsx/cjs', file], { cwd: root });
+        const outcome = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+          const child = spawn(process.execPath, [mocha, '--no-config', '--require', 'tsx/cjs', '--reporter', 'json', file], { cwd: root });
+          let stdout = '';
           let stderr = '';
-          child.stdout.resume();
+          child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
           child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-          child.on('close', (code) => resolve({ code, stderr }));
+          child.on('close', (code) => resolve({ code, stdout, stderr }));
         });
-        expect(outcome.code, outcome.stderr).to.equal(1);
-        expect(outcome.stderr).to.include('failed, and nothing awaited it');
+        expect(outcome.code, outcome.stderr).to.equal(2);
+        const report = JSON.parse(outcome.stdout) as { failures: { title: string; err: { message: string } }[]; passes: unknown[] };
+        expect(report.passes).to.have.lengthOf(0);
+        expect(report.failures.map((test) => test.title)).to.deep.equal(['starts a check without awaiting it', 'awaits a clean check']);
+        for (const { err } of report.failures) {
+          expect(err.message).to.match(/^cannot check .* here: this mocha test runs without nodeleak's test hooks.*--require nodeleak\/mocha/);
+        }
+        // With them, a check outside a test scope (a `before` hook, a test that takes `done`) runs, as before them.
+        const hooked = `const { checkLeak } = require(${lib});\n` +
+          "before(async () => { await checkLeak(() => JSON.parse('[1]'), { verbosity: 0 }); });\n" +
+          "it('takes done', (done) => { checkLeak(() => JSON.parse('[2]'), { verbosity: 0 }).then(() => done(), done); });\n";
+        require('node:fs').writeFileSync(file, hooked);
+        const withHooks = spawnSync(process.execPath, [mocha, '--no-config', '--require', 'tsx/cjs', '--require', path.join(root, 'lib', 'mocha.ts'), file], { cwd: root, encoding: 'utf8' });
+        expect(withHooks.status, withHooks.stdout + withHooks.stderr).to.equal(0);
+        expect(withHooks.stdout).to.match(/1 passing/);
       } finally {
         require('node:fs').rmSync(file, { force: true });
       }
