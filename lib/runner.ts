@@ -50,7 +50,7 @@ export function hooksAdvice(runner: Runner): string {
     case 'node-test':
       return "import 'nodeleak/node-test' at the top of the test file, or run node --test --import nodeleak/node-test";
     case 'mocha':
-      return 'load nodeleak/mocha (--require nodeleak/mocha), as `npx nodeleak` does';
+      return '--require nodeleak/mocha (`npx nodeleak` adds it)';
   }
 }
 
