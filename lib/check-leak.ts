@@ -6,7 +6,7 @@ import { noOpMoves } from './calibrate';
 import { cleanOnUpperBound, decide, defaultLevelHeld, defaultMmapApart, defaultNoise, defaultResolution, fallWidening, risesBeyondFloor, widenedNoise } from './decision';
 import { FakeTimersError, InvalidArgumentError, UnscopedCheckError, UnsupportedPlatformError, withProbeAdvice } from './errors';
 import type { StartedCheck } from './in-flight';
-import { inTestScope, mochaHooksRan, startCheck, testBetweenHooks } from './in-flight';
+import { inTestScope, mochaHooksRan, runnerHooksRegistered, startCheck, testBetweenHooks } from './in-flight';
 import { InconclusiveError, MemoryLeakError, UnexpectedBehaviourError } from './leak-errors';
 import { DEFAULT_JUDGED, type Figures, MIN_SETTLE_PASSES, type Settled, availableMetrics, collectAllAvailable, collectBetweenCalls, collectedFigures, type EndAfterOne, firstPassFigures, holdYoungGeneration, pick, requireCHeap, requireProcessFigures, sample, settle, settledSample, warmOptimizingCompiler } from './measure';
 import { type Invoke, Pace, isThenable, keepCallLoopUnoptimized } from './pace';
@@ -690,7 +690,7 @@ function warnIfUnscoped(label: string): void {
 function refuseUnscoped(label: string): void {
   if (inTestScope() || testBetweenHooks()) return;
   const runner = detectRunner() === 'mocha' ? (mochaHooksRan() ? null : 'mocha') : runnerRunningHere();
-  if (runner !== null) throw new UnscopedCheckError(label, runnerName(runner), hooksAdvice(runner));
+  if (runner !== null) throw new UnscopedCheckError(label, runnerName(runner), hooksAdvice(runner), runnerHooksRegistered());
 }
 
 /** Starts a check through the in-flight registry: options are checked inside it, so every outcome is tracked. */

@@ -56,6 +56,8 @@ interface Shared {
   hookTests?: number;
   /** nodeleak/mocha's root hooks have run in this process: mocha loaded them as a root hook plugin. */
   mochaHooksRan?: boolean;
+  /** scopeEachTest() registered a runner's hooks here (vitest, jest, node:test). */
+  hooksRegistered?: boolean;
 }
 const shared: Shared = ((globalThis as Record<symbol, Shared | undefined>)[Symbol.for('nodeleak.in-flight.v1')] ??= {
   records: new Set(),
@@ -384,6 +386,11 @@ export function mochaHooksRan(): boolean {
   return shared.mochaHooksRan === true;
 }
 
+/** Whether scopeEachTest() registered a runner's hooks (vitest, jest, node:test) in this process. */
+export function runnerHooksRegistered(): boolean {
+  return shared.hooksRegistered === true;
+}
+
 /** Whether a test is between its runner hooks' enterTestScope() and leaveTestScope() now (vitest, jest, node:test). */
 export function testBetweenHooks(): boolean {
   return (shared.hookTests ?? 0) > 0;
@@ -448,6 +455,7 @@ export function scopeEachTest<Context>(
   afterEach: (hook: (context: Context) => Promise<void>) => void,
   describeTest: (context: Context) => HookedTest,
 ): void {
+  shared.hooksRegistered = true;
   const scopes = new Map<Context, HookScope>();
   beforeEach((context) => {
     const { title, timeout } = describeTest(context);

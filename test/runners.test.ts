@@ -102,6 +102,7 @@ describe('runners', function () {
       'a check takes its time budget from the test timeout, so it ends before it': 'failed',
       'a check whose maxMs outlasts the test timeout is stopped before it': 'failed',
       'a check after it is not blamed for it': 'passed',
+      'a check in a test jest starts before its hooks is refused, saying so': 'passed',
     });
     const unawaited = tests.find((test) => test.title === 'a check the test does not await fails the test')?.failureMessages ?? [];
     // One failure: the stopped matcher's promise is not reported again as a second one.

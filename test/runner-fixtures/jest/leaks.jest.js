@@ -1,6 +1,6 @@
 // Run by test/runners.test.ts through jest (tests run in a realm of their own): a leaking and a clean check, an
 // unawaited one, which fails its own test, and one that takes its time budget from the test's timeout.
-const { checkLeakThrows, isQuietProcess } = require('nodeleak');
+const { UnscopedCheckError, checkLeak, checkLeakThrows, isQuietProcess } = require('nodeleak');
 
 const kept = [];
 const leak = () => kept.push(new Array(128).fill(0));
@@ -54,4 +54,9 @@ test('a check whose maxMs outlasts the test timeout is stopped before it', async
 
 test('a check after it is not blamed for it', async () => {
   await expect(() => JSON.parse('[1,2,3]')).not.toLeakMemory({ verbosity: 0 });
+});
+
+test.concurrent('a check in a test jest starts before its hooks is refused, saying so', async () => {
+  expect(() => checkLeak(() => JSON.parse('[1,2,3]'), { verbosity: 0 })).toThrow(UnscopedCheckError);
+  expect(() => checkLeak(() => JSON.parse('[1,2,3]'), { verbosity: 0 })).toThrow(/starts outside the tests nodeleak's jest hooks run around/);
 });
