@@ -19,7 +19,8 @@ const wantMajor = JSON.parse(fs.readFileSync(path.join(projectDir, 'node_modules
 assert.equal(major, wantMajor, `run on Node ${process.version}, not on the line package.json's engines names (${wantMajor})`);
 
 const cli = path.join(projectDir, 'node_modules', 'nodeleak', 'dist', 'cli.js');
-const run = spawnSync(process.execPath, [cli, '--reporter', 'json', suite], {
+// --no-config: the project sits in this repository's .cache, where mocha would read the repository's own .mocharc.
+const run = spawnSync(process.execPath, [cli, '--no-config', '--reporter', 'json', suite], {
   cwd: projectDir,
   encoding: 'utf8',
   env: { ...process.env, NODELEAK_LEAKS_FIXTURE: fixturePath, NODELEAK_OLDEST_NODE_MAJOR: wantMajor },
