@@ -68,10 +68,12 @@ function nodeShim(): string | null {
 
 /**
  * For `node --test`: nodeleak's node:test hooks, loaded in every test process, as the mocha command loads mocha's.
- * `--import`, as node:test's own process runs --require modules too (and would report an empty run of its own).
+ * `--import`, as node:test's own process runs --require modules too (and would report an empty run of its own); a Node
+ * without it (before 18.18) gets none, and its checks say what to import.
  */
 function nodeTestHooks(nodeArgs: readonly string[]): string[] {
-  return nodeArgs.includes('--test') ? ['--import', pathToFileURL(require.resolve('./node-test')).href] : [];
+  if (!nodeArgs.includes('--test') || !process.allowedNodeEnvironmentFlags.has('--import')) return [];
+  return ['--import', pathToFileURL(require.resolve('./node-test')).href];
 }
 
 /** How to start `command` quietly from `cwd`. Throws Error when the command cannot be found. */
