@@ -664,20 +664,20 @@ function checkLabel(fn: unknown, options: unknown): string {
 let warnedUnscoped = false;
 
 /**
- * Says once per process, on stderr, that a check runs in a vitest, jest or node:test test outside a test scope: there
- * a test that does not await its check passes before the verdict, and the next test's check is blamed
- * (ConcurrentCheckError). Left for tests run at once: refuseUnscoped() refuses the rest. (mocha's exit code carries the
- * exit report, and `npx nodeleak` loads its hooks.)
+ * Says once per process, on stderr, that a check starts while another test runs beside its own (vitest, jest or
+ * node:test with nodeleak's hooks): it belongs to no test scope, so a test that does not await it would pass before
+ * the verdict. refuseUnscoped() refuses checks outside a scope otherwise.
  */
 function warnIfUnscoped(label: string): void {
-  if (warnedUnscoped || inTestScope()) return;
-  const runner = detectRunner();
-  if (runner === null || runner === 'mocha') return;
+  if (warnedUnscoped || inTestScope() || !testBetweenHooks()) return;
+  const runner = runnerRunningHere();
+  if (runner === null) return;
   warnedUnscoped = true;
   process.stderr.write(
-    `nodeleak: ${label}: this check runs outside a test scope of nodeleak's (its test hooks are not loaded, or the ` +
-      'test runs concurrently with others), so a test that does not await it would pass before its verdict. Load the ' +
-      `hooks: ${hooksAdvice(runner)}; keep leak tests out of concurrent groups.\n`,
+    `nodeleak: ${label}: this check starts while another test runs beside its own (tests run at once, or a ` +
+      "node:test subtest inside its parent), so it belongs to no test's scope: a test that does not await it would " +
+      "pass before its verdict, and what the tests beside it allocate counts as the function's. Keep leak tests out " +
+      'of concurrent groups.\n',
   );
 }
 

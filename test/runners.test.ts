@@ -73,7 +73,7 @@ describe('runners', function () {
     expect(run.stdout + run.stderr).to.not.match(/unhandled (error|rejection)/i);
     expect(failureOf('a check takes its time budget from the test timeout, so it ends before it')).to.match(/^InconclusiveError: /);
     // A check started while the concurrent tests run belongs to no test's scope, and says so, once.
-    const unscoped = (run.stdout + run.stderr).split("runs outside a test scope of nodeleak's").length - 1;
+    const unscoped = (run.stdout + run.stderr).split("starts while another test runs beside its own").length - 1;
     expect(unscoped, run.stdout + run.stderr).to.equal(1);
     const failure = failureOf('a leaking function fails not.toLeakMemory');
     expect(failure).to.match(/^Error: expected the function not to leak, but it did: MemoryLeakError: v8heap leaks about [\d,.]+ B\/call \(\d+ rounds, [\d,]+ calls after 50 warm-up calls, quiet process\)/);
@@ -146,6 +146,8 @@ describe('runners', function () {
     expect(scoped.stdout).to.match(/^not ok \d+ - a check the test does not await fails the test$/m);
     expect(scoped.stdout).to.match(/name: 'UnawaitedCheckError'/);
     expect(scoped.stdout).to.match(/^ok \d+ - a check after it is not blamed for it$/m);
+    expect(scoped.stdout).to.match(/^ {4}ok \d+ - a subtest whose check runs beside its parent$/m);
+    expect(scoped.stdout.split('starts while another test runs beside its own (tests run at once, or a node:test subtest').length - 1).to.equal(1);
     // A file without the import: `nodeleak run -- node --test` imports the hooks into every test process, and
     // only there (node:test's own process would report an empty run of its own).
     const imported = nodeleak(['run', '--', 'node', '--test', '--test-reporter=tap', path.join(fixtures, 'node-test', 'unscoped.node-test.js')]);

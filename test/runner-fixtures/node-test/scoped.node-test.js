@@ -12,3 +12,10 @@ test('a check the test does not await fails the test', async () => {
 test('a check after it is not blamed for it', async () => {
   await checkLeak(() => JSON.parse('[1,2,3]'), { verbosity: 0 });
 });
+
+test('a parent test', async (t) => {
+  // verbosity 1: the subtest runs inside its parent, so its check belongs to no test's scope, and says so.
+  await t.test('a subtest whose check runs beside its parent', async () => {
+    await checkLeak(() => JSON.parse('[1,2,3]'), { verbosity: 1 });
+  });
+});
