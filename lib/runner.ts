@@ -40,30 +40,32 @@ export function runnerRunningHere(): Runner | null {
   return null;
 }
 
+/** What a message tells a user of each runner: how to load nodeleak's hooks, and how to give a test more time. */
+const ADVICE: Record<Runner, { hooks: string; timeout: string }> = {
+  vitest: {
+    hooks: "import 'nodeleak/vitest' (a setupFiles entry covers every file)",
+    timeout: "test()'s timeout option, or testTimeout in the config",
+  },
+  jest: {
+    hooks: "setupFilesAfterEnv: ['nodeleak/jest']",
+    timeout: "test()'s third argument, or testTimeout in the config",
+  },
+  'node-test': {
+    hooks: "import 'nodeleak/node-test' at the top of the test file, or run node --test --import nodeleak/node-test",
+    timeout: "test()'s timeout option",
+  },
+  mocha: {
+    hooks: '--require nodeleak/mocha (`npx nodeleak` adds it)',
+    timeout: "mocha's this.timeout(ms), MemoryLeakTestCase.timeout",
+  },
+};
+
 /** How to load the hooks that give each test of `runner` a test scope (lib/in-flight.ts). */
 export function hooksAdvice(runner: Runner): string {
-  switch (runner) {
-    case 'vitest':
-      return "import 'nodeleak/vitest' (a setupFiles entry covers every file)";
-    case 'jest':
-      return "setupFilesAfterEnv: ['nodeleak/jest']";
-    case 'node-test':
-      return "import 'nodeleak/node-test' at the top of the test file, or run node --test --import nodeleak/node-test";
-    case 'mocha':
-      return '--require nodeleak/mocha (`npx nodeleak` adds it)';
-  }
+  return ADVICE[runner].hooks;
 }
 
 /** How to give a test of `runner` more time. */
 export function timeoutAdvice(runner: Runner): string {
-  switch (runner) {
-    case 'vitest':
-      return "test()'s timeout option, or testTimeout in the config";
-    case 'jest':
-      return "test()'s third argument, or testTimeout in the config";
-    case 'node-test':
-      return "test()'s timeout option";
-    case 'mocha':
-      return "mocha's this.timeout(ms), MemoryLeakTestCase.timeout";
-  }
+  return ADVICE[runner].timeout;
 }

@@ -24,6 +24,24 @@ function nodeleak(args: string[], env: NodeJS.ProcessEnv = {}): { status: number
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
+interface ReportedTest {
+  title: string;
+  status: string;
+  failureMessages: string[];
+}
+
+/** The tests of a JSON report in jest's format, which vitest's json reporter writes too. */
+function jsonTests(report: string): ReportedTest[] {
+  return (JSON.parse(fs.readFileSync(report, 'utf8')) as { testResults: { assertionResults: ReportedTest[] }[] }).testResults.flatMap((file) => file.assertionResults);
+}
+
+/** Runs jest on its fixture folder through `nodeleak run`, with `config` there: its exit, and its tests. */
+function runJest(config: string, report: string): { run: ReturnType<typeof nodeleak>; tests: ReportedTest[] } {
+  const jestDir = path.join(fixtures, 'jest');
+  const run = nodeleak(['run', '--', 'jest', '--rootDir', jestDir, '--config', path.join(jestDir, config), '--json', `--outputFile=${report}`]);
+  return { run, tests: fs.existsSync(report) ? jsonTests(report) : [] };
+}
+
 function outcomes(tests: { title: string; status: string }[]): Record<string, string> {
   return Object.fromEntries(tests.map((test) => [test.title, test.status]));
 }
@@ -48,7 +66,7 @@ describe('runners', function () {
     const report = path.join(tmp, 'vitest.json');
     const run = nodeleak(['run', '--', 'vitest', 'run', '--root', path.join(fixtures, 'vitest'), '--reporter=json', '--reporter=default', `--outputFile.json=${report}`]);
     expect(run.status, run.stderr).to.equal(1);
-    const tests = (JSON.parse(fs.readFileSync(report, 'utf8')) as { testResults: { assertionResults: { title: string; status: string; failureMessages: string[] }[] }[] }).testResults.flatMap((file) => file.assertionResults);
+    const tests = jsonTests(report);
     expect(outcomes(tests)).to.deep.equal({
       ...expected,
       'throws: a Node-core TypeError matches the TypeError of this realm': 'passed',
@@ -84,16 +102,13 @@ describe('runners', function () {
     const vitest = path.join(root, 'node_modules', 'vitest', 'vitest.mjs');
     const result = spawnSync(process.execPath, [vitest, 'run', '--root', path.join(fixtures, 'vitest'), '-t', 'quiet process', '--reporter=json', `--outputFile=${report}`], { cwd: root, encoding: 'utf8', env: plainEnv() });
     expect(result.status, result.stderr).to.equal(0);
-    const tests = (JSON.parse(fs.readFileSync(report, 'utf8')) as { testResults: { assertionResults: { title: string; status: string }[] }[] }).testResults.flatMap((file) => file.assertionResults);
+    const tests = jsonTests(report);
     expect(tests.filter((test) => test.status === 'passed').map((test) => test.title)).to.deep.equal(['runs in a quiet process']);
   });
 
   it('jest through npx nodeleak run: nodeleak/jest matchers, quiet workers, errors from its realm, fake timers, exit code 1', () => {
-    const report = path.join(tmp, 'jest.json');
-    const jestDir = path.join(fixtures, 'jest');
-    const run = nodeleak(['run', '--', 'jest', '--rootDir', jestDir, '--config', path.join(jestDir, 'jest.config.js'), '--json', `--outputFile=${report}`]);
+    const { run, tests } = runJest('jest.config.js', path.join(tmp, 'jest.json'));
     expect(run.status, run.stderr).to.equal(1);
-    const tests = (JSON.parse(fs.readFileSync(report, 'utf8')) as { testResults: { assertionResults: { title: string; status: string; failureMessages: string[] }[] }[] }).testResults.flatMap((file) => file.assertionResults);
     expect(outcomes(tests)).to.deep.equal({
       ...expected,
       "checkLeakThrows matches a Node-core TypeError against this realm's TypeError": 'passed',
@@ -116,11 +131,8 @@ describe('runners', function () {
   });
 
   it('jest without nodeleak/jest: the call that starts a check throws UnscopedCheckError, awaited or not', () => {
-    const report = path.join(tmp, 'jest-unscoped.json');
-    const jestDir = path.join(fixtures, 'jest');
-    const run = nodeleak(['run', '--', 'jest', '--rootDir', jestDir, '--config', path.join(jestDir, 'jest.unscoped.config.js'), '--json', `--outputFile=${report}`]);
+    const { run, tests } = runJest('jest.unscoped.config.js', path.join(tmp, 'jest-unscoped.json'));
     expect(run.status, run.stderr).to.equal(1);
-    const tests = (JSON.parse(fs.readFileSync(report, 'utf8')) as { testResults: { assertionResults: { title: string; status: string; failureMessages: string[] }[] }[] }).testResults.flatMap((file) => file.assertionResults);
     expect(outcomes(tests)).to.deep.equal({
       'without the hooks, a check the test does not await fails the test': 'failed',
       'without the hooks, the call that starts a check throws, naming the hooks': 'passed',
@@ -174,7 +186,7 @@ describe('runners', function () {
   it("vitest's threads pool: checks in worker threads of one process never blame each other, they refuse and name pool: 'forks'", () => {
     const report = path.join(tmp, 'vitest-threads.json');
     const run = nodeleak(['run', '--', 'vitest', 'run', '--root', path.join(fixtures, 'vitest-threads'), '--reporter=json', `--outputFile=${report}`]);
-    const tests = (JSON.parse(fs.readFileSync(report, 'utf8')) as { testResults: { assertionResults: { status: string; failureMessages: string[] }[] }[] }).testResults.flatMap((file) => file.assertionResults);
+    const tests = jsonTests(report);
     expect(tests).to.have.length(2);
     for (const test of tests.filter((result) => result.status === 'failed')) {
       expect(test.failureMessages[0]).to.match(/^ConcurrentCheckError: cannot check .*: the check of .* is still running, and it runs in another thread of this process\. .*pool: 'forks'/);
