@@ -1,5 +1,6 @@
 // Run by test/runners.test.ts through jest (tests run in a realm of their own): a leaking and a clean check, an
-// unawaited one, which fails its own test, and one that takes its time budget from the test's timeout.
+// unawaited one, which fails its own test, checks that take their time budget from the test's timeout, and a check in
+// a test jest starts before its hooks, which is refused.
 const { UnscopedCheckError, checkLeak, checkLeakThrows, isQuietProcess } = require('nodeleak');
 
 const kept = [];
