@@ -664,31 +664,24 @@ function checkLabel(fn: unknown, options: unknown): string {
 let warnedUnscoped = false;
 
 /**
- * Says once per process, on stderr, that a check starts while another test runs beside its own (vitest, jest or
- * node:test with nodeleak's hooks): it belongs to no test scope, so a test that does not await it would pass before
- * the verdict. refuseUnscoped() refuses checks outside a scope otherwise.
- */
-function warnIfUnscoped(label: string): void {
-  if (warnedUnscoped || inTestScope() || !testBetweenHooks()) return;
-  const runner = runnerRunningHere();
-  if (runner === null) return;
-  warnedUnscoped = true;
-  process.stderr.write(
-    `nodeleak: ${label}: this check starts while another test runs beside its own (tests run at once, or a ` +
-      "node:test subtest inside its parent), so it belongs to no test's scope: a test that does not await it would " +
-      "pass before its verdict, and what the tests beside it allocate counts as the function's. Keep leak tests out " +
-      'of concurrent groups.\n',
-  );
-}
-
-/**
- * Throws UnscopedCheckError for a check started outside a test scope in a test process whose runner runs without
- * nodeleak's hooks: vitest, jest or node:test with no test between the hooks now, or mocha (its command line) without
- * its root hooks. Tests run at once (hooks loaded, the scope overlapped) only get warnIfUnscoped()'s warning; under
+ * For a check that starts outside a test scope in a test process. Beside another test (a runner's hooks loaded, tests
+ * run at once) it belongs to no scope, and says so once on stderr when `warn`. Otherwise, under mocha (its command
+ * line) without its root hooks, or in a vitest, jest or node:test test process, it throws UnscopedCheckError. Under
  * mocha with its hooks, a check outside a scope (a `done` test, a `before` hook) is the exit report's.
  */
-function refuseUnscoped(label: string): void {
-  if (inTestScope() || testBetweenHooks()) return;
+function guardUnscoped(label: string, warn: boolean): void {
+  if (inTestScope()) return;
+  if (testBetweenHooks()) {
+    if (!warn || warnedUnscoped) return;
+    warnedUnscoped = true;
+    process.stderr.write(
+      `nodeleak: ${label}: this check starts while another test runs beside its own (tests run at once, or a ` +
+        "node:test subtest inside its parent), so it belongs to no test's scope: a test that does not await it would " +
+        "pass before its verdict, and what the tests beside it allocate counts as the function's. Keep leak tests " +
+        'out of concurrent groups.\n',
+    );
+    return;
+  }
   const runner = detectRunner() === 'mocha' ? (mochaHooksRan() ? null : 'mocha') : runnerRunningHere();
   if (runner !== null) throw new UnscopedCheckError(label, runnerName(runner), hooksAdvice(runner), runnerHooksRegistered());
 }
@@ -705,8 +698,7 @@ function run(where: string, fn: unknown, options: unknown, invoke: () => Invoke)
         "allocations count as the function's. Run leak tests in a process of their own (vitest: pool: 'forks').\n",
     );
   };
-  refuseUnscoped(label);
-  if (given?.verbosity !== 0) warnIfUnscoped(label);
+  guardUnscoped(label, given?.verbosity !== 0);
   return startCheck(label, signal, warnThreads, (check) => {
     const runtime = runtimeWithoutV8();
     if (runtime) {

@@ -341,12 +341,8 @@ function currentScope(): TestScope | null {
  */
 async function closeScope(own: TestScope, failure: { error: unknown } | null, timeoutUnknown: boolean): Promise<void> {
   if (shared.scope === own) shared.scope = null; // abandonTestScope() may have closed it already
-  own.stopTimer?.();
-  own.stopTimer = null;
   const running = own.records.filter((record) => record.state === 'running');
-  abortAll(own, testEnded(`${own.title} ended without awaiting it`));
-  await Promise.all(own.records.map((record) => record.stopped));
-  for (const record of own.records) records.delete(record);
+  await stopChecks(own, `${own.title} ended without awaiting it`);
   if (failure) throw failure.error;
   const unseen = own.records.find((record) => running.includes(record) || !record.observed);
   if (unseen) {
@@ -477,10 +473,7 @@ export async function abandonTestScope(): Promise<void> {
   const own = shared.scope;
   if (own === null) return;
   shared.scope = null;
-  own.stopTimer?.();
-  abortAll(own, testEnded(`${own.title} ended (its runner moved on) while the check was running`));
-  await Promise.all(own.records.map((record) => record.stopped));
-  for (const record of own.records) records.delete(record);
+  await stopChecks(own, `${own.title} ended (its runner moved on) while the check was running`);
 }
 
 /** Marks the reasons a scope stops checks with once their test has ended, and been failed (closeScope, abandon). */
@@ -497,6 +490,18 @@ function testEnded(message: string): Error {
 export function stoppedAfterItsTest(err: unknown): boolean {
   const cause = err instanceof NodeleakError && err.code === 'NODELEAK_ABORTED' ? err.cause : undefined;
   return typeof cause === 'object' && cause !== null && (cause as { [TEST_ENDED]?: unknown })[TEST_ENDED] === true;
+}
+
+/**
+ * Stops the checks of a scope whose test has ended (`why`, the reason they are stopped with), and waits until they
+ * have stopped calling; the scope then forgets them.
+ */
+async function stopChecks(own: TestScope, why: string): Promise<void> {
+  own.stopTimer?.();
+  own.stopTimer = null;
+  abortAll(own, testEnded(why));
+  await Promise.all(own.records.map((record) => record.stopped));
+  for (const record of own.records) records.delete(record);
 }
 
 function abortAll(own: TestScope, reason: Error): void {

@@ -4,7 +4,7 @@
 // the next test starts. node:test does not tell a test's timeout, so its checks take no default time budget from it,
 // and the error allows that the timeout ended the test.
 import { afterEach, beforeEach } from 'node:test';
-import { scopeEachTest } from './in-flight';
+import { runnerHooksRegistered, scopeEachTest } from './in-flight';
 
 /** What the hooks read of node:test's TestContext (fullName from Node 22). */
 interface NodeTestContext {
@@ -14,10 +14,7 @@ interface NodeTestContext {
 
 // Once per process: a second copy's hooks (the test file's import beside `npx nodeleak run`'s --import, resolved to
 // another install) would count each test twice, as if tests ran at once.
-const registered = Symbol.for('nodeleak.node-test-hooks.v1');
-const flags = globalThis as Record<symbol, boolean | undefined>;
-if (!flags[registered]) {
-  flags[registered] = true;
+if (!runnerHooksRegistered()) {
   scopeEachTest<NodeTestContext>(
     (hook) => beforeEach(hook),
     (hook) => afterEach(hook),

@@ -7,6 +7,7 @@ import type { AssertionOptions } from './assertion.js';
 import { toLeakMemory } from './assertion.js';
 import { scopeEachTest } from './in-flight.js';
 import { QUIET_NODE_FLAGS, quietEnvironment } from './quiet.js';
+import { runnerRunningHere } from './runner.js';
 
 expect.extend({
   toLeakMemory(received: unknown, options?: AssertionOptions) {
@@ -18,7 +19,7 @@ expect.extend({
 // test's timeout and is stopped before it ends, and the test fails with UnawaitedCheckError when a check it started
 // was still running at its end (vitest's own report would be green, the fork gone before the check's verdict).
 // Only in vitest's workers: the config file imports this module too, outside any test file.
-if (process.env.VITEST_WORKER_ID !== undefined) {
+if (runnerRunningHere() === 'vitest') {
   scopeEachTest<TestContext>(
     (hook) => beforeEach(hook),
     (hook) => afterEach(hook),
