@@ -888,8 +888,9 @@ describe('settle(): a plain process\'s background compiles', function () {
   it('ends no settled read while a compile on V8\'s background thread still holds its zone memory', async () => {
     // Each new function is called until V8 starts compiling it on a background thread (its zone memory rises), then the
     // read is settled at once. C heap in that read that a later one no longer has was a compile in flight: hundreds of
-    // KB (such a compile's zone held the C heap still for two passes).
-    const measure = JSON.stringify(path.resolve(__dirname, '..', 'lib', 'measure'));
+    // KB (such a compile's zone held the C heap still for two passes). Built JS, as above: with tsx loaded, its own
+    // code's compiles run beside the function's.
+    const measure = JSON.stringify(path.resolve(__dirname, '..', 'dist', 'measure'));
     const code = `
       const v8 = require('node:v8');
       const { settle } = require(${measure});
@@ -914,7 +915,7 @@ describe('settle(): a plain process\'s background compiles', function () {
         }
         console.log(JSON.stringify(left));
       })();`;
-    const child = await runCode(code, { nodeFlags: ['--expose-gc'] });
+    const child = await runCode(code, { nodeFlags: ['--expose-gc'], tsx: false });
     expect(child.code, child.stderr).to.equal(0);
     const left = lastJson(child) as number[];
     for (const [seed, bytes] of left.entries()) expect(bytes, `function ${seed}: ${left.join(', ')} B of C heap given back later`).to.be.below(128 * 1024);
