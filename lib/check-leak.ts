@@ -661,29 +661,20 @@ function checkLabel(fn: unknown, options: unknown): string {
   return typeof name === 'string' ? name : functionLabel(fn);
 }
 
-let warnedUnscoped = false;
-
 /**
- * For a check that starts outside a test scope in a test process. Beside another test (a runner's hooks loaded, tests
- * run at once) it belongs to no scope, and says so once on stderr when `warn`. Otherwise, under mocha (its command
- * line) without its root hooks, or in a vitest, jest or node:test test process, it throws UnscopedCheckError. Under
- * mocha with its hooks, a check outside a scope (a `done` test, a `before` hook) is the exit report's.
+ * For a check that starts outside a test scope in a test process: it throws UnscopedCheckError beside another test
+ * (a runner's hooks loaded, tests run at once), under mocha (its command line) without its root hooks, and in a vitest,
+ * jest or node:test test process. Under mocha with its hooks, a check outside a scope (a `done` test, a `before` hook)
+ * is the exit report's.
  */
-function guardUnscoped(label: string, warn: boolean): void {
+function guardUnscoped(label: string): void {
   if (inTestScope()) return;
-  if (testBetweenHooks()) {
-    if (!warn || warnedUnscoped) return;
-    warnedUnscoped = true;
-    process.stderr.write(
-      `nodeleak: ${label}: this check starts while another test runs beside its own (tests run at once, or a ` +
-        "node:test subtest inside its parent), so it belongs to no test's scope: a test that does not await it would " +
-        "pass before its verdict, and what the tests beside it allocate counts as the function's. Keep leak tests " +
-        'out of concurrent groups.\n',
-    );
-    return;
-  }
   const runner = detectRunner() === 'mocha' ? (mochaHooksRan() ? null : 'mocha') : runnerRunningHere();
-  if (runner !== null) throw new UnscopedCheckError(label, runnerName(runner), hooksAdvice(runner), runnerHooksRegistered());
+  if (testBetweenHooks()) {
+    const hooked = runner ?? 'node-test'; // node:test's hooks in a file run without --test
+    throw new UnscopedCheckError(label, runnerName(hooked), hooksAdvice(hooked), 'beside another test');
+  }
+  if (runner !== null) throw new UnscopedCheckError(label, runnerName(runner), hooksAdvice(runner), runnerHooksRegistered() ? 'outside the tests' : 'without hooks');
 }
 
 /** Starts a check through the in-flight registry: options are checked inside it, so every outcome is tracked. */
@@ -698,7 +689,7 @@ function run(where: string, fn: unknown, options: unknown, invoke: () => Invoke)
         "allocations count as the function's. Run leak tests in a process of their own (vitest: pool: 'forks').\n",
     );
   };
-  guardUnscoped(label, given?.verbosity !== 0);
+  guardUnscoped(label);
   return startCheck(label, signal, warnThreads, (check) => {
     const runtime = runtimeWithoutV8();
     if (runtime) {

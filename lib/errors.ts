@@ -153,24 +153,33 @@ export class UnawaitedCheckError extends NodeleakError {
 }
 
 /**
- * A check was started outside a test scope in a test process without nodeleak's test hooks (mocha without its root
- * hooks; vitest, jest or node:test while no test ran between them): a test that does not await it would pass before
- * the verdict, and the next test's check would be blamed for it (vitest even ends its fork before the verdict). Thrown
- * by the call that starts the check, so it fails the test whether or not the test awaits it.
+ * A check was started outside a test scope in a test process: without nodeleak's test hooks (mocha without its root
+ * hooks; vitest, jest or node:test while no test ran between them), or beside another test between them (tests run at
+ * once). A test that does not await it would pass before the verdict, and the next test's check would be blamed for it
+ * (vitest even ends its fork before the verdict). Thrown by the call that starts the check, so it fails the test
+ * whether or not the test awaits it.
  */
 export class UnscopedCheckError extends NodeleakError {
   /**
-   * `runner`: the runner's name; `hooks`: how to load its hooks (runner.ts's hooksAdvice()); `hooksLoaded`: they are,
-   * and the check started outside the tests they run around.
+   * `runner`: the runner's name; `hooks`: how to load its hooks (runner.ts's hooksAdvice()); `where`: without them,
+   * outside the tests they run around, or beside another test between them (tests run at once).
    */
-  constructor(label: string, runner: string, hooks: string, hooksLoaded = false) {
-    const why = hooksLoaded
-      ? `it starts outside the tests nodeleak's ${runner} hooks run around (in a beforeAll hook, at a file's top level, ` +
-        "or in a test the runner starts before its hooks, as jest's test.concurrent), so nothing would fail a test " +
-        'that does not await it, and the next check would be blamed for it. Start checks inside a test that runs alone'
-      : `this ${runner} test runs without nodeleak's test hooks, and without them a test that does not await its ` +
+  constructor(label: string, runner: string, hooks: string, where: 'without hooks' | 'outside the tests' | 'beside another test' = 'without hooks') {
+    const why = {
+      'without hooks':
+        `this ${runner} test runs without nodeleak's test hooks, and without them a test that does not await its ` +
         "check passes before the verdict, and the next test's check is blamed for it. Load them: " +
-        `${hooks}; and start checks inside a test (not in a before/beforeAll hook or at a file's top level)`;
+        `${hooks}; and start checks inside a test (not in a before/beforeAll hook or at a file's top level)`,
+      'outside the tests':
+        `it starts outside the tests nodeleak's ${runner} hooks run around (in a beforeAll hook, at a file's top level, ` +
+        "or in a test the runner starts before its hooks, as jest's test.concurrent), so nothing would fail a test " +
+        'that does not await it, and the next check would be blamed for it. Start checks inside a test that runs alone',
+      'beside another test':
+        'it starts while another test runs beside its own (tests run at once: test.concurrent or describe.concurrent, ' +
+        "node:test's concurrency option; on Node 18, also a node:test subtest inside its parent), so what the tests " +
+        "beside it allocate would count as the function's, and nothing would fail a test that does not await it. " +
+        'Keep leak tests out of concurrent groups',
+    }[where];
     super('NODELEAK_UNSCOPED_CHECK', `cannot check ${label} here: ${why}`);
   }
 }

@@ -41,6 +41,9 @@ interface TestScope {
    * no scope, as nothing tells whose they are.
    */
   overlapped: boolean;
+  /** The scope of the test this one runs inside (a node:test subtest), open again once this one ends (absent in an
+   * older copy's scopes). */
+  readonly parent?: TestScope | null;
 }
 
 /**
@@ -320,12 +323,28 @@ function armScope(own: TestScope): number | undefined {
   return Math.max(1, own.startedAt + timeoutMs * TIMEOUT_SHARE - clock.now());
 }
 
-/** Opens a test scope for a test that has started, or returns null when one is open already (the outer one holds). */
-function openScope(title: string, timeout: () => number): TestScope | null {
-  if (shared.scope !== null) return null;
-  const own: TestScope = { title, timeout, startedAt: clock.now(), stopTimer: null, records: [], overlapped: false };
+/**
+ * Opens a test scope for a test that has started inside `parent`'s test (null: inside none), or returns null when
+ * another scope is open (the outer one holds).
+ */
+function openScope(title: string, timeout: () => number, parent: TestScope | null = null): TestScope | null {
+  if (shared.scope !== parent) return null;
+  const own: TestScope = { title, timeout, startedAt: clock.now(), stopTimer: null, records: [], overlapped: false, parent };
   shared.scope = own;
   return own;
+}
+
+/** Hands the current scope back to the test `own` ran inside, once `own`'s test has ended: a test that ran beside
+ * `own` may still run beside that one. */
+function reopenParent(own: TestScope): void {
+  if (shared.scope !== own) return;
+  shared.scope = own.parent ?? null;
+  if (own.parent && own.overlapped) own.parent.overlapped = true;
+}
+
+/** How many tests `own`'s test runs inside, itself included. */
+function depth(own: TestScope): number {
+  return own.parent ? 1 + depth(own.parent) : 1;
 }
 
 /** The scope a check started now belongs to: the open one, unless another test began beside it. */
@@ -340,7 +359,7 @@ function currentScope(): TestScope | null {
  * not await: one still running when it ended, or one whose promise nothing awaited, even if the check passed.
  */
 async function closeScope(own: TestScope, failure: { error: unknown } | null, timeoutUnknown: boolean): Promise<void> {
-  if (shared.scope === own) shared.scope = null; // abandonTestScope() may have closed it already
+  reopenParent(own); // abandonTestScope() may have closed it already
   const running = own.records.filter((record) => record.state === 'running');
   await stopChecks(own, `${own.title} ended without awaiting it`);
   if (failure) throw failure.error;
@@ -402,16 +421,22 @@ export type HookScope = TestScope | null;
 
 /**
  * For runners whose test bodies nodeleak cannot wrap (vitest, jest, node:test): opens a test scope in a beforeEach
- * hook, as runInTestScope() does around a body; every call is paired with one of leaveTestScope(). While another test
- * is between the two, the runner runs tests at once: a scope open then keeps only the checks its test started before,
- * no check belongs to a scope until every such test has left, and this returns null. `timeout` says the test's
- * timeout, ms, 0 when unknown: its checks then take no default time budget from it.
+ * hook, as runInTestScope() does around a body; every call is paired with one of leaveTestScope(). A test that begins
+ * inside the test whose scope is open (`within`, that test's title: a node:test subtest), with no other test between
+ * the hooks, gets a scope of its own, and its parent's is current again once it ends. Any other test that begins while
+ * another is between the two runs at once with it: a scope open then keeps only the checks its test started before, no
+ * check belongs to a scope until every such test has left, and this returns null. `timeout` says the test's timeout,
+ * ms, 0 when unknown: its checks then take no default time budget from it.
  */
-export function enterTestScope(title: string, timeout: () => number): HookScope {
+export function enterTestScope(title: string, timeout: () => number, within?: string): HookScope {
   const others = shared.hookTests ?? 0;
   shared.hookTests = others + 1;
-  if (others > 0 || shared.scope !== null) {
-    if (shared.scope !== null) shared.scope.overlapped = true;
+  const open = shared.scope;
+  if (open !== null && !open.overlapped && within !== undefined && open.title === within && others === depth(open)) {
+    return openScope(title, timeout, open);
+  }
+  if (others > 0 || open !== null) {
+    if (open !== null) open.overlapped = true;
     return null;
   }
   return openScope(title, timeout);
@@ -436,6 +461,8 @@ export async function leaveTestScope(own: HookScope, testFailed: boolean | undef
 /** What a runner's hooks say of the test they run around. */
 export interface HookedTest {
   title: string;
+  /** The title of the test this one runs inside (a node:test subtest's parent), where the runner tells it. */
+  within?: string;
   /** The test's timeout, ms; 0 when the runner does not tell it. */
   timeout: () => number;
   /** Whether the runner failed the test already (afterEach only); undefined when it does not tell. */
@@ -454,8 +481,8 @@ export function scopeEachTest<Context>(
   shared.hooksRegistered = true;
   const scopes = new Map<Context, HookScope>();
   beforeEach((context) => {
-    const { title, timeout } = describeTest(context);
-    scopes.set(context, enterTestScope(title, timeout));
+    const { title, timeout, within } = describeTest(context);
+    scopes.set(context, enterTestScope(title, timeout, within));
   });
   afterEach(async (context) => {
     const own = scopes.get(context) ?? null;
@@ -472,7 +499,7 @@ export function scopeEachTest<Context>(
 export async function abandonTestScope(): Promise<void> {
   const own = shared.scope;
   if (own === null) return;
-  shared.scope = null;
+  reopenParent(own);
   await stopChecks(own, `${own.title} ended (its runner moved on) while the check was running`);
 }
 

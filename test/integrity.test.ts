@@ -12,8 +12,10 @@ import {
   LeakError,
   MemoryLeakError,
   OPTION_NAMES,
+  UnawaitedCheckError,
   UnclosedLibuvResourceError,
   UnexpectedBehaviourError,
+  UnscopedCheckError,
   UnsupportedPlatformError,
   checkLeak,
   checkLeakThrows,
@@ -91,7 +93,7 @@ describe('green means measured, and no leak', function () {
 
     // A test that takes `done` runs outside nodeleak/mocha's scope (this suite loads the hooks), as this one opens
     // scopes of its own.
-    it("runner hooks: a test that begins beside another leaves that test's scope its own checks, and later checks none", function (done) {
+    it("runner hooks: a test that begins beside another leaves that test's scope its own checks, and refuses later ones", function (done) {
       runnerHooksOverlap().then(() => done(), done);
     });
 
@@ -99,12 +101,14 @@ describe('green means measured, and no leak', function () {
       expect(inTestScope()).to.equal(false);
       const first = enterTestScope('first', () => 0);
       expect(inTestScope()).to.equal(true);
+      const before = checkLeak(() => JSON.parse('[1,2,3]'), { verbosity: 0 });
       const second = enterTestScope('second, run at once', () => 0);
       expect(second).to.equal(null);
       expect(inTestScope()).to.equal(false);
-      // Started after the second test began: whose it is, nothing tells, so the first test's end neither stops it nor
-      // blames the first test for it.
-      const check = checkLeak(() => JSON.parse('[1,2,3]'), { verbosity: 0 });
+      // Started now, it would count what the second test allocates, and nothing tells whose it is: refused.
+      expect(() => checkLeak(() => JSON.parse('[1,2,3]'), { verbosity: 0 })).to.throw(UnscopedCheckError, /starts while another test runs beside its own/);
+      // The first test's own check runs on beside the second, and is not stopped by it.
+      expect((await before).verdict).to.equal('clean');
       await leaveTestScope(first, undefined);
       // The second test still runs: a third that begins now runs beside it, and gets no scope either.
       const third = enterTestScope('third, beside the second', () => 0);
@@ -112,12 +116,47 @@ describe('green means measured, and no leak', function () {
       expect(inTestScope()).to.equal(false);
       await leaveTestScope(second, undefined);
       await leaveTestScope(third, undefined);
-      expect((await check).verdict).to.equal('clean');
       // Once every test has left, the next one has a scope of its own again.
       const alone = enterTestScope('alone', () => 0);
       expect(inTestScope()).to.equal(true);
       await leaveTestScope(alone, undefined);
       expect(inTestScope()).to.equal(false);
+    }
+
+    it("runner hooks: a subtest has a scope of its own inside its parent's, unless another runs beside it", function (done) {
+      runnerHooksSubtests().then(() => done(), done);
+    });
+
+    async function runnerHooksSubtests(): Promise<void> {
+      const parent = enterTestScope('parent', () => 0);
+      const child = enterTestScope('parent > child', () => 0, 'parent');
+      expect(child).to.not.equal(null);
+      const unawaited = checkLeak(() => JSON.parse('[1,2,3]'), { verbosity: 0 });
+      const childEnd = await leaveTestScope(child, undefined).then(() => 'passed', (err: Error) => err);
+      expect(childEnd).to.be.instanceOf(UnawaitedCheckError).and.have.property('message').that.matches(/^parent > child: the check of /);
+      expect(await unawaited.then(() => 'passed', (err: Error) => err.name)).to.equal('CheckAbortedError');
+      // The parent's scope again: its checks are its own.
+      expect(inTestScope()).to.equal(true);
+      // A test whose parent is not the open test's, or two subtests at once, run beside it.
+      expect(enterTestScope('elsewhere > test', () => 0, 'elsewhere')).to.equal(null);
+      expect(inTestScope()).to.equal(false);
+      await leaveTestScope(null, undefined);
+      expect(await leaveTestScope(parent, undefined).then(() => 'passed')).to.equal('passed');
+      const again = enterTestScope('again', () => 0);
+      const one = enterTestScope('again > one', () => 0, 'again');
+      expect(inTestScope()).to.equal(true);
+      const two = enterTestScope('again > two', () => 0, 'again');
+      expect(two).to.equal(null);
+      expect(inTestScope()).to.equal(false);
+      await leaveTestScope(one, undefined);
+      // The second subtest still runs beside its parent: the parent's scope holds no later check.
+      expect(inTestScope()).to.equal(false);
+      await leaveTestScope(two, undefined);
+      await leaveTestScope(again, undefined);
+      expect(inTestScope()).to.equal(false);
+      const next = enterTestScope('next', () => 0);
+      expect(inTestScope()).to.equal(true);
+      await leaveTestScope(next, undefined);
     }
 
     it('the same suite through the quiet CLI, which loads nodeleak/mocha itself', async () => {
