@@ -2,7 +2,7 @@
 // on vitest's expect, and the hooks that give each test a test scope; `await expect(fn).not.toLeakMemory()` passes
 // when fn was measured and does not leak.
 // quietForks() is the part of the vitest config that runs test files in quiet processes.
-import { type TestContext, afterEach, beforeEach, expect } from 'vitest';
+import { type TestContext, beforeEach, expect } from 'vitest';
 import type { AssertionOptions } from './assertion.js';
 import { toLeakMemory } from './assertion.js';
 import { scopeEachTest } from './in-flight.js';
@@ -18,11 +18,13 @@ expect.extend({
 // Each test runs in a test scope, as under nodeleak/mocha: a check it starts takes its default time budget from the
 // test's timeout and is stopped before it ends, and the test fails with UnawaitedCheckError when a check it started
 // was still running at its end (vitest's own report would be green, the fork gone before the check's verdict).
-// Only in vitest's workers: the config file imports this module too, outside any test file.
+// Only in vitest's workers: the config file imports this module too, outside any test file. The scope closes in
+// onTestFinished, after every afterEach hook: vitest skips the afterEach hooks after one that throws, and a scope left
+// open would make the next test one run beside it.
 if (runnerRunningHere() === 'vitest') {
   scopeEachTest<TestContext>(
     (hook) => beforeEach(hook),
-    (hook) => afterEach(hook),
+    (hook) => beforeEach((context) => context.onTestFinished(() => hook(context))),
     ({ task }) => ({ title: task.fullName ?? task.name, timeout: () => task.timeout ?? 0, failed: task.result?.state === 'fail' }),
   );
 }

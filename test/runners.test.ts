@@ -74,6 +74,8 @@ describe('runners', function () {
       'a check the test does not await fails the test': 'failed',
       'a check takes its time budget from the test timeout, so it ends before it': 'failed',
       'a check after those is not blamed for them': 'passed',
+      'a test whose afterEach hook throws': 'failed',
+      'the test after it has a scope of its own: a check it does not await fails it': 'failed',
       'a check beside a concurrent test is refused, saying why': 'passed',
       'a concurrent test without a check': 'passed',
       'without the hooks, a check the test does not await fails the test': 'failed',
@@ -83,6 +85,8 @@ describe('runners', function () {
     expect(failureOf('a check the test does not await fails the test')).to.match(
       /^UnawaitedCheckError: .*a check the test does not await fails the test: the check of leak \(started at .*leaks\.vitest\.ts:\d+:\d+\) was still running when the test ended; it was stopped\./,
     );
+    // vitest skips the afterEach hooks after one that throws; the scope closed all the same.
+    expect(failureOf('the test after it has a scope of its own: a check it does not await fails it')).to.match(/^UnawaitedCheckError: /);
     // A file without the hooks: vitest would end its fork before the verdict of a check the test did not await.
     expect(failureOf('without the hooks, a check the test does not await fails the test')).to.match(
       /^UnscopedCheckError: cannot check leak here: this vitest test runs without nodeleak's test hooks.*Load them: import 'nodeleak\/vitest'/,

@@ -1,6 +1,6 @@
 // Run by test/runners.test.ts through vitest: one leaking and one clean check, and the positive form; then the test
-// scopes: an unawaited check, a budget from the test's timeout, and concurrent tests.
-import { describe, expect, test, vi } from 'vitest';
+// scopes: an unawaited check, a budget from the test's timeout, an afterEach hook that throws, and concurrent tests.
+import { afterEach, describe, expect, test, vi } from 'vitest';
 import 'nodeleak/vitest';
 import { checkLeak, isQuietProcess } from 'nodeleak';
 
@@ -52,6 +52,18 @@ test('a check takes its time budget from the test timeout, so it ends before it'
 
 test('a check after those is not blamed for them', async () => {
   await expect(() => JSON.parse('[1,2,3]')).not.toLeakMemory({ verbosity: 0 });
+});
+
+describe('an afterEach hook that throws', () => {
+  afterEach(({ task }) => {
+    if (task.name === 'a test whose afterEach hook throws') throw new Error('this afterEach hook throws');
+  });
+
+  test('a test whose afterEach hook throws', () => {});
+
+  test('the test after it has a scope of its own: a check it does not await fails it', async () => {
+    void expect(leak).not.toLeakMemory({ verbosity: 0 });
+  });
 });
 
 describe.concurrent('concurrent tests', () => {
