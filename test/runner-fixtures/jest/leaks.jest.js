@@ -60,4 +60,6 @@ test('a check after it is not blamed for it', async () => {
 test.concurrent('a check in a test jest starts before its hooks is refused, saying so', async () => {
   expect(() => checkLeak(() => JSON.parse('[1,2,3]'), { verbosity: 0 })).toThrow(UnscopedCheckError);
   expect(() => checkLeak(() => JSON.parse('[1,2,3]'), { verbosity: 0 })).toThrow(/starts outside the tests nodeleak's jest hooks run around/);
+  // The matcher throws as it is called, so a test that does not await it fails too.
+  expect(() => expect(() => JSON.parse('[1,2,3]')).not.toLeakMemory({ verbosity: 0 })).toThrow(UnscopedCheckError);
 });

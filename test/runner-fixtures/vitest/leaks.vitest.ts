@@ -70,6 +70,8 @@ describe.concurrent('concurrent tests', () => {
   test('a check beside a concurrent test is refused, saying why', async () => {
     await new Promise((resolve) => setTimeout(resolve, 5)); // the test beside it has begun
     expect(() => checkLeak(() => JSON.parse('[1,2,3]'))).toThrow(/^cannot check .* here: it starts while another test runs beside its own/);
+    // The matcher throws as it is called, so a test that does not await it fails too.
+    expect(() => expect(() => JSON.parse('[1,2,3]')).not.toLeakMemory()).toThrow(/starts while another test runs beside its own/);
   });
 
   test('a concurrent test without a check', async () => {
