@@ -37,7 +37,7 @@ describe('what a check shows besides its verdict', function () {
   it('NODELEAK_SUMMARY=1: one line per passing check, with the bound on each judged metric', async () => {
     const { value: report, stderr } = await withEnv({ NODELEAK_SUMMARY: '1' }, () => checkLeak(() => JSON.parse('[1]'), { ...FAST, verbosity: 1, name: 'parse' }));
     const lines = stderr.split('\n').filter((line) => line.startsWith('nodeleak: parse: '));
-    expect(lines).to.have.length(1);
+    expect(lines, stderr).to.have.length(1);
     expect(lines[0]).to.match(new RegExp(`^nodeleak: parse: no leak in ${report.calls.toLocaleString('en-US')} calls, \\d+ ms, (quiet|plain) process; heap ≤ [\\d.,]+ B/call, mmap ≤ .*, v8heap ≤ [\\d.,]+ B/call, external ≤ [\\d.,]+ B/call, (uss|rss) ≤ [\\d.,]+ B/call$`));
   });
 
