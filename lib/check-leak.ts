@@ -14,7 +14,7 @@ import { formatNumber } from './numbers';
 import type { LeakOptions, Settings } from './options';
 import { describeValue, isAbortSignal, refuseGeneratorFunction, resolveOptions } from './options';
 import { quietness, warnIfNotQuiet } from './quiet';
-import { detectRunner, hooksAdvice, runnerName, runnerRunningHere } from './runner';
+import { detectRunner, runnerRunningHere } from './runner';
 import type { LeakReport, RoundReport } from './report';
 import { formatClean, formatSummary } from './report';
 import type { LeakReportBase } from './report';
@@ -669,12 +669,9 @@ function checkLabel(fn: unknown, options: unknown): string {
  */
 function guardUnscoped(label: string): void {
   if (inTestScope()) return;
+  if (testBetweenHooks()) throw new UnscopedCheckError(label, { where: 'beside another test' });
   const runner = detectRunner() === 'mocha' ? (mochaHooksRan() ? null : 'mocha') : runnerRunningHere();
-  if (testBetweenHooks()) {
-    const hooked = runner ?? 'node-test'; // node:test's hooks in a file run without --test
-    throw new UnscopedCheckError(label, runnerName(hooked), hooksAdvice(hooked), 'beside another test');
-  }
-  if (runner !== null) throw new UnscopedCheckError(label, runnerName(runner), hooksAdvice(runner), runnerHooksRegistered() ? 'outside the tests' : 'without hooks');
+  if (runner !== null) throw new UnscopedCheckError(label, { where: runnerHooksRegistered() ? 'outside the tests' : 'without hooks', runner });
 }
 
 /** Starts a check through the in-flight registry: options are checked inside it, so every outcome is tracked. */

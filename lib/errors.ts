@@ -1,5 +1,5 @@
 import { formatNumber } from './numbers';
-import { hooksAdvice } from './runner';
+import { type Runner, hooksAdvice, runnerName } from './runner';
 
 /** Base class of every error nodeleak throws on purpose. */
 export class NodeleakError extends Error {
@@ -160,26 +160,27 @@ export class UnawaitedCheckError extends NodeleakError {
  * whether or not the test awaits it.
  */
 export class UnscopedCheckError extends NodeleakError {
-  /**
-   * `runner`: the runner's name; `hooks`: how to load its hooks (runner.ts's hooksAdvice()); `where`: without them,
-   * outside the tests they run around, or beside another test between them (tests run at once).
-   */
-  constructor(label: string, runner: string, hooks: string, where: 'without hooks' | 'outside the tests' | 'beside another test' = 'without hooks') {
-    const why = {
-      'without hooks':
-        `this ${runner} test runs without nodeleak's test hooks, and without them a test that does not await its ` +
-        "check passes before the verdict, and the next test's check is blamed for it. Load them: " +
-        `${hooks}; and start checks inside a test (not in a before/beforeAll hook or at a file's top level)`,
-      'outside the tests':
-        `it starts outside the tests nodeleak's ${runner} hooks run around (in a beforeAll hook, at a file's top level, ` +
-        "or in a test the runner starts before its hooks, as jest's test.concurrent), so nothing would fail a test " +
-        'that does not await it, and the next check would be blamed for it. Start checks inside a test that runs alone',
-      'beside another test':
+  /** `place`: without the hooks of `runner`, outside the tests they run around, or beside another test between them. */
+  constructor(label: string, place: { where: 'without hooks' | 'outside the tests'; runner: Runner } | { where: 'beside another test' }) {
+    let why: string;
+    if (place.where === 'beside another test') {
+      why =
         'it starts while another test runs beside its own (tests run at once: test.concurrent or describe.concurrent, ' +
         "node:test's concurrency option; on Node 18, also a node:test subtest inside its parent), so what the tests " +
         "beside it allocate would count as the function's, and nothing would fail a test that does not await it. " +
-        'Keep leak tests out of concurrent groups',
-    }[where];
+        'Keep leak tests out of concurrent groups';
+    } else if (place.where === 'outside the tests') {
+      why =
+        `it starts outside the tests nodeleak's ${runnerName(place.runner)} hooks run around (in a beforeAll hook, at a ` +
+        "file's top level, or in a test the runner starts before its hooks, as jest's test.concurrent), so nothing would " +
+        'fail a test that does not await it, and the next check would be blamed for it. Start checks inside a test that ' +
+        'runs alone';
+    } else {
+      why =
+        `this ${runnerName(place.runner)} test runs without nodeleak's test hooks, and without them a test that does not ` +
+        "await its check passes before the verdict, and the next test's check is blamed for it. Load them: " +
+        `${hooksAdvice(place.runner)}; and start checks inside a test (not in a before/beforeAll hook or at a file's top level)`;
+    }
     super('NODELEAK_UNSCOPED_CHECK', `cannot check ${label} here: ${why}`);
   }
 }

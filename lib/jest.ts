@@ -57,11 +57,12 @@ scopeEachTest<undefined>(
   (hook) => hooks.afterEach(() => hook(undefined)),
   () => {
     const { currentTestName } = (jestExpect() as unknown as { getState(): { currentTestName?: string } }).getState();
+    const title = currentTestName ?? 'a jest test';
     const state = jestCircusState() as CircusState | null;
     const test = state?.currentlyRunningTest;
-    if (!state || !test) return { title: currentTestName ?? 'a jest test', timeout: () => 0 };
+    if (!state || !test) return { title, timeout: () => 0 };
     return {
-      title: currentTestName ?? 'a jest test',
+      title,
       timeout: () => test.timeout || state.testTimeout || 0,
       failed: Array.isArray(test.errors) ? test.errors.length > 0 : undefined,
     };
